@@ -1,0 +1,25 @@
+package dev.afd.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code afd} command: one jar, a sub-command for every role. */
+@Command(
+        name = "afd",
+        mixinStandardHelpOptions = true,
+        version = "afd 0.1.0",
+        description = "AFD Server: Step-3 MoE inference with attention-FFN disaggregation.",
+        subcommands = {CommandLine.HelpCommand.class})
+public final class Main {
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command tree; every option can also be set through an {@code AFD_...} environment variable. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setDefaultValueProvider(new EnvironmentDefaults());
+        cl.setExecutionExceptionHandler(new UserErrors());
+        return cl;
+    }
+}

@@ -1,0 +1,23 @@
+package dev.afd.model.kernels;
+
+import dev.afd.model.tensor.DType;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One layer's cached keys and values for one sequence, stored in fixed-size blocks: position {@code p} lives in
+ * block {@code p / blockSize()} at row {@code p % blockSize()}, each row {@code headDim} elements of {@link #dtype()}
+ * (F32 or BF16), little-endian.
+ *
+ * <p>Threading: the owner of the cache writes rows between engine steps; attention kernels only read.
+ */
+public interface KvView {
+    int blockSize();
+
+    DType dtype();
+
+    /** Keys of block {@code block}: {@code blockSize × headDim} elements. */
+    MemorySegment keys(int block);
+
+    /** Values of block {@code block}: {@code blockSize × headDim} elements. */
+    MemorySegment values(int block);
+}

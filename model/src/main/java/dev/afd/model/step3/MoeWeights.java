@@ -1,0 +1,24 @@
+package dev.afd.model.step3;
+
+import dev.afd.model.tensor.Tensor;
+
+/**
+ * The expert side of a MoE layer: the router, every routed expert stacked in one tensor per projection, and the
+ * always-on shared expert.
+ *
+ * @param router [E, H]
+ * @param gate [E, Ie, H]
+ * @param up [E, Ie, H]
+ * @param down [E, H, Ie]
+ * @param shared the shared expert
+ */
+public record MoeWeights(Tensor router, Tensor gate, Tensor up, Tensor down, MlpWeights shared) {
+    public int numExperts() {
+        return Math.toIntExact(gate.dim(0));
+    }
+
+    /** Routed expert {@code e} as a plain MLP (views into the stacked tensors, nothing copied). */
+    public MlpWeights expert(int e) {
+        return new MlpWeights(gate.slice(e), up.slice(e), down.slice(e));
+    }
+}
