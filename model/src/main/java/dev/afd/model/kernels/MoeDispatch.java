@@ -1,0 +1,95 @@
+package dev.afd.model.kernels;
+
+import static dev.afd.model.kernels.Widen.F;
+import static dev.afd.model.kernels.Widen.LANES;
+
+import dev.afd.model.step3.MoeWeights;
+import jdk.incubator.vector.FloatVector;
+
+/** Routed experts for a batch of rows: each chosen expert runs once over all the rows that picked it. */
+public final class MoeDispatch {
+    private MoeDispatch() {}
+
+    /**
+     * Rows r < rows each chose k experts: {@code experts[r*k+j]} (an id < 0 means "skip") with weight
+     * {@code weights[r*k+j]}. Groups the rows by expert, runs each expert's MLP once over the gathered block of its
+     * rows, and adds {@code weight * result} into {@code out[r*H...]} (out is not cleared). For each row the k
+     * contributions are added in j order, so the result does not depend on how rows were grouped.
+     *
+     * <p>Memory: the expert outputs for all rows*k choices are held until the final additions.
+     */
+    public static void forward(MoeWeights w, float[] x, int rows, int k, int[] experts, float[] weights, float[] out) {
+        int hidden = Math.toIntExact(w.gate().dim(2));
+        int numExperts = w.numExperts();
+        int slots = rows * k;
+        if (rows < 0 || k < 0 || experts.length < slots || weights.length < slots || x.length < rows * hidden
+                || out.length < rows * hidden) {
+            throw new IllegalArgumentException("MoE over " + rows + " rows with top-" + k + " needs " + slots
+                    + " expert ids and weights and " + rows * hidden + " floats of x and out; got " + experts.length
+                    + ", " + weights.length + ", " + x.length + " and " + out.length);
+        }
+        // Slots of each expert in slot order: slotsOf[start[e] .. start[e+1]).
+        int[] start = new int[numExperts + 1];
+        for (int s = 0; s < slots; s++) {
+            int e = experts[s];
+            if (e >= numExperts) {
+                throw new IllegalArgumentException("row " + s / k + " chose expert " + e + " but the layer has only "
+                        + numExperts + " experts");
+            }
+            if (e >= 0) {
+                start[e + 1]++;
+            }
+        }
+        for (int e = 0; e < numExperts; e++) {
+            start[e + 1] += start[e];
+        }
+        int[] slotsOf = new int[start[numExperts]];
+        int[] fill = start.clone();
+        for (int s = 0; s < slots; s++) {
+            if (experts[s] >= 0) {
+                slotsOf[fill[experts[s]]++] = s;
+            }
+        }
+        // results[e] row i is expert e's output for slot slotsOf[start[e] + i].
+        float[][] results = new float[numExperts][];
+        int[] resultRow = new int[slots];
+        for (int e = 0; e < numExperts; e++) {
+            int count = start[e + 1] - start[e];
+            if (count == 0) {
+                continue;
+            }
+            float[] block = new float[count * hidden];
+            for (int i = 0; i < count; i++) {
+                int s = slotsOf[start[e] + i];
+                System.arraycopy(x, s / k * hidden, block, i * hidden, hidden);
+                resultRow[s] = i;
+            }
+            results[e] = new float[count * hidden];
+            Mlp.forward(w.expert(e), block, count, results[e]);
+        }
+        Parallel.forRange(rows, Math.max(1, 16_384 / Math.max(1, k * hidden)), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                for (int j = 0; j < k; j++) {
+                    int s = r * k + j;
+                    if (experts[s] >= 0) {
+                        addScaled(results[experts[s]], resultRow[s] * hidden, weights[s], out, r * hidden, hidden);
+                    }
+                }
+            }
+        });
+    }
+
+    /** dst[dstOff + i] += scale * src[srcOff + i] for i < n. */
+    private static void addScaled(float[] src, int srcOff, float scale, float[] dst, int dstOff, int n) {
+        FloatVector factor = FloatVector.broadcast(F, scale);
+        int bound = F.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector.fromArray(F, src, srcOff + i).fma(factor, FloatVector.fromArray(F, dst, dstOff + i))
+                    .intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] += scale * src[srcOff + i];
+        }
+    }
+}

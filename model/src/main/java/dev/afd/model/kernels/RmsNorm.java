@@ -1,0 +1,73 @@
+package dev.afd.model.kernels;
+
+import static dev.afd.model.kernels.Widen.F;
+import static dev.afd.model.kernels.Widen.LANES;
+
+import dev.afd.model.tensor.DType;
+import dev.afd.model.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Root-mean-square normalisation with a plain (not 1+w) weight, as Step-3 uses it everywhere. */
+public final class RmsNorm {
+    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
+
+    private RmsNorm() {}
+
+    /**
+     * For each row r < rows of width n = w.elementCount(): {@code out = x / sqrt(mean(x^2) + eps) * w}. The sum of
+     * squares is accumulated in double, so the result does not depend on the vector width; the scaling is f32.
+     * {@code out} may be the same array as {@code x}.
+     */
+    public static void rmsNorm(float[] x, int rows, Tensor w, float eps, float[] out) {
+        int n = Math.toIntExact(w.elementCount());
+        if (rows < 0 || (long) rows * n > x.length || (long) rows * n > out.length) {
+            throw new IllegalArgumentException("rmsNorm over " + rows + " rows of " + w + " needs x and out of at least "
+                    + (long) rows * n + " floats, got " + x.length + " and " + out.length);
+        }
+        Parallel.forRange(rows, Math.max(1, 65_536 / Math.max(1, n)), w.data(), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                normRow(x, r * n, n, w.dtype(), w.data(), eps, out);
+            }
+        });
+    }
+
+    private static void normRow(float[] x, int off, int n, DType t, MemorySegment w, float eps, float[] out) {
+        double sumSquares = sumSquares(x, off, n);
+        float scale = (float) (1.0 / Math.sqrt(sumSquares / n + eps));
+        int es = t.byteSize();
+        int bound = F.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector.fromArray(F, x, off + i).mul(scale).mul(Widen.load(t, w, (long) i * es))
+                    .intoArray(out, off + i);
+        }
+        for (; i < n; i++) {
+            out[off + i] = x[off + i] * scale * Widen.get(t, w, (long) i * es);
+        }
+    }
+
+    /** Sum of x^2 over x[off, off+n), in double lanes. */
+    static double sumSquares(float[] x, int off, int n) {
+        DoubleVector low = DoubleVector.zero(D);
+        DoubleVector high = low;
+        int bound = F.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(F, x, off + i);
+            DoubleVector a = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector b = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 1);
+            low = a.fma(a, low);
+            high = b.fma(b, high);
+        }
+        double sum = low.add(high).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            double v = x[off + i];
+            sum += v * v;
+        }
+        return sum;
+    }
+}

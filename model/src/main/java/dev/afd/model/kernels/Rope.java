@@ -1,0 +1,105 @@
+package dev.afd.model.kernels;
+
+import static dev.afd.model.kernels.Widen.F;
+import static dev.afd.model.kernels.Widen.LANES;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Rotary position embedding with the neox "rotate-half" pairing: dimension d pairs with d + headDim/2, and every
+ * dimension rotates. {@code inv_freq[j] = theta^(-2j/headDim)}, {@code angle = pos * inv_freq[j]}, both in double;
+ * cos and sin are rounded to f32 once and cached per position.
+ *
+ * <p>Threading: any number of threads may call {@link #apply} at once. The cos/sin table only grows: a new, larger
+ * table is built under the lock and published through a volatile field, so readers never see a partial table.
+ */
+public final class Rope {
+    private final int headDim;
+    private final int half;
+    private final double[] inverseFrequency;
+    private volatile Table table;
+
+    /** cos and sin of every angle for positions [0, positions): entry {@code pos*half + j}. */
+    private record Table(int positions, float[] cos, float[] sin) {}
+
+    public Rope(int headDim, double theta) {
+        if (headDim <= 0 || headDim % 2 != 0) {
+            throw new IllegalArgumentException("RoPE needs a positive, even head_dim, got " + headDim);
+        }
+        if (!(theta > 0)) {
+            throw new IllegalArgumentException("rope_theta must be positive, got " + theta);
+        }
+        this.headDim = headDim;
+        this.half = headDim / 2;
+        this.inverseFrequency = new double[half];
+        for (int j = 0; j < half; j++) {
+            inverseFrequency[j] = Math.pow(theta, -2.0 * j / headDim);
+        }
+        this.table = new Table(0, new float[0], new float[0]);
+    }
+
+    /**
+     * Rotates {@code heads} consecutive heads of width headDim starting at x[off], at position pos:
+     * {@code out[j] = x[j] cos - x[j+half] sin ; out[j+half] = x[j+half] cos + x[j] sin}.
+     */
+    public void apply(float[] x, int off, int heads, int pos) {
+        if (pos < 0 || pos >= Integer.MAX_VALUE / half) {
+            throw new IllegalArgumentException("position must be in [0, " + Integer.MAX_VALUE / half + "), got " + pos);
+        }
+        if (off < 0 || heads < 0 || off > x.length - (long) heads * headDim) {
+            throw new IndexOutOfBoundsException(heads + " heads of " + headDim + " at offset " + off
+                    + " do not fit an array of " + x.length);
+        }
+        Table t = table;
+        if (pos >= t.positions) {
+            t = grow(pos);
+        }
+        int at = pos * half;
+        for (int h = 0; h < heads; h++) {
+            rotate(x, off + h * headDim, t.cos, t.sin, at);
+        }
+    }
+
+    private void rotate(float[] x, int lo, float[] cos, float[] sin, int at) {
+        int hi = lo + half;
+        int bound = F.loopBound(half);
+        int j = 0;
+        for (; j < bound; j += LANES) {
+            FloatVector a = FloatVector.fromArray(F, x, lo + j);
+            FloatVector b = FloatVector.fromArray(F, x, hi + j);
+            FloatVector c = FloatVector.fromArray(F, cos, at + j);
+            FloatVector s = FloatVector.fromArray(F, sin, at + j);
+            a.mul(c).sub(b.mul(s)).intoArray(x, lo + j);
+            b.mul(c).add(a.mul(s)).intoArray(x, hi + j);
+        }
+        for (; j < half; j++) {
+            float a = x[lo + j];
+            float b = x[hi + j];
+            float c = cos[at + j];
+            float s = sin[at + j];
+            x[lo + j] = a * c - b * s;
+            x[hi + j] = b * c + a * s;
+        }
+    }
+
+    private synchronized Table grow(int pos) {
+        Table old = table;
+        if (pos < old.positions) {
+            return old;
+        }
+        int positions = (int) Math.min(Integer.MAX_VALUE / half, Math.max(pos + 1L, Math.max(64, 2L * old.positions)));
+        float[] cos = Arrays.copyOf(old.cos, positions * half);
+        float[] sin = Arrays.copyOf(old.sin, positions * half);
+        for (int p = old.positions; p < positions; p++) {
+            for (int j = 0; j < half; j++) {
+                double angle = p * inverseFrequency[j];
+                cos[p * half + j] = (float) Math.cos(angle);
+                sin[p * half + j] = (float) Math.sin(angle);
+            }
+        }
+        Table grown = new Table(positions, cos, sin);
+        table = grown;
+        return grown;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.afd.model.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.afd.model.tensor.DType;
+import dev.afd.model.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+class MatMulTest {
+    /** [n, k] pairs: sizes around and off the vector width, and a few larger ones split across threads. */
+    private static final int[][] SHAPES = {
+        {1, 1}, {7, 15}, {15, 17}, {17, 33}, {33, 7}, {100, 100}, {3, 1003}, {1003, 64}, {257, 1000}};
+    /** Both sides of the decode/packed switch, and packed strips that end in 1, 2 and 3 vectors. */
+    private static final int[] ROWS = {1, 2, 3, 5, 11, 12, 17, 33, 64, 70, 100};
+
+    static Stream<Arguments> cases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (TestTensors.Memory memory : TestTensors.Memory.values()) {
+            for (DType t : DType.values()) {
+                for (int[] s : SHAPES) {
+                    for (int rows : ROWS) {
+                        cases.add(Arguments.of(memory, t, s[0], s[1], rows));
+                    }
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} [{2},{3}] x {4} rows")
+    @MethodSource("cases")
+    void matchesDoubleReference(TestTensors.Memory memory, DType t, int n, int k, int rows) {
+        Random random = new Random(31L * n + 7L * k + rows + t.ordinal());
+        try (Arena arena = memory.open()) {
+            Tensor w = TestTensors.randomTensor(arena, t, random, n, k);
+            float[] x = TestTensors.random(random, rows * k);
+            float[] out = new float[rows * n];
+            java.util.Arrays.fill(out, Float.NaN); // every output must be written
+            MatMul.matmul(w, x, rows, out);
+            float[] wv = TestTensors.values(w);
+            assertClose(out, TestTensors.matmul(wv, n, k, x, rows), TestTensors.absMatmul(wv, n, k, x, rows));
+        }
+    }
+
+    /** f32 accumulation: each result within 1e-5 of the sum of |products| (a dropped term is ~1/k of it). */
+    static void assertClose(float[] actual, double[] expected, double[] scale) {
+        for (int i = 0; i < expected.length; i++) {
+            double tolerance = 1e-5 * scale[i] + 1e-30;
+            assertThat((double) actual[i]).as("element %d", i).isCloseTo(expected[i],
+                    org.assertj.core.data.Offset.offset(tolerance));
+        }
+    }
+
+    @Test
+    void leavesOutputBeyondRowsAlone() {
+        Random random = new Random(5);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor w = TestTensors.randomTensor(arena, DType.BF16, random, 19, 40);
+            for (int rows : new int[] {3, 20}) {
+                float[] x = TestTensors.random(random, rows * 40 + 5);
+                float[] out = new float[rows * 19 + 7];
+                java.util.Arrays.fill(out, 42f);
+                MatMul.matmul(w, x, rows, out);
+                for (int i = rows * 19; i < out.length; i++) {
+                    assertThat(out[i]).isEqualTo(42f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void rejectsArraysThatAreTooShort() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor w = TestTensors.randomTensor(arena, DType.F32, new Random(1), 4, 8);
+            assertThatThrownBy(() -> MatMul.matmul(w, new float[15], 2, new float[8]))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("16");
+            assertThatThrownBy(() -> MatMul.matmul(w, new float[16], 2, new float[7]))
+                    .isInstanceOf(IllegalArgumentException.class);
+            Tensor vector = TestTensors.randomTensor(arena, DType.F32, new Random(1), 8);
+            assertThatThrownBy(() -> MatMul.matmul(vector, new float[8], 1, new float[1]))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2-D");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.afd.model.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.afd.model.step3.MlpWeights;
+import dev.afd.model.tensor.DType;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class MlpTest {
+    static Stream<Arguments> cases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (DType t : DType.values()) {
+            for (int[] hi : new int[][] {{17, 33}, {64, 40}, {100, 7}}) {
+                for (int rows : new int[] {1, 2, 3, 5, 17}) {
+                    cases.add(Arguments.of(t, hi[0], hi[1], rows));
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} H={1} I={2} rows={3}")
+    @MethodSource("cases")
+    void matchesDoubleReference(DType t, int hidden, int inter, int rows) {
+        Random random = new Random(hidden * 7L + inter + rows);
+        try (Arena arena = Arena.ofShared()) {
+            MlpWeights w = new MlpWeights(
+                    TestTensors.randomTensor(arena, t, random, inter, hidden),
+                    TestTensors.randomTensor(arena, t, random, inter, hidden),
+                    TestTensors.randomTensor(arena, t, random, hidden, inter));
+            float[] x = TestTensors.random(random, rows * hidden);
+            float[] out = new float[rows * hidden];
+            Mlp.forward(w, x, rows, out);
+            double[] expected = TestTensors.mlp(TestTensors.values(w.gate()), TestTensors.values(w.up()),
+                    TestTensors.values(w.down()), hidden, inter, x, rows);
+            // Errors of the first two products pass through silu and the third product: a looser bound.
+            double scale = 0;
+            for (double e : expected) {
+                scale = Math.max(scale, Math.abs(e));
+            }
+            for (int i = 0; i < expected.length; i++) {
+                assertThat((double) out[i]).as("element %d", i).isCloseTo(expected[i], within(2e-5 * scale));
+            }
+        }
+    }
+}
