@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "afd 0.1.0",
         description = "AFD Server: Step-3 MoE inference with attention-FFN disaggregation.",
-        subcommands = {CommandLine.HelpCommand.class, MakeModelCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, MakeModelCommand.class, GenerateCommand.class,
+            BenchCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

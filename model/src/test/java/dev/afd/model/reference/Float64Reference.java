@@ -31,7 +31,8 @@ public final class Float64Reference {
 
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(2);
     private static final String PYTHON = "python3";
-    private static final List<Path> PYTHON_DIRS = List.of(Path.of("src/test/python"), Path.of("model/src/test/python"));
+    private static final List<Path> PYTHON_DIRS = List.of(Path.of("src/test/python"), Path.of("model/src/test/python"),
+            Path.of("../model/src/test/python"));
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Float64Reference() {}
@@ -115,7 +116,7 @@ public final class Float64Reference {
                 .findFirst()
                 .map(Path::toAbsolutePath)
                 .orElseThrow(() -> new IllegalStateException(fileName + " not found under "
-                        + PYTHON_DIRS + " from " + Path.of("").toAbsolutePath() + "; run from the model module"));
+                        + PYTHON_DIRS + " from " + Path.of("").toAbsolutePath() + "; run from the repository root or a module folder"));
     }
 
     /**

@@ -1,0 +1,94 @@
+package dev.afd.bench;
+
+import dev.afd.model.config.Step3Config;
+import dev.afd.model.kv.SequenceKvCache;
+import dev.afd.model.step3.Step3Model;
+import dev.afd.model.step3.Step3Weights;
+import dev.afd.model.tensor.DType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * End-to-end decode throughput of a model in one process, next to its bandwidth roofline: the weight bytes one
+ * engine step must read divided by the measured memory bandwidth.
+ */
+public final class DecodeBench {
+    /**
+     * @param batch sequences decoding together
+     * @param tokensPerSecond measured decode tokens per second over all sequences
+     * @param bytesPerStep weight bytes one step reads (dense parts, shared experts, expected distinct routed experts)
+     * @param rooflineTokensPerSecond {@code batch × bandwidth / bytesPerStep}
+     */
+    public record Result(int batch, double tokensPerSecond, long bytesPerStep, double rooflineTokensPerSecond) {
+        public double fractionOfRoofline() {
+            return tokensPerSecond / rooflineTokensPerSecond;
+        }
+    }
+
+    private DecodeBench() {}
+
+    /**
+     * Prefills {@code batch} random prompts of {@code promptLength} tokens, then times {@code steps} decode steps
+     * (greedy, the argmax fed back) after one warm-up step.
+     */
+    public static Result run(Step3Model model, int batch, int promptLength, int steps, double bytesPerSecond) {
+        Step3Config c = model.config();
+        SplittableRandom random = new SplittableRandom(batch);
+        List<SequenceKvCache> caches = new ArrayList<>();
+        try {
+            List<Step3Model.Chunk> chunks = new ArrayList<>();
+            for (int b = 0; b < batch; b++) {
+                SequenceKvCache kv = new SequenceKvCache(c.numLayers(), c.headDim(), DType.BF16);
+                caches.add(kv);
+                chunks.add(new Step3Model.Chunk(kv, random.ints(promptLength, 0, c.vocabSize()).toArray(), 0, true));
+            }
+            float[][] logits = model.forward(chunks);
+            int position = promptLength;
+            long start = 0;
+            for (int step = -1; step < steps; step++) {
+                if (step == 0) {
+                    start = System.nanoTime();
+                }
+                List<Step3Model.Chunk> decode = new ArrayList<>(batch);
+                for (int b = 0; b < batch; b++) {
+                    decode.add(new Step3Model.Chunk(caches.get(b), new int[] {argmax(logits[b])}, position, true));
+                }
+                logits = model.forward(decode);
+                position++;
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long bytes = bytesPerStep(model.weights(), c, batch);
+            return new Result(batch, batch * steps / seconds, bytes, batch * bytesPerSecond / bytes);
+        } finally {
+            caches.forEach(SequenceKvCache::close);
+        }
+    }
+
+    /**
+     * Weight bytes one decode step of {@code batch} tokens reads: everything but the routed experts once, plus the
+     * routed experts the batch touches, assuming uniform routing (expected distinct experts of {@code batch × k}
+     * draws from E: {@code E (1 - (1 - k/E)^batch)}).
+     */
+    public static long bytesPerStep(Step3Weights weights, Step3Config c, int batch) {
+        long perToken = weights.bytesReadPerToken(c);
+        if (c.moeLayers().isEmpty()) {
+            return perToken;
+        }
+        long expertBytes = weights.layers().get(c.moeLayers().getFirst()).moe().expert(0).gate().data().byteSize() * 3;
+        double e = c.numExperts();
+        double distinct = e * (1 - Math.pow(1 - c.topK() / e, batch));
+        long routedAtBatch1 = (long) c.topK() * expertBytes * c.moeLayers().size();
+        return perToken - routedAtBatch1 + Math.round(distinct * expertBytes * c.moeLayers().size());
+    }
+
+    private static int argmax(float[] l) {
+        int best = 0;
+        for (int i = 1; i < l.length; i++) {
+            if (l[i] > l[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}

@@ -1,0 +1,126 @@
+package dev.afd.cli;
+
+import dev.afd.bench.DecodeBench;
+import dev.afd.bench.KernelBench;
+import dev.afd.bench.ResultTable;
+import dev.afd.model.config.Step3Config;
+import dev.afd.model.generator.ModelGenerator;
+import dev.afd.model.generator.ModelPreset;
+import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.model.step3.LocalFfn;
+import dev.afd.model.step3.Step3Model;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code afd bench}: benchmarks that print every figure next to its roofline or a peer measured in the same run. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
+        subcommands = {BenchCommand.Kernels.class})
+final class BenchCommand {
+
+    /** {@code afd bench kernels}: matmul against memory bandwidth and numpy, decode against its roofline. */
+    @Command(name = "kernels", mixinStandardHelpOptions = true,
+            description = "CPU kernels on the model's matrix shapes, and end-to-end decode, next to their rooflines.")
+    static final class Kernels implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", defaultValue = "models/small",
+                description = "Checkpoint folder; the small preset is generated there when missing (default: ${DEFAULT-VALUE}).")
+        Path model;
+
+        @Option(names = "--rows", split = ",", defaultValue = "64,256",
+                description = "Row counts for the many-row matmul (default: ${DEFAULT-VALUE}).")
+        int[] rows;
+
+        @Option(names = "--batches", split = ",", defaultValue = "1,16",
+                description = "Decode batch sizes (default: ${DEFAULT-VALUE}).")
+        int[] batches;
+
+        @Option(names = "--steps", defaultValue = "32", description = "Timed decode steps per batch size (default: ${DEFAULT-VALUE}).")
+        int steps;
+
+        @Option(names = "--result-dir", defaultValue = "benchmarks/results",
+                description = "Where kernels.json and kernels.md go (default: ${DEFAULT-VALUE}).")
+        Path resultDir;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            if (!Files.exists(model.resolve("config.json"))) {
+                out.println("generating the small model in " + model + " ...");
+                out.flush();
+                ModelGenerator.generate(ModelPreset.SMALL.config(false), ModelGenerator.Options.defaults(), model);
+            }
+            try (Checkpoint checkpoint = Checkpoint.open(model)) {
+                Step3Config c = checkpoint.config();
+                out.println("measuring kernels on " + shapes(c).size() + " shapes of " + model + " ...");
+                out.flush();
+                KernelBench.Report kernels = KernelBench.run(shapes(c), rows);
+                double bandwidth = kernels.bandwidth().best();
+                ResultTable table = new ResultTable("afd bench kernels")
+                        .environment("model", model.toString())
+                        .environment("kernel threads", kernels.threads())
+                        .environment("vector bits", kernels.vectorBits())
+                        .environment("memory read bandwidth GB/s (copy / numpy matvec)", String.format(
+                                java.util.Locale.ROOT, "%.1f / %.1f", kernels.bandwidth().copyGbPerSecond(),
+                                kernels.bandwidth().numpyMatvecGbPerSecond()));
+                for (KernelBench.DecodeResult d : kernels.decode()) {
+                    table.add(new ResultTable.Row("one-row matmul bf16", d.shape().toString(), d.gbPerSecond(), "GB/s",
+                            "memory read bandwidth", bandwidth, 0.8));
+                }
+                for (KernelBench.GemmResult g : kernels.gemm()) {
+                    table.add(new ResultTable.Row("many-row matmul bf16", g.shape() + " x " + g.rows() + " rows",
+                            g.gflops(), "GFLOP/s", "numpy sgemm (f32)", g.numpyGflops(), 0.5));
+                }
+                if (kernels.numpyNote() != null) {
+                    table.note(kernels.numpyNote());
+                }
+                Step3Model step3 = new Step3Model(c, checkpoint.weights(), new LocalFfn(checkpoint.weights()));
+                for (int batch : batches) {
+                    out.println("decoding at batch " + batch + " ...");
+                    out.flush();
+                    DecodeBench.Result d = DecodeBench.run(step3, batch, 16, steps, bandwidth * 1e9);
+                    table.add(new ResultTable.Row("decode tokens/s", "batch " + batch, d.tokensPerSecond(), "tok/s",
+                            "bandwidth roofline (" + d.bytesPerStep() / 1_000_000 + " MB/step)",
+                            d.rooflineTokensPerSecond(), batch == 1 ? 0.7 : Double.NaN));
+                }
+                table.note("one-row matmul reads weights spread over 1 GiB so every call streams from memory");
+                table.note("decode roofline: weight bytes one step reads (routed experts: expected distinct experts "
+                        + "under uniform routing) / measured read bandwidth");
+                Path md = table.write(resultDir, "kernels");
+                out.println(table.toMarkdown());
+                out.println("written: " + md + " and kernels.json");
+            }
+            return 0;
+        }
+
+        /** The distinct linear-layer shapes of the model, plus lm_head. */
+        static List<KernelBench.Shape> shapes(Step3Config c) {
+            Set<KernelBench.Shape> s = new LinkedHashSet<>();
+            int h = c.hiddenSize();
+            s.add(new KernelBench.Shape(c.shareQDim(), h));
+            s.add(new KernelBench.Shape(c.qDim(), c.shareQDim()));
+            s.add(new KernelBench.Shape(h, c.qDim()));
+            s.add(new KernelBench.Shape(c.headDim(), h));
+            s.add(new KernelBench.Shape(c.intermediateSize(), h));
+            s.add(new KernelBench.Shape(h, c.intermediateSize()));
+            if (!c.moeLayers().isEmpty()) {
+                s.add(new KernelBench.Shape(c.moeIntermediateSize(), h));
+                s.add(new KernelBench.Shape(h, c.moeIntermediateSize()));
+                s.add(new KernelBench.Shape(c.shareExpertDim(), h));
+                s.add(new KernelBench.Shape(h, c.shareExpertDim()));
+            }
+            s.add(new KernelBench.Shape(c.vocabSize(), h));
+            return List.copyOf(s);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.afd.model.kv;
+
+import dev.afd.model.kernels.KvView;
+import dev.afd.model.tensor.DType;
+import dev.afd.model.tensor.Halfs;
+import dev.afd.model.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The KV cache of one sequence: for every layer, keys and values of each position in fixed-size off-heap blocks
+ * that are allocated as the sequence grows.
+ *
+ * <p>Ownership and threading: the cache owns its blocks (one shared arena, freed by {@link #close()}). The engine
+ * thread writes rows between steps; attention kernels on the kernel pool read them through {@link #layer(int)} during
+ * a step. Nothing writes while a step reads.
+ */
+public final class SequenceKvCache implements AutoCloseable {
+    public static final int DEFAULT_BLOCK_SIZE = 16;
+
+    private final Arena arena = Arena.ofShared();
+    private final int numLayers;
+    private final int headDim;
+    private final DType dtype;
+    private final int blockSize;
+    private final long blockBytes;
+    private final List<List<MemorySegment>> keyBlocks = new ArrayList<>();
+    private final List<List<MemorySegment>> valueBlocks = new ArrayList<>();
+    private final KvView[] views;
+
+    public SequenceKvCache(int numLayers, int headDim, DType dtype) {
+        this(numLayers, headDim, dtype, DEFAULT_BLOCK_SIZE);
+    }
+
+    public SequenceKvCache(int numLayers, int headDim, DType dtype, int blockSize) {
+        if (dtype != DType.F32 && dtype != DType.BF16) {
+            throw new IllegalArgumentException("KV cache dtype must be f32 or bf16, got " + dtype);
+        }
+        this.numLayers = numLayers;
+        this.headDim = headDim;
+        this.dtype = dtype;
+        this.blockSize = blockSize;
+        this.blockBytes = (long) blockSize * headDim * dtype.byteSize();
+        this.views = new KvView[numLayers];
+        for (int l = 0; l < numLayers; l++) {
+            List<MemorySegment> keys = new ArrayList<>();
+            List<MemorySegment> values = new ArrayList<>();
+            keyBlocks.add(keys);
+            valueBlocks.add(values);
+            views[l] = new KvView() {
+                @Override
+                public int blockSize() {
+                    return blockSize;
+                }
+
+                @Override
+                public DType dtype() {
+                    return dtype;
+                }
+
+                @Override
+                public MemorySegment keys(int block) {
+                    return keys.get(block);
+                }
+
+                @Override
+                public MemorySegment values(int block) {
+                    return values.get(block);
+                }
+            };
+        }
+    }
+
+    public KvView layer(int layer) {
+        return views[layer];
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** Stores key and value rows ({@code headDim} floats each) of position {@code pos} in layer {@code layer}. */
+    public void write(int layer, int pos, float[] k, int kOff, float[] v, int vOff) {
+        int block = pos / blockSize;
+        List<MemorySegment> keys = keyBlocks.get(layer);
+        List<MemorySegment> values = valueBlocks.get(layer);
+        while (keys.size() <= block) {
+            keys.add(arena.allocate(blockBytes, 64));
+            values.add(arena.allocate(blockBytes, 64));
+        }
+        long rowOffset = (long) (pos % blockSize) * headDim * dtype.byteSize();
+        store(keys.get(block), rowOffset, k, kOff);
+        store(values.get(block), rowOffset, v, vOff);
+    }
+
+    private void store(MemorySegment block, long offset, float[] src, int srcOff) {
+        if (dtype == DType.F32) {
+            MemorySegment.copy(src, srcOff, block, Tensor.FLOAT_LE, offset, headDim);
+        } else {
+            for (int i = 0; i < headDim; i++) {
+                block.set(Tensor.SHORT_LE, offset + 2L * i, Halfs.floatToBf16(src[srcOff + i]));
+            }
+        }
+    }
+
+    /** Off-heap bytes held by this cache. */
+    public long bytes() {
+        long blocks = 0;
+        for (int l = 0; l < numLayers; l++) {
+            blocks += keyBlocks.get(l).size() + valueBlocks.get(l).size();
+        }
+        return blocks * blockBytes;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,152 @@
+package dev.afd.model.sampling;
+
+import dev.afd.model.kernels.Softmax;
+import dev.afd.model.kernels.TopK;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Picks the tokens of one sequence. Holds that sequence's random stream and token counts, so the same seed gives the
+ * same tokens whatever else shares the batch.
+ *
+ * <p>Order of operations (vLLM's): log-probabilities are reported from the raw logits; then repetition, frequency
+ * and presence penalties; then greedy argmax, or temperature, top-k, top-p, min-p and a draw.
+ *
+ * <p>Not thread-safe: one sequence, one engine thread.
+ */
+public final class SequenceSampler {
+    private final SamplingParams params;
+    private final SplittableRandom random;
+    private final int[] outputCounts;
+    private final boolean[] seen;
+
+    public SequenceSampler(SamplingParams params, int[] promptTokens, int vocabSize) {
+        this.params = params;
+        this.random = new SplittableRandom(params.seed() != null ? params.seed() : new SplittableRandom().nextLong());
+        this.outputCounts = new int[vocabSize];
+        this.seen = new boolean[vocabSize];
+        for (int t : promptTokens) {
+            seen[t] = true;
+        }
+    }
+
+    /** Chooses the next token from {@code logits} (not modified) and records it as generated. */
+    public Sample next(float[] logits) {
+        int vocab = logits.length;
+        float[] logprobs = new float[vocab];
+        Softmax.logSoftmax(logits, 0, vocab, logprobs, 0);
+        int token = params.isGreedy() ? argmax(penalised(logits)) : draw(penalised(logits));
+        outputCounts[token]++;
+        seen[token] = true;
+        return new Sample(token, logprobs[token], top(logprobs, params.topLogprobs()));
+    }
+
+    private float[] penalised(float[] logits) {
+        boolean repetition = params.repetitionPenalty() != 1;
+        boolean additive = params.presencePenalty() != 0 || params.frequencyPenalty() != 0;
+        if (!repetition && !additive) {
+            return logits;
+        }
+        float[] l = logits.clone();
+        float rp = (float) params.repetitionPenalty();
+        for (int t = 0; t < l.length; t++) {
+            if (repetition && seen[t]) {
+                l[t] = l[t] > 0 ? l[t] / rp : l[t] * rp;
+            }
+            if (additive && outputCounts[t] > 0) {
+                l[t] -= (float) (params.frequencyPenalty() * outputCounts[t] + params.presencePenalty());
+            }
+        }
+        return l;
+    }
+
+    private static int argmax(float[] l) {
+        int best = 0;
+        for (int t = 1; t < l.length; t++) {
+            if (l[t] > l[best]) {
+                best = t;
+            }
+        }
+        return best;
+    }
+
+    private int draw(float[] logits) {
+        double inverseT = 1.0 / params.temperature();
+        int[] order = candidates(logits);
+        double max = logits[order[0]];
+        double[] p = new double[order.length];
+        double total = 0;
+        for (int i = 0; i < order.length; i++) {
+            p[i] = Math.exp((logits[order[i]] - max) * inverseT);
+            total += p[i];
+        }
+        int keep = order.length;
+        if (params.topP() < 1) {
+            double cumulative = 0;
+            for (int i = 0; i < keep; i++) {
+                cumulative += p[i] / total;
+                if (cumulative >= params.topP()) {
+                    keep = i + 1;
+                    break;
+                }
+            }
+        }
+        if (params.minP() > 0) {
+            double floor = params.minP() * p[0];
+            int i = 1;
+            while (i < keep && p[i] >= floor) {
+                i++;
+            }
+            keep = i;
+        }
+        double mass = 0;
+        for (int i = 0; i < keep; i++) {
+            mass += p[i];
+        }
+        double u = random.nextDouble() * mass;
+        for (int i = 0; i < keep - 1; i++) {
+            u -= p[i];
+            if (u < 0) {
+                return order[i];
+            }
+        }
+        return order[keep - 1];
+    }
+
+    /** Token ids most likely first (ties to the lower id), cut to top-k when set. */
+    private int[] candidates(float[] logits) {
+        if (params.topK() > 0 && params.topK() < logits.length) {
+            return TopK.topK(logits, 0, logits.length, params.topK());
+        }
+        // Sort (logit, id) pairs packed into longs: descending logit, ascending id, no boxing.
+        long[] keys = new long[logits.length];
+        for (int t = 0; t < logits.length; t++) {
+            keys[t] = ((long) ~sortableBits(logits[t]) << 32) | t;
+        }
+        Arrays.sort(keys);
+        int[] order = new int[logits.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = (int) keys[i];
+        }
+        return order;
+    }
+
+    /** Float bits remapped so that signed int order equals float order. */
+    private static int sortableBits(float f) {
+        int bits = Float.floatToIntBits(f);
+        return bits >= 0 ? bits : bits ^ 0x7FFFFFFF;
+    }
+
+    private static List<TokenLogprob> top(float[] logprobs, int n) {
+        if (n == 0) {
+            return List.of();
+        }
+        List<TokenLogprob> top = new ArrayList<>(n);
+        for (int t : TopK.topK(logprobs, 0, logprobs.length, n)) {
+            top.add(new TokenLogprob(t, logprobs[t]));
+        }
+        return top;
+    }
+}

@@ -1,0 +1,198 @@
+package dev.afd.model.step3;
+
+import dev.afd.model.config.Step3Config;
+import dev.afd.model.kernels.Attention;
+import dev.afd.model.kernels.MatMul;
+import dev.afd.model.kernels.Parallel;
+import dev.afd.model.kernels.RmsNorm;
+import dev.afd.model.kernels.Rope;
+import dev.afd.model.kv.SequenceKvCache;
+import java.util.List;
+
+/**
+ * The Step-3 forward pass (STEP3.md) over a batch that mixes prefill chunks and decode tokens of many sequences.
+ *
+ * <p>Each step flattens the batch into rows (one per token), runs every layer's attention half here and hands the
+ * post-attention-normed rows to an {@link FfnExecutor} for the FFN half. Only the last row of a chunk that asks for
+ * it goes through the final norm and {@code lm_head}.
+ *
+ * <p>Threading: one engine thread calls {@link #forward}; kernels fan out on the shared kernel pool.
+ */
+public final class Step3Model {
+    /**
+     * Tokens of one sequence at consecutive positions {@code start, start+1, ...}; its cache must already hold
+     * positions {@code [0, start)}.
+     */
+    public record Chunk(SequenceKvCache kv, int[] tokens, int start, boolean wantLogits) {}
+
+    private final Step3Config config;
+    private final Step3Weights weights;
+    private final FfnExecutor ffn;
+    private final Rope rope;
+    private final float attentionScale;
+
+    public Step3Model(Step3Config config, Step3Weights weights, FfnExecutor ffn) {
+        this.config = config;
+        this.weights = weights;
+        this.ffn = ffn;
+        this.rope = new Rope(config.headDim(), config.ropeTheta());
+        this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+    }
+
+    public Step3Config config() {
+        return config;
+    }
+
+    public Step3Weights weights() {
+        return weights;
+    }
+
+    /**
+     * Runs one engine step.
+     *
+     * @return for each chunk, the logits of its last token ({@code vocab} floats), or {@code null} when the chunk did
+     *     not ask for them
+     */
+    public float[][] forward(List<Chunk> chunks) {
+        Rows rows = Rows.of(chunks);
+        int hidden = config.hiddenSize();
+        float[] h = new float[rows.count() * hidden];
+        for (int r = 0; r < rows.count(); r++) {
+            weights.embed().copyTo((long) rows.token(r) * hidden, h, r * hidden, hidden);
+        }
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            LayerWeights w = weights.layers().get(layer);
+            addInPlace(h, attention(layer, w, h, rows));
+            float[] f = new float[h.length];
+            RmsNorm.rmsNorm(h, rows.count(), w.postAttentionNorm(), eps(), f);
+            Routing routing = w.isMoe()
+                    ? Router.route(w.moe().router(), f, rows.count(), config.topK(), config.normExpertWeight())
+                    : null;
+            addInPlace(h, ffn.compute(layer, f, rows.count(), routing));
+        }
+        return logits(h, chunks, rows);
+    }
+
+    /** The attention half of a layer: returns {@code o_proj(attention)} for every row, to add to the residual. */
+    private float[] attention(int layer, LayerWeights w, float[] h, Rows rows) {
+        int n = rows.count();
+        int headDim = config.headDim();
+        int heads = config.numHeads();
+        int qDim = config.qDim();
+        float[] a = new float[h.length];
+        RmsNorm.rmsNorm(h, n, w.inputNorm(), eps(), a);
+
+        float[] lowRankQ = new float[n * config.shareQDim()];
+        MatMul.matmul(w.qProj(), a, n, lowRankQ);
+        RmsNorm.rmsNorm(lowRankQ, n, w.interNorm(), eps(), lowRankQ);
+        float[] q = new float[n * qDim];
+        MatMul.matmul(w.wq(), lowRankQ, n, q);
+        float[] k = new float[n * headDim];
+        float[] v = new float[n * headDim];
+        MatMul.matmul(w.kProj(), a, n, k);
+        MatMul.matmul(w.vProj(), a, n, v);
+
+        // Rotate and cache every row's key before any row attends: a prefill row at position p must see the keys
+        // of the earlier rows of its own chunk.
+        for (int r = 0; r < n; r++) {
+            int pos = rows.position(r);
+            rope.apply(q, r * qDim, heads, pos);
+            rope.apply(k, r * headDim, 1, pos);
+            rows.chunk(r).kv().write(layer, pos, k, r * headDim, v, r * headDim);
+        }
+        float[] o = new float[n * qDim];
+        Parallel.forRange(n, 1, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int pos = rows.position(r);
+                Attention.attend(q, r * qDim, heads, headDim, rows.chunk(r).kv().layer(layer), pos + 1,
+                        attentionScale, o, r * qDim);
+            }
+        });
+        float[] out = new float[n * config.hiddenSize()];
+        MatMul.matmul(w.oProj(), o, n, out);
+        return out;
+    }
+
+    private float[][] logits(float[] h, List<Chunk> chunks, Rows rows) {
+        int hidden = config.hiddenSize();
+        float[][] result = new float[chunks.size()][];
+        int wanted = (int) chunks.stream().filter(Chunk::wantLogits).count();
+        if (wanted == 0) {
+            return result;
+        }
+        float[] last = new float[wanted * hidden];
+        int[] chunkOfRow = new int[wanted];
+        int i = 0;
+        for (int c = 0; c < chunks.size(); c++) {
+            if (chunks.get(c).wantLogits()) {
+                System.arraycopy(h, rows.lastRowOf(c) * hidden, last, i * hidden, hidden);
+                chunkOfRow[i++] = c;
+            }
+        }
+        RmsNorm.rmsNorm(last, wanted, weights.finalNorm(), eps(), last);
+        int vocab = config.vocabSize();
+        float[] logits = new float[wanted * vocab];
+        MatMul.matmul(weights.lmHead(), last, wanted, logits);
+        for (int j = 0; j < wanted; j++) {
+            float[] row = new float[vocab];
+            System.arraycopy(logits, j * vocab, row, 0, vocab);
+            result[chunkOfRow[j]] = row;
+        }
+        return result;
+    }
+
+    private float eps() {
+        return (float) config.rmsNormEps();
+    }
+
+    private static void addInPlace(float[] acc, float[] x) {
+        for (int i = 0; i < acc.length; i++) {
+            acc[i] += x[i];
+        }
+    }
+
+    /** The batch flattened to rows: row r is token {@code token(r)} of chunk {@code chunk(r)} at {@code position(r)}. */
+    private record Rows(List<Chunk> chunks, int[] chunkIndex, int[] positions, int[] tokens, int[] lastRows) {
+        static Rows of(List<Chunk> chunks) {
+            int n = chunks.stream().mapToInt(c -> c.tokens().length).sum();
+            int[] chunkIndex = new int[n];
+            int[] positions = new int[n];
+            int[] tokens = new int[n];
+            int[] lastRows = new int[chunks.size()];
+            int r = 0;
+            for (int c = 0; c < chunks.size(); c++) {
+                Chunk chunk = chunks.get(c);
+                if (chunk.tokens().length == 0) {
+                    throw new IllegalArgumentException("chunk " + c + " has no tokens");
+                }
+                for (int t = 0; t < chunk.tokens().length; t++, r++) {
+                    chunkIndex[r] = c;
+                    positions[r] = chunk.start() + t;
+                    tokens[r] = chunk.tokens()[t];
+                }
+                lastRows[c] = r - 1;
+            }
+            return new Rows(chunks, chunkIndex, positions, tokens, lastRows);
+        }
+
+        int count() {
+            return tokens.length;
+        }
+
+        Chunk chunk(int row) {
+            return chunks.get(chunkIndex[row]);
+        }
+
+        int position(int row) {
+            return positions[row];
+        }
+
+        int token(int row) {
+            return tokens[row];
+        }
+
+        int lastRowOf(int chunk) {
+            return lastRows[chunk];
+        }
+    }
+}
