@@ -17,7 +17,7 @@ import java.util.List;
  * thread writes rows between steps; attention kernels on the kernel pool read them through {@link #layer(int)} during
  * a step. Nothing writes while a step reads.
  */
-public final class SequenceKvCache implements AutoCloseable {
+public final class SequenceKvCache implements SequenceKv, AutoCloseable {
     public static final int DEFAULT_BLOCK_SIZE = 16;
 
     private final Arena arena = Arena.ofShared();
@@ -73,6 +73,7 @@ public final class SequenceKvCache implements AutoCloseable {
         }
     }
 
+    @Override
     public KvView layer(int layer) {
         return views[layer];
     }
@@ -82,6 +83,7 @@ public final class SequenceKvCache implements AutoCloseable {
     }
 
     /** Stores key and value rows ({@code headDim} floats each) of position {@code pos} in layer {@code layer}. */
+    @Override
     public void write(int layer, int pos, float[] k, int kOff, float[] v, int vOff) {
         int block = pos / blockSize;
         List<MemorySegment> keys = keyBlocks.get(layer);

@@ -6,7 +6,7 @@ import dev.afd.model.kernels.MatMul;
 import dev.afd.model.kernels.Parallel;
 import dev.afd.model.kernels.RmsNorm;
 import dev.afd.model.kernels.Rope;
-import dev.afd.model.kv.SequenceKvCache;
+import dev.afd.model.kv.SequenceKv;
 import java.util.List;
 
 /**
@@ -23,7 +23,7 @@ public final class Step3Model {
      * Tokens of one sequence at consecutive positions {@code start, start+1, ...}; its cache must already hold
      * positions {@code [0, start)}.
      */
-    public record Chunk(SequenceKvCache kv, int[] tokens, int start, boolean wantLogits) {}
+    public record Chunk(SequenceKv kv, int[] tokens, int start, boolean wantLogits) {}
 
     private final Step3Config config;
     private final Step3Weights weights;
