@@ -1,6 +1,7 @@
 package dev.afd.model.generate;
 
 import dev.afd.model.sampling.SamplingParams;
+import java.util.Set;
 
 /**
  * One prompt to continue.
@@ -8,15 +9,28 @@ import dev.afd.model.sampling.SamplingParams;
  * @param promptIds the prompt's token ids (at least one)
  * @param maxTokens most tokens to generate
  * @param sampling how to pick tokens
- * @param ignoreEos keep generating past end-of-sequence tokens
+ * @param ignoreEos keep generating past the model's end-of-sequence tokens
+ * @param stopTokenIds further ids that end the sequence
+ * @param minTokens end-of-sequence and stop ids do not count before this many tokens were generated
  */
-public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos) {
+public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos,
+        Set<Integer> stopTokenIds, int minTokens) {
     public GenerationRequest {
+        stopTokenIds = Set.copyOf(stopTokenIds);
         if (promptIds.length == 0) {
             throw new IllegalArgumentException("the prompt is empty: give at least one token");
         }
         if (maxTokens < 1) {
             throw new IllegalArgumentException("max_tokens must be at least 1, got " + maxTokens);
         }
+        if (minTokens < 0 || minTokens > maxTokens) {
+            throw new IllegalArgumentException("min_tokens must be between 0 and max_tokens (" + maxTokens + "), got "
+                    + minTokens);
+        }
+    }
+
+    /** A request with no extra stop ids and no minimum length. */
+    public GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos) {
+        this(promptIds, maxTokens, sampling, ignoreEos, Set.of(), 0);
     }
 }

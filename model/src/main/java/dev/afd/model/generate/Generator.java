@@ -2,9 +2,6 @@ package dev.afd.model.generate;
 
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.kv.SequenceKvCache;
-import dev.afd.model.sampling.Sample;
-import dev.afd.model.sampling.SequenceSampler;
-import dev.afd.model.sampling.TokenLogprob;
 import dev.afd.model.step3.Step3Model;
 import dev.afd.model.tensor.DType;
 import java.util.ArrayList;
@@ -47,8 +44,8 @@ public final class Generator {
         List<Sequence> sequences = new ArrayList<>();
         try {
             for (GenerationRequest r : requests) {
-                sequences.add(new Sequence(r, new SequenceKvCache(c.numLayers(), c.headDim(), kvDtype),
-                        new SequenceSampler(r.sampling(), r.promptIds(), c.vocabSize())));
+                sequences.add(new Sequence(new SequenceKvCache(c.numLayers(), c.headDim(), kvDtype),
+                        new SequenceDecoder(r, eosIds, c.vocabSize(), c.maxPositions())));
             }
             List<Sequence> running = new ArrayList<>(sequences);
             while (!running.isEmpty()) {
@@ -82,60 +79,40 @@ public final class Generator {
         }
     }
 
-    /** One request's progress: prompt tokens consumed, tokens generated, and why it stopped. */
+    /** One request's progress: prompt tokens consumed, and its decoder. */
     private final class Sequence {
-        final GenerationRequest request;
         final SequenceKvCache kv;
-        final SequenceSampler sampler;
-        final int[] generated;
-        final float[] logprobs;
-        final List<List<TokenLogprob>> top = new ArrayList<>();
+        final SequenceDecoder decoder;
         int cached;
-        int count;
-        String finishReason;
 
-        Sequence(GenerationRequest request, SequenceKvCache kv, SequenceSampler sampler) {
-            this.request = request;
+        Sequence(SequenceKvCache kv, SequenceDecoder decoder) {
             this.kv = kv;
-            this.sampler = sampler;
-            this.generated = new int[request.maxTokens()];
-            this.logprobs = new float[request.maxTokens()];
+            this.decoder = decoder;
         }
 
         Step3Model.Chunk nextChunk(int maxPrefill) {
-            int[] prompt = request.promptIds();
+            int[] prompt = decoder.request().promptIds();
             if (cached < prompt.length) {
                 int end = Math.min(prompt.length, cached + maxPrefill);
                 return new Step3Model.Chunk(kv, Arrays.copyOfRange(prompt, cached, end), cached,
                         end == prompt.length);
             }
-            return new Step3Model.Chunk(kv, new int[] {generated[count - 1]}, cached, true);
+            return new Step3Model.Chunk(kv, new int[] {decoder.lastToken()}, cached, true);
         }
 
         void advance(Step3Model.Chunk chunk, float[] logits) {
             cached += chunk.tokens().length;
-            if (logits == null) {
-                return;
-            }
-            Sample s = sampler.next(logits);
-            generated[count] = s.token();
-            logprobs[count] = s.logprob();
-            top.add(s.top());
-            count++;
-            if (!request.ignoreEos() && eosIds.contains(s.token())) {
-                finishReason = "stop";
-            } else if (count == request.maxTokens()) {
-                finishReason = "length";
+            if (logits != null) {
+                decoder.accept(logits);
             }
         }
 
         boolean finished() {
-            return finishReason != null;
+            return decoder.finished();
         }
 
         GenerationResult result() {
-            return new GenerationResult(Arrays.copyOf(generated, count), Arrays.copyOf(logprobs, count),
-                    List.copyOf(top), finishReason, request.promptIds().length);
+            return decoder.result();
         }
     }
 }

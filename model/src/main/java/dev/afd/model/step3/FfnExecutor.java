@@ -1,17 +1,16 @@
 package dev.afd.model.step3;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
- * Computes the FFN half of a layer for a batch of rows: the dense MLP of a dense layer, or the shared expert plus the
- * routed experts of a MoE layer. This is the seam of attention-FFN disaggregation: in one process it calls the CPU
- * kernels directly; across processes it is an exchange with ffn-nodes.
+ * Computes the FFN half of a layer for a micro-batch of rows: the dense MLP of a dense layer, or the shared expert
+ * plus the routed experts of a MoE layer. This is the seam of attention-FFN disaggregation: in one process it may
+ * call the CPU kernels directly; across processes it is an exchange with ffn-nodes.
+ *
+ * <p>{@link #submit} must not wait for remote work: the forward pass computes the next micro-batch's attention
+ * while this one's FFN runs (ping-pong). A failed or timed-out exchange completes the future exceptionally.
  */
 public interface FfnExecutor {
-    /**
-     * @param layer layer index
-     * @param f post-attention-normed rows, {@code rows × hidden}
-     * @param rows number of rows
-     * @param routing the router's choice for a MoE layer, {@code null} for a dense layer
-     * @return the FFN output, {@code rows × hidden}, to be added to the residual stream
-     */
-    float[] compute(int layer, float[] f, int rows, Routing routing);
+    /** Starts the work; the future yields the FFN output, {@code rows × hidden}, to add to the residual stream. */
+    CompletableFuture<float[]> submit(FfnWork work);
 }

@@ -2,8 +2,12 @@ package dev.afd.model.step3;
 
 import dev.afd.model.kernels.MoeDispatch;
 import dev.afd.model.kernels.Mlp;
+import java.util.concurrent.CompletableFuture;
 
-/** Runs every layer's FFN in this process on the CPU kernels. */
+/**
+ * Runs every layer's FFN in this process on the CPU kernels, with no wire in between: the plain reference path of
+ * the engine (the servers' in-process transport adds the wire encoding on top of the same math).
+ */
 public final class LocalFfn implements FfnExecutor {
     private final Step3Weights weights;
     private final int hidden;
@@ -14,7 +18,11 @@ public final class LocalFfn implements FfnExecutor {
     }
 
     @Override
-    public float[] compute(int layer, float[] f, int rows, Routing routing) {
+    public CompletableFuture<float[]> submit(FfnWork work) {
+        return CompletableFuture.completedFuture(compute(work.layer(), work.f(), work.rows(), work.routing()));
+    }
+
+    private float[] compute(int layer, float[] f, int rows, Routing routing) {
         LayerWeights l = weights.layers().get(layer);
         float[] out = new float[rows * hidden];
         if (!l.isMoe()) {

@@ -7,7 +7,12 @@ import dev.afd.model.kernels.Parallel;
 import dev.afd.model.kernels.RmsNorm;
 import dev.afd.model.kernels.Rope;
 import dev.afd.model.kv.SequenceKv;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The Step-3 forward pass (STEP3.md) over a batch that mixes prefill chunks and decode tokens of many sequences.
@@ -30,6 +35,7 @@ public final class Step3Model {
     private final FfnExecutor ffn;
     private final Rope rope;
     private final float attentionScale;
+    private final AtomicLong steps = new AtomicLong();
 
     public Step3Model(Step3Config config, Step3Weights weights, FfnExecutor ffn) {
         this.config = config;
@@ -47,30 +53,75 @@ public final class Step3Model {
         return weights;
     }
 
+    /** Runs one engine step as a single micro-batch. */
+    public float[][] forward(List<Chunk> chunks) {
+        return forward(chunks, 1);
+    }
+
     /**
-     * Runs one engine step.
+     * Runs one engine step, split into up to {@code microBatches} micro-batches (whole sequences each) that take turns
+     * through every layer: micro-batch b's attention runs while the FFN side still works on b-1 (DESIGN.md, "The
+     * per-layer pipeline"). Rows never interact across micro-batches, so the split changes timing, not results.
      *
      * @return for each chunk, the logits of its last token ({@code vocab} floats), or {@code null} when the chunk did
      *     not ask for them
+     * @throws FfnException when an FFN exchange fails; no state of this step is kept
      */
-    public float[][] forward(List<Chunk> chunks) {
-        Rows rows = Rows.of(chunks);
+    public float[][] forward(List<Chunk> chunks, int microBatches) {
+        long step = steps.getAndIncrement();
+        List<MicroBatch> batches = MicroBatch.split(chunks, microBatches);
+        List<CompletableFuture<float[]>> pending = new ArrayList<>();
+        try {
+            for (MicroBatch mb : batches) {
+                mb.h = embed(mb.rows);
+                pending.add(null);
+            }
+            for (int layer = 0; layer < config.numLayers(); layer++) {
+                LayerWeights w = weights.layers().get(layer);
+                for (int b = 0; b < batches.size(); b++) {
+                    MicroBatch mb = batches.get(b);
+                    if (pending.get(b) != null) {
+                        addInPlace(mb.h, await(pending.get(b)));
+                    }
+                    addInPlace(mb.h, attention(layer, w, mb.h, mb.rows));
+                    float[] f = new float[mb.h.length];
+                    RmsNorm.rmsNorm(mb.h, mb.rows.count(), w.postAttentionNorm(), eps(), f);
+                    Routing routing = w.isMoe()
+                            ? Router.route(w.moe().router(), f, mb.rows.count(), config.topK(),
+                                    config.normExpertWeight())
+                            : null;
+                    pending.set(b, ffn.submit(new FfnWork(step, layer, b, f, mb.rows.count(), mb.rows.positions(),
+                            routing)));
+                }
+            }
+            for (int b = 0; b < batches.size(); b++) {
+                addInPlace(batches.get(b).h, await(pending.get(b)));
+            }
+        } catch (RuntimeException e) {
+            pending.stream().filter(p -> p != null).forEach(p -> p.cancel(false));
+            throw e;
+        }
+        return logits(batches, chunks.size());
+    }
+
+    private float[] embed(Rows rows) {
         int hidden = config.hiddenSize();
         float[] h = new float[rows.count() * hidden];
         for (int r = 0; r < rows.count(); r++) {
             weights.embed().copyTo((long) rows.token(r) * hidden, h, r * hidden, hidden);
         }
-        for (int layer = 0; layer < config.numLayers(); layer++) {
-            LayerWeights w = weights.layers().get(layer);
-            addInPlace(h, attention(layer, w, h, rows));
-            float[] f = new float[h.length];
-            RmsNorm.rmsNorm(h, rows.count(), w.postAttentionNorm(), eps(), f);
-            Routing routing = w.isMoe()
-                    ? Router.route(w.moe().router(), f, rows.count(), config.topK(), config.normExpertWeight())
-                    : null;
-            addInPlace(h, ffn.compute(layer, f, rows.count(), routing));
+        return h;
+    }
+
+    private static float[] await(CompletableFuture<float[]> result) {
+        try {
+            return result.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new FfnException("FFN exchange failed: " + e.getCause(), e.getCause());
         }
-        return logits(h, chunks, rows);
     }
 
     /** The attention half of a layer: returns {@code o_proj(attention)} for every row, to add to the residual. */
@@ -113,30 +164,35 @@ public final class Step3Model {
         return out;
     }
 
-    private float[][] logits(float[] h, List<Chunk> chunks, Rows rows) {
+    /** Final norm and {@code lm_head} for the last row of every chunk that wants logits, in one matmul. */
+    private float[][] logits(List<MicroBatch> batches, int chunkCount) {
         int hidden = config.hiddenSize();
-        float[][] result = new float[chunks.size()][];
-        int wanted = (int) chunks.stream().filter(Chunk::wantLogits).count();
+        float[][] result = new float[chunkCount][];
+        List<float[]> lastRows = new ArrayList<>();
+        List<Integer> owners = new ArrayList<>();
+        for (MicroBatch mb : batches) {
+            for (int c = 0; c < mb.rows.chunks().size(); c++) {
+                if (mb.rows.chunks().get(c).wantLogits()) {
+                    lastRows.add(Arrays.copyOfRange(mb.h, mb.rows.lastRowOf(c) * hidden,
+                            (mb.rows.lastRowOf(c) + 1) * hidden));
+                    owners.add(mb.firstChunk + c);
+                }
+            }
+        }
+        int wanted = lastRows.size();
         if (wanted == 0) {
             return result;
         }
         float[] last = new float[wanted * hidden];
-        int[] chunkOfRow = new int[wanted];
-        int i = 0;
-        for (int c = 0; c < chunks.size(); c++) {
-            if (chunks.get(c).wantLogits()) {
-                System.arraycopy(h, rows.lastRowOf(c) * hidden, last, i * hidden, hidden);
-                chunkOfRow[i++] = c;
-            }
+        for (int i = 0; i < wanted; i++) {
+            System.arraycopy(lastRows.get(i), 0, last, i * hidden, hidden);
         }
         RmsNorm.rmsNorm(last, wanted, weights.finalNorm(), eps(), last);
         int vocab = config.vocabSize();
         float[] logits = new float[wanted * vocab];
         MatMul.matmul(weights.lmHead(), last, wanted, logits);
-        for (int j = 0; j < wanted; j++) {
-            float[] row = new float[vocab];
-            System.arraycopy(logits, j * vocab, row, 0, vocab);
-            result[chunkOfRow[j]] = row;
+        for (int i = 0; i < wanted; i++) {
+            result[owners.get(i)] = Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
         }
         return result;
     }
@@ -187,12 +243,49 @@ public final class Step3Model {
             return positions[row];
         }
 
+        @Override
+        public int[] positions() {
+            return positions.clone();
+        }
+
         int token(int row) {
             return tokens[row];
         }
 
         int lastRowOf(int chunk) {
             return lastRows[chunk];
+        }
+    }
+
+    /** Whole chunks [firstChunk, firstChunk + rows.chunks().size()) and their residual stream {@code h}. */
+    private static final class MicroBatch {
+        final int firstChunk;
+        final Rows rows;
+        float[] h;
+
+        MicroBatch(int firstChunk, List<Chunk> chunks) {
+            this.firstChunk = firstChunk;
+            this.rows = Rows.of(chunks);
+        }
+
+        /** Contiguous groups of chunks with roughly equal token counts; at most {@code m}, none empty. */
+        static List<MicroBatch> split(List<Chunk> chunks, int m) {
+            if (m < 1) {
+                throw new IllegalArgumentException("micro-batches must be at least 1, got " + m);
+            }
+            long total = chunks.stream().mapToLong(c -> c.tokens().length).sum();
+            List<MicroBatch> out = new ArrayList<>();
+            int start = 0;
+            long seen = 0;
+            for (int c = 0; c < chunks.size(); c++) {
+                seen += chunks.get(c).tokens().length;
+                boolean lastGroup = out.size() == m - 1;
+                if (c == chunks.size() - 1 || (!lastGroup && seen * m >= total * (out.size() + 1))) {
+                    out.add(new MicroBatch(start, chunks.subList(start, c + 1)));
+                    start = c + 1;
+                }
+            }
+            return out;
         }
     }
 }

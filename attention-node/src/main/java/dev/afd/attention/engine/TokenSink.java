@@ -1,0 +1,19 @@
+package dev.afd.attention.engine;
+
+import dev.afd.model.generate.GenerationResult;
+import dev.afd.model.sampling.Sample;
+
+/**
+ * Where a request's output goes. Called on the engine thread, one call at a time per request, in order; an
+ * implementation must not block (hand slow work to another thread).
+ */
+public interface TokenSink {
+    /** A newly sampled token. */
+    void onToken(Sample sample);
+
+    /** The request ended normally: {@code result.finishReason()} is "stop", "length" or "abort". */
+    void onFinish(GenerationResult result);
+
+    /** The request failed; {@code message} says what failed and what to do. No further calls follow. */
+    void onError(String message);
+}

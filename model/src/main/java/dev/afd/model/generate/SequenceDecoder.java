@@ -1,0 +1,103 @@
+package dev.afd.model.generate;
+
+import dev.afd.model.sampling.Sample;
+import dev.afd.model.sampling.SequenceSampler;
+import dev.afd.model.sampling.TokenLogprob;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The decoding side of one sequence: picks each next token from the logits, keeps what was generated, and decides
+ * when the sequence ends (end-of-sequence or stop id once {@code min_tokens} are out, {@code max_tokens}, or the
+ * model's context). Shared by offline generation and the attention node's engine, so both stop alike.
+ *
+ * <p>Not thread-safe: one sequence, one engine thread.
+ */
+public final class SequenceDecoder {
+    private final GenerationRequest request;
+    private final Set<Integer> eosIds;
+    private final int maxPositions;
+    private final SequenceSampler sampler;
+    private final int[] generated;
+    private final float[] logprobs;
+    private final List<List<TokenLogprob>> top = new ArrayList<>();
+    private int count;
+    private String finishReason;
+
+    /**
+     * @param eosIds the model's end-of-sequence ids
+     * @param vocabSize logits per step
+     * @param maxPositions the model's context length
+     */
+    public SequenceDecoder(GenerationRequest request, Set<Integer> eosIds, int vocabSize, int maxPositions) {
+        this.request = request;
+        this.eosIds = eosIds;
+        this.maxPositions = maxPositions;
+        this.sampler = new SequenceSampler(request.sampling(), request.promptIds(), vocabSize);
+        this.generated = new int[request.maxTokens()];
+        this.logprobs = new float[request.maxTokens()];
+    }
+
+    /** Picks the next token from {@code logits}, records it, and decides whether the sequence has ended. */
+    public Sample accept(float[] logits) {
+        if (finishReason != null) {
+            throw new IllegalStateException("the sequence has already finished (" + finishReason + ")");
+        }
+        Sample s = sampler.next(logits);
+        generated[count] = s.token();
+        logprobs[count] = s.logprob();
+        top.add(s.top());
+        count++;
+        boolean stopId = (!request.ignoreEos() && eosIds.contains(s.token()))
+                || request.stopTokenIds().contains(s.token());
+        if (stopId && count >= request.minTokens()) {
+            finishReason = "stop";
+        } else if (count == request.maxTokens() || request.promptIds().length + count >= maxPositions) {
+            finishReason = "length";
+        }
+        return s;
+    }
+
+    /** Ends the sequence early at the caller's request; its finish reason becomes {@code "abort"}. */
+    public void abort() {
+        if (finishReason == null) {
+            finishReason = "abort";
+        }
+    }
+
+    public GenerationRequest request() {
+        return request;
+    }
+
+    public boolean finished() {
+        return finishReason != null;
+    }
+
+    /** {@code "stop"}, {@code "length"}, or {@code null} while running. */
+    public String finishReason() {
+        return finishReason;
+    }
+
+    public int generatedCount() {
+        return count;
+    }
+
+    /** The last generated token; the sequence's next input. */
+    public int lastToken() {
+        return generated[count - 1];
+    }
+
+    /** Prompt followed by every generated token: what a preempted sequence must recompute. */
+    public int[] allTokens() {
+        int[] all = Arrays.copyOf(request.promptIds(), request.promptIds().length + count);
+        System.arraycopy(generated, 0, all, request.promptIds().length, count);
+        return all;
+    }
+
+    public GenerationResult result() {
+        return new GenerationResult(Arrays.copyOf(generated, count), Arrays.copyOf(logprobs, count), List.copyOf(top),
+                finishReason, request.promptIds().length);
+    }
+}
