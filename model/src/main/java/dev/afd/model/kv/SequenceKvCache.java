@@ -2,8 +2,6 @@ package dev.afd.model.kv;
 
 import dev.afd.model.kernels.KvView;
 import dev.afd.model.tensor.DType;
-import dev.afd.model.tensor.Halfs;
-import dev.afd.model.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -35,14 +33,11 @@ public final class SequenceKvCache implements SequenceKv, AutoCloseable {
     }
 
     public SequenceKvCache(int numLayers, int headDim, DType dtype, int blockSize) {
-        if (dtype != DType.F32 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("KV cache dtype must be f32 or bf16, got " + dtype);
-        }
         this.numLayers = numLayers;
         this.headDim = headDim;
-        this.dtype = dtype;
+        this.dtype = KvRows.requireKvDtype(dtype);
         this.blockSize = blockSize;
-        this.blockBytes = (long) blockSize * headDim * dtype.byteSize();
+        this.blockBytes = KvRows.blockBytes(blockSize, headDim, dtype);
         this.views = new KvView[numLayers];
         for (int l = 0; l < numLayers; l++) {
             List<MemorySegment> keys = new ArrayList<>();
@@ -92,19 +87,9 @@ public final class SequenceKvCache implements SequenceKv, AutoCloseable {
             keys.add(arena.allocate(blockBytes, 64));
             values.add(arena.allocate(blockBytes, 64));
         }
-        long rowOffset = (long) (pos % blockSize) * headDim * dtype.byteSize();
-        store(keys.get(block), rowOffset, k, kOff);
-        store(values.get(block), rowOffset, v, vOff);
-    }
-
-    private void store(MemorySegment block, long offset, float[] src, int srcOff) {
-        if (dtype == DType.F32) {
-            MemorySegment.copy(src, srcOff, block, Tensor.FLOAT_LE, offset, headDim);
-        } else {
-            for (int i = 0; i < headDim; i++) {
-                block.set(Tensor.SHORT_LE, offset + 2L * i, Halfs.floatToBf16(src[srcOff + i]));
-            }
-        }
+        long rowOffset = KvRows.rowOffset(pos, blockSize, headDim, dtype);
+        KvRows.store(keys.get(block), rowOffset, dtype, k, kOff, headDim);
+        KvRows.store(values.get(block), rowOffset, dtype, v, vOff, headDim);
     }
 
     /** Off-heap bytes held by this cache. */

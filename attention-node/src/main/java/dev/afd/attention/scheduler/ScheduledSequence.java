@@ -1,0 +1,130 @@
+package dev.afd.attention.scheduler;
+
+import dev.afd.attention.kv.PagedSequenceKv;
+import java.util.Arrays;
+
+/**
+ * One request as the scheduler tracks it: its tokens (prompt, then those generated so far), how many leading
+ * positions are in its KV cache ({@link #computed()}), and its blocks.
+ *
+ * <p>The next token to feed is always token {@link #computed()}: while {@link #remaining()} exceeds 1 the sequence
+ * is prefilling (its prompt, or after a preemption its prompt and generated tokens again); at 1 it is decoding its
+ * last generated token.
+ *
+ * <p>Threading: owned by the scheduler's engine thread; other threads must not read it.
+ */
+public final class ScheduledSequence {
+    private final String id;
+    private final int[] prompt;
+    private final int maxTokens;
+    private final PagedSequenceKv kv;
+    private int[] generated;
+    private int generatedCount;
+    private int computed;
+    private int preemptions;
+    private SequenceState state = SequenceState.WAITING;
+
+    ScheduledSequence(String id, int[] prompt, int maxTokens, PagedSequenceKv kv) {
+        this.id = id;
+        this.prompt = prompt.clone();
+        this.maxTokens = maxTokens;
+        this.kv = kv;
+        this.generated = new int[Math.min(maxTokens, 8)];
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public int promptLength() {
+        return prompt.length;
+    }
+
+    /** A copy of the prompt. */
+    public int[] prompt() {
+        return prompt.clone();
+    }
+
+    public int maxTokens() {
+        return maxTokens;
+    }
+
+    public int generatedCount() {
+        return generatedCount;
+    }
+
+    /** A copy of the tokens generated so far. */
+    public int[] generated() {
+        return Arrays.copyOf(generated, generatedCount);
+    }
+
+    /** The most recently generated token; -1 when none was generated yet. */
+    public int lastGenerated() {
+        return generatedCount == 0 ? -1 : generated[generatedCount - 1];
+    }
+
+    /** Prompt length plus tokens generated. */
+    public int totalTokens() {
+        return prompt.length + generatedCount;
+    }
+
+    /** Positions whose keys and values are in the cache. */
+    public int computed() {
+        return computed;
+    }
+
+    /** Tokens still to feed before the next token can be sampled. */
+    public int remaining() {
+        return totalTokens() - computed;
+    }
+
+    /** Times this sequence was preempted. */
+    public int preemptions() {
+        return preemptions;
+    }
+
+    public SequenceState state() {
+        return state;
+    }
+
+    public PagedSequenceKv kv() {
+        return kv;
+    }
+
+    /** Tokens at positions {@code [from, to)} of prompt-then-generated. */
+    int[] tokens(int from, int to) {
+        int[] out = new int[to - from];
+        for (int p = from; p < to; p++) {
+            out[p - from] = p < prompt.length ? prompt[p] : generated[p - prompt.length];
+        }
+        return out;
+    }
+
+    /** Positions this sequence can ever write: the last generated token is returned, never fed. */
+    int maxPositions() {
+        return prompt.length + maxTokens - 1;
+    }
+
+    void append(int token) {
+        if (generatedCount == generated.length) {
+            generated = Arrays.copyOf(generated, Math.min(maxTokens, 2 * generated.length));
+        }
+        generated[generatedCount++] = token;
+    }
+
+    void advance(int positions) {
+        computed += positions;
+    }
+
+    /** Drops the cache: everything is recomputed from position 0; generated tokens stay. */
+    void preempt() {
+        kv.release();
+        computed = 0;
+        preemptions++;
+        state = SequenceState.WAITING;
+    }
+
+    void setState(SequenceState state) {
+        this.state = state;
+    }
+}

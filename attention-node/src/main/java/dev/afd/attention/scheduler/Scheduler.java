@@ -1,0 +1,324 @@
+package dev.afd.attention.scheduler;
+
+import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.PagedSequenceKv;
+import java.lang.System.Logger.Level;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Continuous batching over a paged KV cache: decides, step by step, which sequences run and how many tokens each
+ * feeds, so that decodes never wait behind long prompts and KV memory is shared by whoever needs it now.
+ *
+ * <p>Each {@link #schedule()} builds a step under a token budget and a cap on running sequences:
+ * <ol>
+ *   <li>every running sequence that is decoding gets its one token;</li>
+ *   <li>running sequences still prefilling get a chunk of what is left of their prompt, as much as the remaining
+ *       budget (and KV memory) allows: a long prompt spreads over several steps instead of stalling decodes;</li>
+ *   <li>waiting sequences are admitted in arrival order while budget, the running cap and free blocks allow.</li>
+ * </ol>
+ * Before a running sequence is scheduled it gets blocks for the positions it writes. When the pool is out of
+ * blocks, the most recently admitted running sequence is preempted by recompute: its blocks go back to the pool,
+ * its computed positions drop to zero, and it returns to the front of the waiting queue, to re-prefill its prompt
+ * and the tokens it generated (which it keeps). A step that preempted admits nobody, so the freed blocks serve the
+ * older sequences that needed them.
+ *
+ * <p>After the engine ran a step and sampled, it reports the tokens through {@link #complete}, then ends the
+ * sequences it decides are done with {@link #finish}.
+ *
+ * <p>Threading: not thread-safe; the engine thread alone calls every method, between steps.
+ */
+public final class Scheduler {
+    private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
+
+    private final BlockPool pool;
+    private final SchedulerConfig config;
+    private final Deque<ScheduledSequence> waiting = new ArrayDeque<>();
+    /** Admission order, oldest first: preemption takes from the end. */
+    private final List<ScheduledSequence> running = new ArrayList<>();
+    private final Map<String, ScheduledSequence> live = new HashMap<>();
+    private long preemptions;
+    /** The step handed out and not yet completed or cancelled. */
+    private Step pending;
+
+    public Scheduler(BlockPool pool, SchedulerConfig config) {
+        this.pool = pool;
+        this.config = config;
+    }
+
+    /**
+     * Queues a request.
+     *
+     * @param id unique among live (waiting or running) requests
+     * @throws IllegalArgumentException for an empty prompt, {@code maxTokens < 1}, a live id, or a request that needs
+     *     more KV blocks than the whole pool holds
+     */
+    public ScheduledSequence add(String id, int[] prompt, int maxTokens) {
+        Objects.requireNonNull(id, "id");
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("request " + id + " has an empty prompt: give at least one token");
+        }
+        if (maxTokens < 1) {
+            throw new IllegalArgumentException("request " + id + ": max_tokens must be at least 1, got " + maxTokens);
+        }
+        if (live.containsKey(id)) {
+            throw new IllegalArgumentException("request id " + id + " is already in use by a live request");
+        }
+        ScheduledSequence s = new ScheduledSequence(id, prompt, maxTokens, new PagedSequenceKv(pool));
+        int needed = s.kv().blocksFor(s.maxPositions());
+        if (needed > pool.total()) {
+            throw new IllegalArgumentException("request " + id + " can never fit: its prompt (" + prompt.length
+                    + " tokens) plus max_tokens (" + maxTokens + ") needs " + needed + " KV blocks of "
+                    + pool.blockSize() + " positions, but the whole pool holds " + pool.total()
+                    + "; lower max_tokens or the prompt, or give the node more KV memory");
+        }
+        waiting.addLast(s);
+        live.put(id, s);
+        return s;
+    }
+
+    /**
+     * Builds the next step. An empty step means there is nothing to run; otherwise the step must be passed to
+     * {@link #complete} (or {@link #cancel}) before the next call.
+     */
+    public Step schedule() {
+        if (pending != null) {
+            throw new IllegalStateException("the previous step was neither completed nor cancelled: report it"
+                    + " before scheduling the next one");
+        }
+        StepBuilder step = new StepBuilder(config.maxBatchedTokens());
+        for (int i = 0; i < running.size() && step.budget > 0; i++) {
+            ScheduledSequence s = running.get(i);
+            if (s.generatedCount() == s.maxTokens()) {
+                throw new IllegalStateException("sequence " + s.id() + " generated its " + s.maxTokens()
+                        + " tokens but was not finished: call finish() after complete()");
+            }
+            if (s.remaining() == 1 && reserve(s, s.computed() + 1, step)) {
+                step.add(s, 1);
+            }
+        }
+        for (int i = 0; i < running.size() && step.budget > 0; i++) {
+            ScheduledSequence s = running.get(i);
+            if (s.remaining() > 1) {
+                int chunk = prefillChunk(s, step);
+                if (chunk > 0) {
+                    step.add(s, chunk);
+                }
+            }
+        }
+        if (!step.preempted) {
+            admit(step);
+        }
+        Step built = step.build();
+        pending = built.isEmpty() ? null : built;
+        return built;
+    }
+
+    /**
+     * The chunk a running, prefilling sequence feeds this step, with blocks already reserved for it; 0 when it was
+     * preempted instead. A chunk shrinks to the blocks the pool can spare; only when not a single position fits does
+     * it preempt.
+     */
+    private int prefillChunk(ScheduledSequence s, StepBuilder step) {
+        if (room(s) == 0 && !reserve(s, s.computed() + 1, step)) {
+            return 0;
+        }
+        int chunk = Math.min(Math.min(s.remaining(), step.budget), room(s));
+        if (!s.kv().ensureCapacity(s.computed() + chunk)) {
+            throw new IllegalStateException("KV blocks for " + chunk + " positions of sequence " + s.id()
+                    + " vanished between counting and allocating");
+        }
+        return chunk;
+    }
+
+    /** Positions {@code s} could write beyond its computed ones with the blocks it holds plus every free block. */
+    private int room(ScheduledSequence s) {
+        return s.kv().capacity() + pool.free() * pool.blockSize() - s.computed();
+    }
+
+    /**
+     * Gets {@code s} blocks for {@code positions} positions, preempting the most recently admitted running sequences
+     * until they fit.
+     *
+     * @return false when {@code s} itself had to be preempted
+     */
+    private boolean reserve(ScheduledSequence s, int positions, StepBuilder step) {
+        while (!s.kv().ensureCapacity(positions)) {
+            ScheduledSequence victim = running.getLast();
+            preempt(victim, step);
+            if (victim == s) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void preempt(ScheduledSequence victim, StepBuilder step) {
+        running.removeLast();
+        step.remove(victim);
+        victim.preempt();
+        waiting.addFirst(victim);
+        preemptions++;
+        LOG.log(Level.DEBUG, () -> "preempted " + victim.id() + " (" + victim.totalTokens() + " tokens to recompute;"
+                + " " + pool.free() + " of " + pool.total() + " KV blocks free)");
+    }
+
+    /** Admits waiting sequences in arrival order; stops at the first one whose first chunk does not fit. */
+    private void admit(StepBuilder step) {
+        while (!waiting.isEmpty() && step.budget > 0 && running.size() < config.maxRunningSequences()) {
+            ScheduledSequence s = waiting.peekFirst();
+            int chunk = Math.min(s.remaining(), step.budget);
+            if (!s.kv().ensureCapacity(chunk)) {
+                return;
+            }
+            waiting.removeFirst();
+            s.setState(SequenceState.RUNNING);
+            running.add(s);
+            step.add(s, chunk);
+        }
+    }
+
+    /**
+     * Records a step the engine ran: every scheduled sequence advances by the tokens it fed, and each entry that
+     * wanted logits appends {@code sampled[i]}, the token the engine sampled for entry {@code i} (values of other
+     * entries are ignored). Sequences aborted since {@link #schedule()} are skipped.
+     */
+    public void complete(Step step, int[] sampled) {
+        requirePending(step);
+        List<Step.Entry> entries = step.entries();
+        if (sampled.length != entries.size()) {
+            throw new IllegalArgumentException("the step has " + entries.size() + " entries but " + sampled.length
+                    + " sampled tokens were reported");
+        }
+        for (int i = 0; i < entries.size(); i++) {
+            if (entries.get(i).wantLogits() && sampled[i] < 0) {
+                throw new IllegalArgumentException("entry " + i + " (sequence " + entries.get(i).sequence().id()
+                        + ") wanted a token but got " + sampled[i]);
+            }
+        }
+        pending = null;
+        for (int i = 0; i < entries.size(); i++) {
+            Step.Entry e = entries.get(i);
+            ScheduledSequence s = e.sequence();
+            if (s.state() != SequenceState.RUNNING) {
+                continue;
+            }
+            s.advance(e.tokens().length);
+            if (e.wantLogits()) {
+                s.append(sampled[i]);
+            }
+        }
+    }
+
+    /**
+     * Forgets a step the engine could not run: no sequence advances, and positions it may have written are written
+     * again when those sequences are next scheduled.
+     */
+    public void cancel(Step step) {
+        requirePending(step);
+        pending = null;
+    }
+
+    private void requirePending(Step step) {
+        if (step != pending) {
+            throw new IllegalStateException("this step is not the one scheduled last, or it was already reported");
+        }
+    }
+
+    /**
+     * Ends a live sequence the engine decided is done (end-of-sequence, stop token, or max tokens) and returns its
+     * blocks.
+     */
+    public void finish(ScheduledSequence s) {
+        if (live.get(s.id()) != s) {
+            throw new IllegalStateException("sequence " + s.id() + " is not live (state " + s.state()
+                    + "): it cannot be finished");
+        }
+        remove(s, SequenceState.FINISHED);
+    }
+
+    /**
+     * Removes a waiting or running request at once and returns its blocks.
+     *
+     * @return whether the id named a live request
+     */
+    public boolean abort(String id) {
+        ScheduledSequence s = live.get(id);
+        if (s == null) {
+            return false;
+        }
+        remove(s, SequenceState.ABORTED);
+        return true;
+    }
+
+    private void remove(ScheduledSequence s, SequenceState end) {
+        live.remove(s.id());
+        if (s.state() == SequenceState.RUNNING) {
+            running.remove(s);
+        } else {
+            waiting.remove(s);
+        }
+        s.kv().release();
+        s.setState(end);
+    }
+
+    /** Whether any request is waiting or running. */
+    public boolean hasWork() {
+        return !live.isEmpty();
+    }
+
+    /** Waiting sequences, next to admit first (a copy). */
+    public List<ScheduledSequence> waiting() {
+        return List.copyOf(waiting);
+    }
+
+    /** Running sequences, oldest admission first (a copy). */
+    public List<ScheduledSequence> running() {
+        return List.copyOf(running);
+    }
+
+    public SchedulerStats stats() {
+        return new SchedulerStats(waiting.size(), running.size(), pool.used(), pool.free(), preemptions);
+    }
+
+    public BlockPool pool() {
+        return pool;
+    }
+
+    /** The step under construction: its entries by sequence, and the token budget left. */
+    private static final class StepBuilder {
+        final Map<ScheduledSequence, Step.Entry> entries = new LinkedHashMap<>();
+        int budget;
+        boolean preempted;
+
+        StepBuilder(int budget) {
+            this.budget = budget;
+        }
+
+        void add(ScheduledSequence s, int count) {
+            int start = s.computed();
+            int end = start + count;
+            entries.put(s, new Step.Entry(s, s.tokens(start, end), start, end == s.totalTokens()));
+            budget -= count;
+        }
+
+        /** Drops a preempted sequence's entry, if it had one, and gives its tokens back to the budget. */
+        void remove(ScheduledSequence s) {
+            Step.Entry e = entries.remove(s);
+            if (e != null) {
+                budget += e.tokens().length;
+            }
+            preempted = true;
+        }
+
+        Step build() {
+            return new Step(List.copyOf(entries.values()));
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package dev.afd.attention.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.afd.model.config.Step3Config;
+import dev.afd.model.generator.ModelGenerator;
+import dev.afd.model.generator.ModelPreset;
+import dev.afd.model.kv.SequenceKv;
+import dev.afd.model.kv.SequenceKvCache;
+import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.model.step3.LocalFfn;
+import dev.afd.model.step3.Step3Model;
+import dev.afd.model.tensor.DType;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The forward pass reads the paged cache exactly as it reads the contiguous one: logits must be bit-identical.
+ *
+ * <p>The two caches run the same step back to back, after a warm-up pass: the JIT may compile the vector kernels'
+ * lane reductions into a different summation order than the interpreter uses, so only runs under the same compiled
+ * code are comparable bit for bit.
+ */
+class PagedForwardParityTest {
+    private static final int STEPS = 8;
+    private static final int PREFILL_CHUNK = 16;
+
+    @TempDir
+    static Path dir;
+
+    static Checkpoint checkpoint;
+    static Step3Model model;
+
+    @BeforeAll
+    static void tinyModel() throws Exception {
+        Path path = dir.resolve("tiny");
+        ModelGenerator.generate(ModelPreset.TINY.config(false), new ModelGenerator.Options(3, DType.BF16, 1, false),
+                path);
+        checkpoint = Checkpoint.open(path);
+        model = new Step3Model(checkpoint.config(), checkpoint.weights(), new LocalFfn(checkpoint.weights()));
+    }
+
+    @AfterAll
+    static void close() {
+        checkpoint.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"F32", "BF16"})
+    void pagedLogitsEqualContiguousLogits(DType dtype) {
+        run(dtype, false);
+        run(dtype, true);
+    }
+
+    /**
+     * Sequence A (37 tokens) prefills in chunks of 16 while B (5 tokens) prefills at once, then both decode greedily.
+     * Paged caches get their blocks before each step, as the scheduler does.
+     */
+    private static void run(DType dtype, boolean compare) {
+        Step3Config c = model.config();
+        SplittableRandom random = new SplittableRandom(7);
+        int[][] prompts = {random.ints(37, 0, c.vocabSize()).toArray(), random.ints(5, 0, c.vocabSize()).toArray()};
+        try (BlockPool pool = new BlockPool(16, c.numLayers(), c.headDim(), dtype, 4);
+                SequenceKvCache contiguousA = new SequenceKvCache(c.numLayers(), c.headDim(), dtype, 4);
+                SequenceKvCache contiguousB = new SequenceKvCache(c.numLayers(), c.headDim(), dtype, 4)) {
+            SequenceKv[] contiguous = {contiguousA, contiguousB};
+            PagedSequenceKv[] paged = {new PagedSequenceKv(pool), new PagedSequenceKv(pool)};
+            int[] cached = new int[2];
+            int[] next = new int[2];
+            for (int step = 0; step < STEPS; step++) {
+                List<Step3Model.Chunk> expectedChunks = new ArrayList<>();
+                List<Step3Model.Chunk> pagedChunks = new ArrayList<>();
+                for (int s = 0; s < 2; s++) {
+                    int[] tokens;
+                    boolean last;
+                    if (cached[s] < prompts[s].length) {
+                        int end = Math.min(prompts[s].length, cached[s] + PREFILL_CHUNK);
+                        tokens = Arrays.copyOfRange(prompts[s], cached[s], end);
+                        last = end == prompts[s].length;
+                    } else {
+                        tokens = new int[] {next[s]};
+                        last = true;
+                    }
+                    assertThat(paged[s].ensureCapacity(cached[s] + tokens.length)).isTrue();
+                    expectedChunks.add(new Step3Model.Chunk(contiguous[s], tokens, cached[s], last));
+                    pagedChunks.add(new Step3Model.Chunk(paged[s], tokens, cached[s], last));
+                    cached[s] += tokens.length;
+                }
+                float[][] expected = model.forward(expectedChunks);
+                float[][] actual = model.forward(pagedChunks);
+                for (int s = 0; s < 2; s++) {
+                    assertThat(actual[s] == null).isEqualTo(expected[s] == null);
+                    if (expected[s] != null) {
+                        if (compare) {
+                            assertThat(Arrays.equals(actual[s], expected[s]))
+                                    .as("logits of sequence %d at step %d", s, step).isTrue();
+                        }
+                        next[s] = argmax(expected[s]);
+                    }
+                }
+            }
+            paged[0].release();
+            paged[1].release();
+            assertThat(pool.used()).isZero();
+        }
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
