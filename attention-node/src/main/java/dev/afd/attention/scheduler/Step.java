@@ -1,7 +1,6 @@
 package dev.afd.attention.scheduler;
 
 import dev.afd.model.step3.Step3Model;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -39,32 +38,5 @@ public record Step(List<Entry> entries) {
     /** The chunks to hand to {@link Step3Model#forward}, in entry order. */
     public List<Step3Model.Chunk> chunks() {
         return entries.stream().map(Entry::chunk).toList();
-    }
-
-    /**
-     * Splits the entries into at most {@code m} contiguous, non-empty groups of roughly equal token counts, for
-     * micro-batching; an entry is never split. Each entry goes to the group its token midpoint falls in, so a very
-     * long chunk can leave fewer than {@code m} groups.
-     */
-    public List<List<Entry>> split(int m) {
-        if (m < 1) {
-            throw new IllegalArgumentException("a step splits into at least one group, got " + m);
-        }
-        long total = tokenCount();
-        List<List<Entry>> groups = new ArrayList<>();
-        int currentGroup = -1;
-        long before = 0;
-        for (Entry e : entries) {
-            int length = e.tokens().length;
-            // Twice the midpoint, so the arithmetic stays in integers.
-            int group = (int) Math.min(m - 1, (2 * before + length) * m / (2 * total));
-            if (group != currentGroup) {
-                groups.add(new ArrayList<>());
-                currentGroup = group;
-            }
-            groups.getLast().add(e);
-            before += length;
-        }
-        return groups.stream().map(List::copyOf).toList();
     }
 }

@@ -255,26 +255,4 @@ class SchedulerTest {
         assertThat(scheduler.schedule().isEmpty()).isTrue();
         assertThat(scheduler.schedule().isEmpty()).as("an empty step needs no report").isTrue();
     }
-
-    @Test
-    void splitMakesContiguousGroupsOfSimilarTokenCounts() {
-        Scheduler scheduler = scheduler(256, 4, 4096, 64);
-        for (int i = 0; i < 10; i++) {
-            add(scheduler, "d" + i, 1, 5);
-        }
-        Step decodes = scheduler.schedule();
-        assertThat(decodes.split(2)).extracting(List::size).containsExactly(5, 5);
-        assertThat(decodes.split(3)).extracting(List::size).containsExactly(3, 4, 3);
-        assertThat(decodes.split(20)).as("never more groups than entries").hasSize(10);
-        assertThat(decodes.split(1)).singleElement().isEqualTo(decodes.entries());
-        scheduler.complete(decodes, model.run(decodes));
-
-        add(scheduler, "long", 300, 1);
-        Step mixed = scheduler.schedule();
-        List<List<Step.Entry>> groups = mixed.split(2);
-        assertThat(groups).hasSize(2);
-        assertThat(groups.stream().flatMap(List::stream).toList()).isEqualTo(mixed.entries());
-        assertThat(groups.get(1)).extracting(e -> e.sequence().id()).containsExactly("long");
-        assertThatThrownBy(() -> mixed.split(0)).isInstanceOf(IllegalArgumentException.class);
-    }
 }

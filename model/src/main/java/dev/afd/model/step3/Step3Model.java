@@ -268,22 +268,13 @@ public final class Step3Model {
             this.rows = Rows.of(chunks);
         }
 
-        /** Contiguous groups of chunks with roughly equal token counts; at most {@code m}, none empty. */
+        /** Up to {@code m} micro-batches of whole chunks ({@link MicroBatches#split}). */
         static List<MicroBatch> split(List<Chunk> chunks, int m) {
-            if (m < 1) {
-                throw new IllegalArgumentException("micro-batches must be at least 1, got " + m);
-            }
-            long total = chunks.stream().mapToLong(c -> c.tokens().length).sum();
             List<MicroBatch> out = new ArrayList<>();
-            int start = 0;
-            long seen = 0;
-            for (int c = 0; c < chunks.size(); c++) {
-                seen += chunks.get(c).tokens().length;
-                boolean lastGroup = out.size() == m - 1;
-                if (c == chunks.size() - 1 || (!lastGroup && seen * m >= total * (out.size() + 1))) {
-                    out.add(new MicroBatch(start, chunks.subList(start, c + 1)));
-                    start = c + 1;
-                }
+            int first = 0;
+            for (List<Chunk> group : MicroBatches.split(chunks, c -> c.tokens().length, m)) {
+                out.add(new MicroBatch(first, group));
+                first += group.size();
             }
             return out;
         }

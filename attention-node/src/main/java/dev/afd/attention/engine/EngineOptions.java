@@ -1,0 +1,44 @@
+package dev.afd.attention.engine;
+
+import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.scheduler.SchedulerConfig;
+import dev.afd.model.tensor.DType;
+
+/**
+ * How an engine runs.
+ *
+ * @param kvDtype KV cache element type (F32 or BF16)
+ * @param kvMemoryBytes off-heap bytes for the paged KV cache
+ * @param blockSize positions per KV block
+ * @param scheduler token budget and running-sequence limit per step
+ * @param microBatches micro-batches per step in the per-layer pipeline (1-4)
+ */
+public record EngineOptions(DType kvDtype, long kvMemoryBytes, int blockSize, SchedulerConfig scheduler,
+        int microBatches) {
+    public EngineOptions {
+        if (microBatches < 1 || microBatches > 4) {
+            throw new IllegalArgumentException("micro-batches must be between 1 and 4, got " + microBatches);
+        }
+    }
+
+    /** BF16 KV in 512 MiB, 16-position blocks, the scheduler's defaults, two micro-batches. */
+    public static EngineOptions defaults() {
+        return new EngineOptions(DType.BF16, 512L << 20, BlockPool.DEFAULT_BLOCK_SIZE, SchedulerConfig.defaults(), 2);
+    }
+
+    public EngineOptions withKvDtype(DType dtype) {
+        return new EngineOptions(dtype, kvMemoryBytes, blockSize, scheduler, microBatches);
+    }
+
+    public EngineOptions withKvMemory(long bytes) {
+        return new EngineOptions(kvDtype, bytes, blockSize, scheduler, microBatches);
+    }
+
+    public EngineOptions withMicroBatches(int m) {
+        return new EngineOptions(kvDtype, kvMemoryBytes, blockSize, scheduler, m);
+    }
+
+    public EngineOptions withScheduler(SchedulerConfig config) {
+        return new EngineOptions(kvDtype, kvMemoryBytes, blockSize, config, microBatches);
+    }
+}
