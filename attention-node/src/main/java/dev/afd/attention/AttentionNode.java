@@ -1,0 +1,137 @@
+package dev.afd.attention;
+
+import dev.afd.attention.engine.Engine;
+import dev.afd.attention.engine.EngineOptions;
+import dev.afd.attention.ffn.DisaggregatedFfn;
+import dev.afd.attention.ffn.FfnLink;
+import dev.afd.attention.ffn.GrpcFfnLink;
+import dev.afd.attention.ffn.InProcessFfnLink;
+import dev.afd.attention.server.AttentionServer;
+import dev.afd.ffn.CpuFfnBackend;
+import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.FrameProcessor;
+import dev.afd.ffn.HandshakeRefusedException;
+import dev.afd.model.config.Step3Config;
+import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.model.step3.Step3Model;
+import dev.afd.proto.Handshake;
+import dev.afd.proto.WireDtype;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * An attention node assembled from its parts: checkpoint, ffn links, the disaggregated FFN, the model, the engine,
+ * and (when serving) the gRPC server. Closing it closes them in reverse order.
+ */
+public final class AttentionNode implements AutoCloseable {
+    /**
+     * Where the FFN half runs and how it is reached.
+     *
+     * @param requestDtype wire dtype of activations to the ffn-nodes
+     * @param responseDtype wire dtype of results back
+     * @param deadline longest a layer exchange may take
+     */
+    public record Wire(WireDtype requestDtype, WireDtype responseDtype, Duration deadline) {
+        /** f32 both ways: in one process the wire adds no rounding, so offline runs match the float64 reference. */
+        public static Wire exact() {
+            return new Wire(WireDtype.WIRE_F32, WireDtype.WIRE_F32, Duration.ofSeconds(30));
+        }
+    }
+
+    private final Checkpoint checkpoint;
+    private final List<FfnLink> links;
+    private final DisaggregatedFfn ffn;
+    private final Engine engine;
+    private final ScheduledExecutorService reconnects;
+    private AttentionServer server;
+
+    private AttentionNode(Checkpoint checkpoint, List<FfnLink> links, Wire wire, EngineOptions options,
+            ScheduledExecutorService reconnects) {
+        this.checkpoint = checkpoint;
+        this.links = links;
+        this.reconnects = reconnects;
+        Step3Config c = checkpoint.config();
+        this.ffn = new DisaggregatedFfn(c, links, wire.requestDtype(), wire.responseDtype(), wire.deadline());
+        this.engine = new Engine(new Step3Model(c, checkpoint.weights(), ffn), new HashSet<>(checkpoint.eosTokenIds()),
+                options);
+    }
+
+    /**
+     * A node whose ffn side runs in this process: the experts split evenly over {@code shards} in-process ffn-nodes,
+     * reached through the same frames as over gRPC.
+     */
+    public static AttentionNode inProcess(Checkpoint checkpoint, int shards, Wire wire, EngineOptions options)
+            throws HandshakeRefusedException {
+        Step3Config c = checkpoint.config();
+        int experts = Math.max(1, c.numExperts());
+        if (shards < 1 || shards > experts) {
+            throw new IllegalArgumentException("ffn shards must be between 1 and the number of experts (" + experts
+                    + "), got " + shards);
+        }
+        List<FfnLink> links = new ArrayList<>();
+        for (int s = 0; s < shards; s++) {
+            ExpertRange range = new ExpertRange(s * experts / shards, (s + 1) * experts / shards - 1);
+            FrameProcessor processor = new FrameProcessor(c, new CpuFfnBackend(c, checkpoint.weights(), range),
+                    "ffn in-process " + range);
+            links.add(new InProcessFfnLink(processor, handshake(c, wire, "attention in-process")));
+        }
+        return new AttentionNode(checkpoint, links, wire, options, null);
+    }
+
+    /** A node whose ffn-nodes are remote, at {@code targets} ({@code host:port} each), connected in the background. */
+    public static AttentionNode remote(Checkpoint checkpoint, List<String> targets, Wire wire, EngineOptions options,
+            String self) {
+        ScheduledExecutorService reconnects = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("afd-ffn-connect").daemon().factory());
+        Handshake h = handshake(checkpoint.config(), wire, self);
+        List<FfnLink> links = new ArrayList<>();
+        for (String t : targets) {
+            links.add(new GrpcFfnLink(t, h, reconnects));
+        }
+        return new AttentionNode(checkpoint, links, wire, options, reconnects);
+    }
+
+    private static Handshake handshake(Step3Config c, Wire wire, String self) {
+        return Handshake.newBuilder()
+                .setModelFingerprint(c.fingerprint())
+                .setRequestDtype(wire.requestDtype())
+                .setResponseDtype(wire.responseDtype())
+                .setClient(self)
+                .build();
+    }
+
+    /** Starts the gRPC server on {@code host:port} (0 picks a free port). */
+    public AttentionServer serve(String host, int port) throws IOException {
+        server = AttentionServer.start(host, port, engine, ffn);
+        return server;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public DisaggregatedFfn ffn() {
+        return ffn;
+    }
+
+    public Checkpoint checkpoint() {
+        return checkpoint;
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close();
+        }
+        engine.close();
+        links.forEach(FfnLink::close);
+        if (reconnects != null) {
+            reconnects.shutdownNow();
+        }
+    }
+}

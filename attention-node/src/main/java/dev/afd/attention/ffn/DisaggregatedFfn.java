@@ -1,0 +1,216 @@
+package dev.afd.attention.ffn;
+
+import dev.afd.model.config.Step3Config;
+import dev.afd.model.step3.FfnException;
+import dev.afd.model.step3.FfnExecutor;
+import dev.afd.model.step3.FfnWork;
+import dev.afd.model.step3.Routing;
+import dev.afd.proto.ActivationFrame;
+import dev.afd.proto.HandshakeAccepted;
+import dev.afd.proto.ResultFrame;
+import dev.afd.proto.WireDtype;
+import dev.afd.wire.RowCodec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The FFN half of every layer, computed by ffn-nodes: each micro-batch's rows go only to the nodes that hold their
+ * experts, the dense-MLP / shared-expert work is spread evenly over the live nodes, and the weighted partial results
+ * are summed per row.
+ *
+ * <p>Determinism: a row's shared work goes to node {@code position % liveNodes} and its experts to their fixed owners,
+ * and partials are summed in node order, so a row's result does not depend on which other rows share its batch.
+ *
+ * <p>Threading: {@link #submit} runs on the engine thread; results are combined on transport threads.
+ */
+public final class DisaggregatedFfn implements FfnExecutor {
+    private final Step3Config config;
+    private final List<FfnLink> links;
+    private final WireDtype requestDtype;
+    private final WireDtype responseDtype;
+    private final Duration deadline;
+    private final ExchangeStats stats = new ExchangeStats();
+
+    /**
+     * @param links the ffn-nodes, in the order their partials are summed
+     * @param requestDtype wire dtype of activations sent (f32, bf16, fp8-e4m3)
+     * @param responseDtype wire dtype of results (f32 or bf16)
+     * @param deadline how long one layer exchange may take before its requests fail
+     */
+    public DisaggregatedFfn(Step3Config config, List<FfnLink> links, WireDtype requestDtype, WireDtype responseDtype,
+            Duration deadline) {
+        if (links.isEmpty()) {
+            throw new IllegalArgumentException("at least one ffn-node is needed");
+        }
+        this.config = config;
+        this.links = List.copyOf(links);
+        this.requestDtype = requestDtype;
+        this.responseDtype = responseDtype;
+        this.deadline = deadline;
+    }
+
+    public ExchangeStats stats() {
+        return stats;
+    }
+
+    public List<FfnLink> links() {
+        return links;
+    }
+
+    /** Why no step can run now (no live node, or experts nobody live holds), or {@code null} when all is covered. */
+    public String unavailableReason() {
+        List<FfnLink> live = links.stream().filter(FfnLink::live).toList();
+        if (live.isEmpty()) {
+            return "no ffn-node is connected (" + names(links) + "); waiting for them to come up";
+        }
+        for (int e = 0; e < config.numExperts() && !config.moeLayers().isEmpty(); e++) {
+            if (owner(live, e) < 0) {
+                int first = e;
+                while (e + 1 < config.numExperts() && owner(live, e + 1) < 0) {
+                    e++;
+                }
+                return "no live ffn-node holds experts " + first + "-" + e + " (nodes: " + names(links) + ")";
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public CompletableFuture<float[]> submit(FfnWork work) {
+        String unavailable = unavailableReason();
+        if (unavailable != null) {
+            return CompletableFuture.failedFuture(new FfnException(unavailable));
+        }
+        List<FfnLink> live = links.stream().filter(FfnLink::live).toList();
+        long start = System.nanoTime();
+        List<Part> parts = new ArrayList<>(live.size());
+        for (int n = 0; n < live.size(); n++) {
+            Part part = part(work, live, n);
+            if (part != null) {
+                parts.add(part);
+            }
+        }
+        CompletableFuture<?>[] futures = parts.stream().map(p -> p.result).toArray(CompletableFuture[]::new);
+        return CompletableFuture.allOf(futures).thenApply(ignored -> combine(work, parts, start));
+    }
+
+    /** The frame for node {@code n}: its share of shared/dense rows plus every row with a slot it owns. */
+    private Part part(FfnWork work, List<FfnLink> live, int n) {
+        int hidden = config.hiddenSize();
+        Routing routing = work.routing();
+        int k = routing == null ? 0 : routing.k();
+        List<Integer> rows = new ArrayList<>();
+        List<Integer> shared = new ArrayList<>();
+        List<Integer> ids = new ArrayList<>();
+        List<Float> weights = new ArrayList<>();
+        for (int r = 0; r < work.rows(); r++) {
+            boolean sharedHere = Math.floorMod(work.positions()[r], live.size()) == n;
+            boolean slotHere = false;
+            for (int j = 0; j < k; j++) {
+                slotHere |= owner(live, routing.experts()[r * k + j]) == n;
+            }
+            if (!sharedHere && !slotHere) {
+                continue;
+            }
+            if (sharedHere) {
+                shared.add(rows.size());
+            }
+            for (int j = 0; j < k; j++) {
+                int e = routing.experts()[r * k + j];
+                boolean mine = owner(live, e) == n;
+                ids.add(mine ? e : -1);
+                weights.add(mine ? routing.weights()[r * k + j] : 0f);
+            }
+            rows.add(r);
+        }
+        if (rows.isEmpty()) {
+            return null;
+        }
+        float[] x = new float[rows.size() * hidden];
+        for (int i = 0; i < rows.size(); i++) {
+            System.arraycopy(work.f(), rows.get(i) * hidden, x, i * hidden, hidden);
+        }
+        RowCodec.Encoded encoded = RowCodec.encode(requestDtype, x, 0, rows.size(), hidden);
+        ActivationFrame.Builder frame = ActivationFrame.newBuilder()
+                .setLayer(work.layer())
+                .setMicroBatch(work.microBatch())
+                .setStep(work.step())
+                .setRows(rows.size())
+                .setHidden(hidden)
+                .addAllSharedRows(shared)
+                .setK(k)
+                .addAllExpertIds(ids)
+                .addAllExpertWeights(weights)
+                .setDtype(requestDtype)
+                .setData(encoded.data())
+                .setRowScales(encoded.rowScales());
+        FfnLink link = live.get(n);
+        long sent = encoded.data().size() + encoded.rowScales().size();
+        CompletableFuture<ResultFrame> result = link.send(frame)
+                .orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS)
+                .exceptionally(e -> {
+                    throw failure(link, work, e);
+                });
+        return new Part(link, rows.stream().mapToInt(Integer::intValue).toArray(), sent, result);
+    }
+
+    private float[] combine(FfnWork work, List<Part> parts, long start) {
+        int hidden = config.hiddenSize();
+        float[] out = new float[work.rows() * hidden];
+        long received = 0;
+        long sent = 0;
+        for (Part p : parts) {
+            ResultFrame r = p.result.join();
+            if (!r.getError().isEmpty()) {
+                throw new FfnException(p.link.node() + " rejected layer " + work.layer() + ": " + r.getError());
+            }
+            float[] partial = RowCodec.decode(r.getDtype(), r.getData(), com.google.protobuf.ByteString.EMPTY,
+                    p.rows.length, hidden);
+            for (int i = 0; i < p.rows.length; i++) {
+                int base = p.rows[i] * hidden;
+                for (int d = 0; d < hidden; d++) {
+                    out[base + d] += partial[i * hidden + d];
+                }
+            }
+            received += r.getData().size();
+            sent += p.sent;
+        }
+        stats.record(System.nanoTime() - start, sent, received);
+        return out;
+    }
+
+    private FfnException failure(FfnLink link, FfnWork work, Throwable e) {
+        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof FfnException f) {
+            return f;
+        }
+        if (cause instanceof TimeoutException) {
+            return new FfnException(link.node() + " did not answer layer " + work.layer() + " within "
+                    + deadline.toMillis() + " ms");
+        }
+        return new FfnException(link.node() + " failed on layer " + work.layer() + ": " + cause.getMessage(), cause);
+    }
+
+    /** Index in {@code live} of the first node holding expert {@code e}, or -1. */
+    private static int owner(List<FfnLink> live, int e) {
+        for (int n = 0; n < live.size(); n++) {
+            HandshakeAccepted a = live.get(n).accepted();
+            if (a != null && e >= a.getFirstExpert() && e <= a.getLastExpert()) {
+                return n;
+            }
+        }
+        return -1;
+    }
+
+    private static String names(List<FfnLink> links) {
+        return String.join(", ", links.stream().map(FfnLink::node).toList());
+    }
+
+    /** One node's share of a micro-batch: which rows of the work it answers for, and its pending answer. */
+    private record Part(FfnLink link, int[] rows, long sent, CompletableFuture<ResultFrame> result) {}
+}
