@@ -1,0 +1,67 @@
+package dev.afd.cli;
+
+import dev.afd.ffn.CpuFfnBackend;
+import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.FfnServer;
+import dev.afd.model.safetensors.Checkpoint;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code afd ffn}: serve a range of routed experts to attention nodes until SIGTERM or Ctrl-C. */
+@Command(
+        name = "ffn",
+        mixinStandardHelpOptions = true,
+        description = {"Run an ffn-node: hold a range of routed experts of every MoE layer, plus the shared expert"
+                + " and the dense layers, and answer attention nodes' Exchange streams over gRPC until SIGTERM or"
+                + " Ctrl-C."})
+final class FfnCommand implements Callable<Integer> {
+    private static final System.Logger LOG = System.getLogger(FfnCommand.class.getName());
+
+    @Option(names = "--model", required = true, description = "Checkpoint folder (config.json, *.safetensors). Required; no default.")
+    Path model;
+
+    @Option(names = "--experts", required = true,
+            description = "Routed experts this node holds, FIRST-LAST inclusive, e.g. 0-23; must lie within the"
+                    + " model's experts. Required; no default.")
+    String experts;
+
+    @Option(names = "--port", required = true, description = "Port to listen on; 0 picks a free one. Required; no default.")
+    int port;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
+    String host;
+
+    @Option(names = "--backend", defaultValue = "auto",
+            description = "Compute backend: auto or cpu. auto means cpu for now; a CUDA backend comes later."
+                    + " Default: ${DEFAULT-VALUE}.")
+    String backend;
+
+    @Option(names = "--prefault", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Read this node's weights (its experts, the shared experts, the dense layers) into memory"
+                    + " at start, so the first frames do not wait for the disk. Default: ${DEFAULT-VALUE}.")
+    boolean prefault;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!backend.equals("auto") && !backend.equals("cpu")) {
+            throw new IllegalArgumentException("--backend must be auto or cpu, got '" + backend + "'");
+        }
+        ExpertRange range = ExpertRange.parse(experts);
+        try (Checkpoint checkpoint = Checkpoint.open(model)) {
+            CpuFfnBackend cpu = new CpuFfnBackend(checkpoint.config(), checkpoint.weights(), range);
+            if (prefault) {
+                long bytes = cpu.prefault();
+                LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT,
+                        "read %.1f MiB of this node's weights into memory", bytes / 1048576.0));
+            }
+            FfnServer server = FfnServer.start(host, port, checkpoint.config(), cpu, model.toString());
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "afd-ffn-shutdown"));
+            // Returns once the hook has closed the server, so the checkpoint is unmapped only after the last frame.
+            server.awaitTermination();
+        }
+        return 0;
+    }
+}

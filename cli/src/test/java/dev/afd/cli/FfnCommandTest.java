@@ -1,0 +1,63 @@
+package dev.afd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.afd.model.generator.ModelGenerator;
+import dev.afd.model.generator.ModelPreset;
+import dev.afd.model.tensor.DType;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The argument checks of {@code afd ffn}; the server itself is tested in the ffn-node module. */
+class FfnCommandTest {
+    @TempDir
+    static Path dir;
+
+    static Path model;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    @BeforeAll
+    static void makeModel() throws Exception {
+        model = dir.resolve("tiny");
+        ModelGenerator.generate(ModelPreset.TINY.config(false), new ModelGenerator.Options(5, DType.BF16, 1, false),
+                model);
+    }
+
+    private int run(String... args) {
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(args);
+    }
+
+    @Test
+    void anExpertRangeBeyondTheModelIsAClearError() {
+        assertThat(run("ffn", "--model", model.toString(), "--experts", "4-11", "--port", "0")).isEqualTo(1);
+        assertThat(err.toString().strip()).isEqualTo(
+                "afd ffn: experts 4-11 exceed the model's 8 routed experts; pick a range within 0-7");
+    }
+
+    @Test
+    void malformedRangesAndBackendsAreClearErrors() {
+        assertThat(run("ffn", "--model", model.toString(), "--experts", "four", "--port", "0")).isEqualTo(1);
+        assertThat(err.toString()).contains("expert range 'four' is not FIRST-LAST with whole numbers, e.g. 0-23");
+        assertThat(run("ffn", "--model", model.toString(), "--experts", "0-7", "--port", "0", "--backend", "cuda"))
+                .isEqualTo(1);
+        assertThat(err.toString()).contains("--backend must be auto or cpu, got 'cuda'");
+    }
+
+    @Test
+    void helpDocumentsEveryOptionWithItsDefault() {
+        assertThat(run("ffn", "--help")).isZero();
+        String help = out.toString().replaceAll("\\s+", " ");
+        assertThat(help).contains("--model", "--experts", "--port", "Required; no default.", "Default: 0.0.0.0.",
+                "auto means cpu for now", "Default: auto.", "--[no-]prefault", "Default: true.");
+    }
+}

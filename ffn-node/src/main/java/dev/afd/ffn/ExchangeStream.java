@@ -1,0 +1,209 @@
+package dev.afd.ffn;
+
+import dev.afd.proto.ActivationFrame;
+import dev.afd.proto.ExchangeRequest;
+import dev.afd.proto.ExchangeResponse;
+import dev.afd.proto.HandshakeAccepted;
+import dev.afd.proto.ResultFrame;
+import dev.afd.proto.WireDtype;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.lang.System.Logger.Level;
+import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * One {@code Exchange} stream with manual flow control: a message is requested from the client only when the
+ * previous one has been handed off, fewer than {@code maxInFlight} frames await their results, and the client is
+ * reading results ({@code isReady()}). Results wait in {@link #unsent} while the transport is not ready and go out
+ * from the on-ready handler.
+ *
+ * <p>Threading: gRPC calls {@code onNext}, {@code onError}, {@code onCompleted} and the ready and cancel handlers
+ * one at a time; finished frames arrive from the compute executor at any moment. Every field and every call on
+ * {@link #responses} (which is not thread-safe) is guarded by {@code this}. Compute work never holds the lock.
+ */
+final class ExchangeStream implements StreamObserver<ExchangeRequest> {
+    private static final System.Logger LOG = System.getLogger(ExchangeStream.class.getName());
+
+    private final FrameProcessor processor;
+    private final Executor compute;
+    private final ServerCallStreamObserver<ExchangeResponse> responses;
+    private final int maxInFlight;
+
+    private final ArrayDeque<ExchangeResponse> unsent = new ArrayDeque<>();
+    private String client = "a client that has not shaken hands";
+    /** Agreed in the handshake; null before it. */
+    private WireDtype responseDtype;
+    /** Frames received whose result has not gone out yet (computing, queued, or waiting in {@link #unsent}). */
+    private int inFlight;
+    /** A {@code request(1)} is outstanding: asking again would let two messages in. */
+    private boolean awaitingMessage;
+    private boolean clientDone;
+    /** The stream is over (completed, failed or cancelled): nothing more is sent or computed. */
+    private boolean closed;
+
+    ExchangeStream(FrameProcessor processor, Executor compute, ServerCallStreamObserver<ExchangeResponse> responses,
+            int maxInFlight) {
+        this.processor = processor;
+        this.compute = compute;
+        this.responses = responses;
+        this.maxInFlight = maxInFlight;
+        // Both must happen before the service method returns.
+        responses.disableAutoRequest();
+        responses.setOnReadyHandler(this::onReady);
+        responses.setOnCancelHandler(this::onCancel);
+        synchronized (this) {
+            awaitingMessage = true;
+            responses.request(1); // the handshake
+        }
+    }
+
+    @Override
+    public synchronized void onNext(ExchangeRequest request) {
+        awaitingMessage = false;
+        if (closed) {
+            return;
+        }
+        if (responseDtype == null) {
+            handshake(request);
+        } else if (request.hasFrame()) {
+            handOff(request.getFrame());
+        } else {
+            fail(Status.FAILED_PRECONDITION, client + " sent " + describe(request) + " on a stream that already"
+                    + " shook hands; send only frames after the handshake");
+        }
+    }
+
+    private void handshake(ExchangeRequest request) {
+        if (!request.hasHandshake()) {
+            fail(Status.FAILED_PRECONDITION, "the first message on an Exchange stream must be a Handshake, got "
+                    + describe(request) + "; send the Handshake before any frame");
+            return;
+        }
+        HandshakeAccepted accepted;
+        try {
+            accepted = processor.accept(request.getHandshake());
+        } catch (HandshakeRefusedException e) {
+            LOG.log(Level.WARNING, "refused a handshake: {0}", e.getMessage());
+            fail(Status.FAILED_PRECONDITION, e.getMessage());
+            return;
+        }
+        client = request.getHandshake().getClient().isBlank() ? "an unnamed client"
+                : request.getHandshake().getClient();
+        responseDtype = request.getHandshake().getResponseDtype();
+        // One small message: sent even if the transport is not ready yet, gRPC buffers it.
+        responses.onNext(ExchangeResponse.newBuilder().setAccepted(accepted).build());
+        LOG.log(Level.INFO, "{0} connected to {1}", client, accepted.getNode());
+        requestIfRoom();
+    }
+
+    private void handOff(ActivationFrame frame) {
+        WireDtype dtype = responseDtype;
+        try {
+            compute.execute(() -> computeAndSend(frame, dtype));
+        } catch (RejectedExecutionException e) {
+            fail(Status.UNAVAILABLE, processor.node() + " is shutting down; connect to another ffn node");
+            return;
+        }
+        inFlight++;
+        requestIfRoom();
+    }
+
+    /** On the compute executor. */
+    private void computeAndSend(ActivationFrame frame, WireDtype dtype) {
+        synchronized (this) {
+            if (closed) {
+                return; // nobody is listening any more: skip the work
+            }
+        }
+        ResultFrame result;
+        try {
+            result = processor.process(frame, dtype);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            LOG.log(Level.ERROR, "frame " + frame.getId() + " from " + client + " failed", e);
+            Status status = e instanceof OutOfMemoryError ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL;
+            synchronized (this) {
+                fail(status.withCause(e), "frame " + frame.getId() + " failed on " + processor.node() + ": " + e);
+            }
+            return;
+        }
+        synchronized (this) {
+            if (!closed) {
+                unsent.add(ExchangeResponse.newBuilder().setResult(result).build());
+                drain();
+            }
+        }
+    }
+
+    private synchronized void onReady() {
+        if (!closed) {
+            drain();
+        }
+    }
+
+    /** Sends what the transport takes now, finishes a half-closed stream once all is sent, asks for more. */
+    private void drain() {
+        while (!unsent.isEmpty() && responses.isReady()) {
+            responses.onNext(unsent.poll());
+            inFlight--;
+        }
+        if (clientDone && inFlight == 0) {
+            closed = true;
+            responses.onCompleted();
+            return;
+        }
+        requestIfRoom();
+    }
+
+    private void requestIfRoom() {
+        // Not reading while results cannot go out is what pushes back on a client that does not read them.
+        if (!closed && !clientDone && !awaitingMessage && inFlight < maxInFlight && responses.isReady()) {
+            awaitingMessage = true;
+            responses.request(1);
+        }
+    }
+
+    /** The client half-closed: answer what is in flight, then complete. */
+    @Override
+    public synchronized void onCompleted() {
+        clientDone = true;
+        if (!closed) {
+            drain();
+        }
+    }
+
+    /** The client cancelled or the connection broke; the call is already over, so only release our state. */
+    @Override
+    public synchronized void onError(Throwable t) {
+        LOG.log(Level.DEBUG, "Exchange stream of {0} ended: {1}", client, Status.fromThrowable(t));
+        release();
+    }
+
+    private synchronized void onCancel() {
+        LOG.log(Level.DEBUG, "{0} cancelled its Exchange stream with {1} frames in flight", client, inFlight);
+        release();
+    }
+
+    private void release() {
+        closed = true;
+        unsent.clear();
+    }
+
+    private void fail(Status status, String description) {
+        if (closed) {
+            return;
+        }
+        release();
+        responses.onError(status.withDescription(description).asRuntimeException());
+    }
+
+    private static String describe(ExchangeRequest request) {
+        return switch (request.getKindCase()) {
+            case FRAME -> "frame " + request.getFrame().getId();
+            case HANDSHAKE -> "a second handshake";
+            case KIND_NOT_SET -> "an empty request";
+        };
+    }
+}

@@ -1,0 +1,144 @@
+package dev.afd.ffn;
+
+import dev.afd.model.config.Step3Config;
+import dev.afd.proto.FfnServiceGrpc;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * An ffn-node's gRPC server: the {@code Exchange} service and the standard health service on one Netty port.
+ * Health reports SERVING from start (the backend arrives with its weights bound) until {@link #close()}.
+ *
+ * <p>Ownership: the server owns its compute thread and its Netty resources; it does not own the backend or the
+ * checkpoint behind it, which must stay open until {@link #close()} has returned.
+ */
+public final class FfnServer implements AutoCloseable {
+    /** Largest request message: a frame of a few thousand rows of a 7168-wide model in f32 fits easily. */
+    public static final int MAX_MESSAGE_BYTES = 256 << 20;
+    /** How long {@link #close()} lets open streams finish before cancelling them. */
+    public static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
+
+    private static final System.Logger LOG = System.getLogger(FfnServer.class.getName());
+
+    private final Server server;
+    private final HealthStatusManager health;
+    private final ExecutorService compute;
+    private final FfnBackend backend;
+    private final InetSocketAddress address;
+    private final String node;
+    private final CountDownLatch closeFinished = new CountDownLatch(1);
+    private boolean closed;
+
+    private FfnServer(Server server, HealthStatusManager health, ExecutorService compute, FfnBackend backend,
+            InetSocketAddress address, String node) {
+        this.server = server;
+        this.health = health;
+        this.compute = compute;
+        this.backend = backend;
+        this.address = address;
+        this.node = node;
+    }
+
+    /**
+     * Binds {@code host:port} (port 0 picks a free one) and starts serving.
+     *
+     * @param model the model's name for the start-up log line, e.g. its checkpoint folder
+     * @throws IOException when the address cannot be bound
+     */
+    public static FfnServer start(String host, int port, Step3Config config, FfnBackend backend, String model)
+            throws IOException {
+        // The node's name carries the bound port, known only after start; handshakes read it through this.
+        AtomicReference<String> name = new AtomicReference<>("ffn " + host + ":" + port);
+        FrameProcessor processor = new FrameProcessor(config, backend, name::get);
+        ExecutorService compute = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().name("ffn-compute").daemon().factory());
+        HealthStatusManager health = new HealthStatusManager();
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+                .addService(new FfnService(processor, compute))
+                .addService(health.getHealthService())
+                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                .build();
+        try {
+            server.start();
+        } catch (IOException e) {
+            compute.shutdownNow();
+            throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage()
+                    + "; is another process using the port?", e);
+        }
+        InetSocketAddress bound = new InetSocketAddress(host,
+                ((InetSocketAddress) server.getListenSockets().getFirst()).getPort());
+        name.set("ffn " + bound.getHostString() + ":" + bound.getPort());
+        health.setStatus("", ServingStatus.SERVING);
+        health.setStatus(FfnServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+        LOG.log(Level.INFO, "{0} serving experts {1} of {2}, backend {3}, model {4} (fingerprint {5})",
+                name.get(), backend.experts(), config.numExperts(), backend.name(), model, config.fingerprint());
+        return new FfnServer(server, health, compute, backend, bound, name.get());
+    }
+
+    public int port() {
+        return address.getPort();
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** The node's name in handshakes and logs, e.g. {@code ffn 10.0.0.7:7101}. */
+    public String node() {
+        return node;
+    }
+
+    /** The compute backend in use: {@code cpu} or {@code cuda}. */
+    public String backendName() {
+        return backend.name();
+    }
+
+    /** Blocks until {@link #close()} (e.g. from a shutdown hook) has finished, compute thread included. */
+    public void awaitTermination() throws InterruptedException {
+        closeFinished.await();
+    }
+
+    /**
+     * Reports NOT_SERVING, stops accepting streams, gives open ones {@link #CLOSE_GRACE} to end, cancels the rest,
+     * and lets the frame being computed finish. Safe to call more than once.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        health.enterTerminalState();
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                server.shutdownNow();
+                server.awaitTermination(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            compute.shutdown();
+            if (!compute.awaitTermination(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.log(Level.WARNING, "{0}: a frame was still computing after {1}; leaving it", node, CLOSE_GRACE);
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            compute.shutdownNow();
+            Thread.currentThread().interrupt();
+        } finally {
+            closeFinished.countDown();
+        }
+        LOG.log(Level.INFO, "{0} stopped", node);
+    }
+}

@@ -1,0 +1,39 @@
+package dev.afd.ffn;
+
+import dev.afd.proto.ExchangeRequest;
+import dev.afd.proto.ExchangeResponse;
+import dev.afd.proto.FfnServiceGrpc;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.Executor;
+
+/**
+ * The {@code Exchange} service: one long-lived bidirectional stream per attention node, handshake first, then
+ * frames in and results out. Each stream is an {@link ExchangeStream}; frames are computed on {@code compute},
+ * never on a gRPC thread.
+ */
+public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
+    /**
+     * Frames one stream may have received but not yet answered. An attention node keeps at most one frame per
+     * micro-batch (four at most) outstanding; a few more let it run ahead, and the bound keeps a client that sends
+     * faster than this node computes from piling frames up in memory.
+     */
+    public static final int MAX_FRAMES_IN_FLIGHT = 8;
+
+    private final FrameProcessor processor;
+    private final Executor compute;
+
+    /**
+     * @param compute runs the frames of every stream; one worker is enough (the kernels fan out on their own pool)
+     */
+    public FfnService(FrameProcessor processor, Executor compute) {
+        this.processor = processor;
+        this.compute = compute;
+    }
+
+    @Override
+    public StreamObserver<ExchangeRequest> exchange(StreamObserver<ExchangeResponse> responses) {
+        return new ExchangeStream(processor, compute,
+                (ServerCallStreamObserver<ExchangeResponse>) responses, MAX_FRAMES_IN_FLIGHT);
+    }
+}

@@ -1,0 +1,8 @@
+package dev.afd.ffn;
+
+/** A handshake that this node cannot accept; the message names both sides and what to change. */
+public final class HandshakeRefusedException extends Exception {
+    public HandshakeRefusedException(String message) {
+        super(message);
+    }
+}

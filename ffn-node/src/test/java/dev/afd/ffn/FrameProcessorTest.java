@@ -1,0 +1,190 @@
+package dev.afd.ffn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import dev.afd.proto.ActivationFrame;
+import dev.afd.proto.Handshake;
+import dev.afd.proto.HandshakeAccepted;
+import dev.afd.proto.ResultFrame;
+import dev.afd.proto.WireDtype;
+import dev.afd.wire.RowCodec;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.io.TempDir;
+
+class FrameProcessorTest {
+    private static final ExpertRange RANGE = new ExpertRange(0, 3);
+
+    @TempDir
+    static Path dir;
+
+    static TinyModel tiny;
+    static CpuFfnBackend backend;
+    static FrameProcessor processor;
+
+    @BeforeAll
+    static void makeModel() throws Exception {
+        tiny = new TinyModel(dir);
+        backend = tiny.backend(RANGE);
+        processor = new FrameProcessor(tiny.config, backend, "ffn 127.0.0.1:6");
+    }
+
+    @AfterAll
+    static void closeModel() {
+        tiny.close();
+    }
+
+    /** A valid frame of {@code rows} random rows: every other row shared, slots in this node's range or -1. */
+    static ActivationFrame frame(TinyModel tiny, long id, int layer, int rows, WireDtype dtype, Random random) {
+        int k = tiny.config.isMoeLayer(layer) ? tiny.config.topK() : 0;
+        float[] x = tiny.activations(random, rows);
+        RowCodec.Encoded encoded = RowCodec.encode(dtype, x, 0, rows, tiny.hidden());
+        ActivationFrame.Builder f = ActivationFrame.newBuilder()
+                .setId(id).setLayer(layer).setMicroBatch((int) (id % 2)).setStep(id / 2)
+                .setRows(rows).setHidden(tiny.hidden()).setK(k).setDtype(dtype)
+                .setData(encoded.data()).setRowScales(encoded.rowScales());
+        for (int r = 0; r < rows; r += 2) {
+            f.addSharedRows(r);
+        }
+        for (int s = 0; s < rows * k; s++) {
+            f.addExpertIds(random.nextInt(3) == 0 ? -1 : random.nextInt(RANGE.size()));
+            f.addExpertWeights(random.nextFloat());
+        }
+        return f.build();
+    }
+
+    /** What the frame's result must be: decode, compute, encode, step by step. */
+    static float[] expected(TinyModel tiny, FfnBackend backend, ActivationFrame f, WireDtype responseDtype) {
+        float[] x = RowCodec.decode(f.getDtype(), f.getData(), f.getRowScales(), f.getRows(), f.getHidden());
+        float[] out = backend.compute(f.getLayer(), x, f.getRows(), ints(f.getSharedRowsList()), f.getK(),
+                ints(f.getExpertIdsList()), weightsOf(f));
+        RowCodec.Encoded e = RowCodec.encode(responseDtype, out, 0, f.getRows(), tiny.hidden());
+        return RowCodec.decode(responseDtype, e.data(), e.rowScales(), f.getRows(), tiny.hidden());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "WIRE_F32, WIRE_F32, 1", "WIRE_F32, WIRE_BF16, 2", "WIRE_BF16, WIRE_F32, 0", "WIRE_BF16, WIRE_BF16, 1",
+        "WIRE_FP8_E4M3, WIRE_BF16, 2", "WIRE_FP8_E4M3, WIRE_F32, 3"})
+    void roundTripsEveryDtype(WireDtype request, WireDtype response, int layer) {
+        Random random = new Random(layer * 7L + request.getNumber() * 3L + response.getNumber());
+        ActivationFrame f = frame(tiny, 42, layer, 13, request, random);
+        ResultFrame result = processor.process(f, response);
+
+        assertThat(result.getError()).isEmpty();
+        assertThat(result.getId()).isEqualTo(42);
+        assertThat(result.getRows()).isEqualTo(13);
+        assertThat(result.getDtype()).isEqualTo(response);
+        float[] actual = RowCodec.decode(response, result.getData(), ByteString.EMPTY, 13, tiny.hidden());
+        assertThat(actual).containsExactly(expected(tiny, backend, f, response));
+        if (request == WireDtype.WIRE_F32 && response == WireDtype.WIRE_F32) {
+            // Lossless both ways: the very backend output on the original rows.
+            float[] x = RowCodec.decode(request, f.getData(), f.getRowScales(), 13, tiny.hidden());
+            assertThat(actual).containsExactly(backend.compute(layer, x, 13, new int[] {0, 2, 4, 6, 8, 10, 12},
+                    f.getK(), ints(f.getExpertIdsList()), weightsOf(f)));
+        }
+    }
+
+    static int[] ints(java.util.List<Integer> list) {
+        return list.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    static float[] weightsOf(ActivationFrame f) {
+        float[] w = new float[f.getExpertWeightsCount()];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = f.getExpertWeights(i);
+        }
+        return w;
+    }
+
+    private static String errorOf(UnaryOperator<ActivationFrame.Builder> breakIt) {
+        ActivationFrame good = frame(tiny, 9, TinyModel.MOE_LAYER, 3, WireDtype.WIRE_BF16, new Random(5));
+        ResultFrame r = processor.process(breakIt.apply(good.toBuilder()).build(), WireDtype.WIRE_BF16);
+        assertThat(r.getId()).isEqualTo(9);
+        assertThat(r.getData().isEmpty()).isEqualTo(!r.getError().isEmpty());
+        return r.getError();
+    }
+
+    @Test
+    void badFramesAreAnsweredWithAnErrorNamingTheProblem() {
+        String where = "frame 9 (layer 1, micro-batch 1, step 4): ";
+        assertThat(errorOf(f -> f)).isEmpty();
+        assertThat(errorOf(f -> f.setLayer(4))).isEqualTo("frame 9 (layer 4, micro-batch 1, step 4): layer 4 does"
+                + " not exist; the model has layers 0-3");
+        assertThat(errorOf(f -> f.setHidden(32))).isEqualTo(where + "hidden is 32 but the model's hidden size is 64");
+        assertThat(errorOf(f -> f.setK(3))).isEqualTo(where + "k is 3 but layer 1 is a MoE layer with top-2");
+        assertThat(errorOf(f -> f.setLayer(0))).endsWith("k is 2 but layer 0 is dense, which takes k = 0");
+        assertThat(errorOf(f -> f.addExpertIds(1))).isEqualTo(where + "expert_ids and expert_weights need"
+                + " rows × k = 3 × 2 = 6 entries each, got 7 and 6");
+        assertThat(errorOf(f -> f.clearExpertWeights())).contains("got 6 and 0");
+        assertThat(errorOf(f -> f.addSharedRows(3))).isEqualTo(where + "shared_rows names row 3 but the frame has"
+                + " rows 0-2");
+        assertThat(errorOf(f -> f.addSharedRows(0))).isEqualTo(where + "shared_rows names row 0 twice");
+        assertThat(errorOf(f -> f.setData(f.getData().substring(2)))).isEqualTo(where + "3 rows of width 64 in bf16"
+                + " need 384 bytes of data, got 382");
+        assertThat(errorOf(f -> f.setDtype(WireDtype.WIRE_FP8_E4M3).setData(f.getData().substring(192))))
+                .isEqualTo(where + "3 rows in fp8-e4m3 need 12 bytes of row scales, got 0");
+        assertThat(errorOf(f -> f.setRowScales(ByteString.copyFrom(new byte[12])))).isEqualTo(where
+                + "3 rows in bf16 need 0 bytes of row scales, got 12");
+        assertThat(errorOf(f -> f.setDtype(WireDtype.WIRE_DTYPE_UNSPECIFIED))).isEqualTo(where
+                + "dtype WIRE_DTYPE_UNSPECIFIED is not one of f32, bf16, fp8-e4m3");
+        assertThat(errorOf(f -> f.setExpertIds(4, 6))).isEqualTo(where + "row 2 slot 0: expert 6 is outside this"
+                + " node's experts 0-3");
+        assertThat(errorOf(f -> f.setRows(-1))).isEqualTo(where + "rows is -1");
+    }
+
+    @Test
+    void aFrameOfNoRowsHasAnEmptyResult() {
+        ActivationFrame f = frame(tiny, 1, TinyModel.MOE_LAYER, 0, WireDtype.WIRE_FP8_E4M3, new Random(1));
+        ResultFrame r = processor.process(f, WireDtype.WIRE_F32);
+        assertThat(r.getError()).isEmpty();
+        assertThat(r.getData().isEmpty()).isTrue();
+    }
+
+    private static Handshake.Builder handshake() {
+        return Handshake.newBuilder().setModelFingerprint(tiny.config.fingerprint())
+                .setRequestDtype(WireDtype.WIRE_FP8_E4M3).setResponseDtype(WireDtype.WIRE_BF16)
+                .setClient("attention 127.0.0.1:5");
+    }
+
+    @Test
+    void acceptsAMatchingHandshake() throws Exception {
+        HandshakeAccepted a = processor.accept(handshake().build());
+        assertThat(a.getModelFingerprint()).isEqualTo(tiny.config.fingerprint());
+        assertThat(a.getFirstExpert()).isZero();
+        assertThat(a.getLastExpert()).isEqualTo(3);
+        assertThat(a.getNode()).isEqualTo("ffn 127.0.0.1:6");
+        assertThat(a.getBackend()).isEqualTo("cpu");
+    }
+
+    @Test
+    void refusesMismatchesNamingBothSides() {
+        String ours = tiny.config.fingerprint();
+        assertThatThrownBy(() -> processor.accept(handshake().setModelFingerprint("ab12cd34").build()))
+                .isInstanceOf(HandshakeRefusedException.class)
+                .hasMessage("attention 127.0.0.1:5 has model fingerprint ab12cd34 but ffn 127.0.0.1:6 serves " + ours
+                        + "; start both with the same checkpoint");
+        assertThatThrownBy(() -> processor.accept(handshake().setResponseDtype(WireDtype.WIRE_FP8_E4M3).build()))
+                .hasMessage("attention 127.0.0.1:5 asks for results as fp8-e4m3 but ffn 127.0.0.1:6 answers in f32"
+                        + " or bf16");
+        assertThatThrownBy(() -> processor.accept(handshake().clearRequestDtype().clearClient().build()))
+                .hasMessage("an unnamed client sends activations as WIRE_DTYPE_UNSPECIFIED but ffn 127.0.0.1:6"
+                        + " accepts f32, bf16 or fp8-e4m3");
+    }
+
+    @Test
+    void resultsNeverGoOutAsFp8() {
+        ActivationFrame f = frame(tiny, 1, TinyModel.MOE_LAYER, 2, WireDtype.WIRE_F32, new Random(1));
+        assertThatThrownBy(() -> processor.process(f, WireDtype.WIRE_FP8_E4M3))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("results go out as f32 or bf16, not fp8-e4m3");
+    }
+}
