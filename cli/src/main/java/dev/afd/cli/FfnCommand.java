@@ -34,6 +34,9 @@ final class FfnCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
     String host;
 
+    @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
+    Long exitWith;
+
     @Option(names = "--backend", defaultValue = "auto",
             description = "Compute backend: auto or cpu. auto means cpu for now; a CUDA backend comes later."
                     + " Default: ${DEFAULT-VALUE}.")
@@ -58,6 +61,7 @@ final class FfnCommand implements Callable<Integer> {
                         "read %.1f MiB of this node's weights into memory", bytes / 1048576.0));
             }
             FfnServer server = FfnServer.start(host, port, checkpoint.config(), cpu, model.toString());
+            ParentWatch.exitWith(exitWith);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "afd-ffn-shutdown"));
             // Returns once the hook has closed the server, so the checkpoint is unmapped only after the last frame.
             server.awaitTermination();

@@ -4,22 +4,24 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.afd.attention.AttentionNode;
+import dev.afd.attention.client.AttentionClient;
+import dev.afd.attention.engine.CollectingSink;
+import dev.afd.proto.WireDtype;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine.Mixin;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
-import dev.afd.model.generate.Generator;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.sampling.TokenLogprob;
-import dev.afd.model.step3.LocalFfn;
-import dev.afd.model.step3.Step3Model;
-import dev.afd.model.tensor.DType;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -31,12 +33,12 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(
         name = "generate",
         mixinStandardHelpOptions = true,
-        description = "Generate a continuation of one prompt offline, in this process.")
+        description = "Generate a continuation of one prompt: in this process, or on a running attention node.")
 final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "Checkpoint folder (config.json, *.safetensors).")
+    @Option(names = "--model", description = "Checkpoint folder (config.json, *.safetensors, tokenizer.json).")
     Path model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -83,35 +85,62 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ignore-eos", description = "Keep generating past end-of-sequence tokens.")
     boolean ignoreEos;
 
-    @Option(names = "--kv-dtype", defaultValue = "bf16", description = "KV cache type: f32 or bf16 (default: ${DEFAULT-VALUE}).")
-    String kvDtype;
+    @Option(names = "--attention", description = "Run on this attention node (host:port) instead of in this process.")
+    String attention;
 
-    @Option(names = "--prefill-chunk", defaultValue = "512", description = "Most prompt tokens per engine step (default: ${DEFAULT-VALUE}).")
-    int prefillChunk;
+    @Option(names = "--wire-dtype", defaultValue = "f32",
+            description = "In-process wire dtype to the ffn shards: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}, exact).")
+    String wireDtype;
+
+    @Option(names = "--ffn-shards", defaultValue = "1", description = "In-process ffn shards the experts are split over (default: ${DEFAULT-VALUE}).")
+    int ffnShards;
+
+    @Mixin
+    EngineMixin engine;
 
     @Option(names = "--json", description = "Print one JSON object: token_ids, logprobs, finish_reason.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
-        DType kv = DType.parse(kvDtype);
-        if (kv == DType.F16) {
-            throw new IllegalArgumentException("--kv-dtype must be f32 or bf16");
-        }
         SamplingParams sampling = new SamplingParams(temperature, topK, topP, minP, seed, presencePenalty,
                 frequencyPenalty, repetitionPenalty, topLogprobs);
-        try (Checkpoint checkpoint = Checkpoint.open(model);
-                HuggingFaceTokenizer tokenizer = prompt.text != null || !json ? openTokenizer() : null) {
+        if (model == null && (attention == null || prompt.text != null)) {
+            throw new IllegalArgumentException(attention == null
+                    ? "give --model DIR (offline) or --attention host:port"
+                    : "--prompt needs --model DIR for the tokenizer; or pass --prompt-ids");
+        }
+        try (HuggingFaceTokenizer tokenizer = model != null && (prompt.text != null || !json) ? openTokenizer() : null) {
             int[] ids = prompt.ids != null ? prompt.ids : encode(tokenizer, prompt.text);
-            Step3Model step3 = new Step3Model(checkpoint.config(), checkpoint.weights(), new LocalFfn(checkpoint.weights()));
-            Set<Integer> eos = new HashSet<>(checkpoint.eosTokenIds());
-            Generator generator = new Generator(step3, eos, kv, prefillChunk);
-            GenerationResult result = generator.generate(new GenerationRequest(ids, maxTokens, sampling, ignoreEos));
+            GenerationRequest request = new GenerationRequest(ids, maxTokens, sampling, ignoreEos);
+            GenerationResult result = attention != null ? remote(request) : offline(request);
             PrintWriter out = spec.commandLine().getOut();
             out.println(json ? toJson(result) : toText(result, tokenizer));
             out.flush();
         }
         return 0;
+    }
+
+    /** In this process: the engine with in-process ffn shards, reached through the same frames as over gRPC. */
+    private GenerationResult offline(GenerationRequest request) throws Exception {
+        AttentionNode.Wire wire = new AttentionNode.Wire(WireDtypes.request(wireDtype), WireDtypes.response(
+                WireDtypes.request(wireDtype) == WireDtype.WIRE_F32 ? "f32" : "bf16"), Duration.ofMinutes(10));
+        try (Checkpoint checkpoint = Checkpoint.open(model);
+                AttentionNode node = AttentionNode.inProcess(checkpoint, ffnShards, wire, engine.options())) {
+            CollectingSink sink = new CollectingSink();
+            node.engine().submit("generate", request, sink);
+            try {
+                return sink.result().get();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+            }
+        }
+    }
+
+    private GenerationResult remote(GenerationRequest request) {
+        try (AttentionClient client = new AttentionClient(attention)) {
+            return client.generate("generate-" + UUID.randomUUID(), request);
+        }
     }
 
     private HuggingFaceTokenizer openTokenizer() throws Exception {

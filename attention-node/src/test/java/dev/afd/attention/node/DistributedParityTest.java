@@ -1,0 +1,103 @@
+package dev.afd.attention.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.afd.attention.AttentionNode;
+import dev.afd.attention.client.AttentionClient;
+import dev.afd.attention.engine.CollectingSink;
+import dev.afd.attention.engine.EngineOptions;
+import dev.afd.model.generate.GenerationRequest;
+import dev.afd.model.generate.GenerationResult;
+import dev.afd.model.generator.ModelGenerator;
+import dev.afd.model.generator.ModelPreset;
+import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.model.sampling.SamplingParams;
+import dev.afd.model.tensor.DType;
+import dev.afd.proto.WireDtype;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * One attention node and two ffn-nodes on loopback give exactly the tokens and log-probabilities of the single process
+ * (in-process ffn shards, same wire dtype), for many concurrent sequences of different lengths arriving at different
+ * times.
+ */
+class DistributedParityTest {
+    private static Checkpoint checkpoint;
+
+    @BeforeAll
+    static void model(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
+        checkpoint = Checkpoint.open(dir);
+    }
+
+    @AfterAll
+    static void close() {
+        checkpoint.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WireDtype.class, names = {"WIRE_F32", "WIRE_BF16", "WIRE_FP8_E4M3"})
+    void distributedEqualsSingleProcess(WireDtype dtype) throws Exception {
+        AttentionNode.Wire wire = new AttentionNode.Wire(dtype,
+                dtype == WireDtype.WIRE_F32 ? WireDtype.WIRE_F32 : WireDtype.WIRE_BF16, Duration.ofSeconds(20));
+        EngineOptions options = EngineOptions.defaults().withKvDtype(DType.F32).withMicroBatches(2);
+        List<GenerationRequest> requests = requests(12);
+
+        List<GenerationResult> single = new ArrayList<>();
+        try (AttentionNode local = AttentionNode.inProcess(checkpoint, 2, wire, options)) {
+            for (GenerationRequest r : requests) {
+                CollectingSink sink = new CollectingSink();
+                local.engine().submit("r", r, sink);
+                single.add(sink.result().get());
+            }
+        }
+
+        try (Cluster cluster = new Cluster(checkpoint, 2, wire, options);
+                ExecutorService clients = Executors.newFixedThreadPool(requests.size())) {
+            int port = cluster.attention.serve("127.0.0.1", 0).port();
+            List<Future<GenerationResult>> distributed = new ArrayList<>();
+            for (int i = 0; i < requests.size(); i++) {
+                int index = i;
+                distributed.add(clients.submit(() -> {
+                    Thread.sleep(7L * index); // staggered arrivals: requests join running batches
+                    try (AttentionClient client = new AttentionClient("127.0.0.1:" + port)) {
+                        return client.generate("req-" + index, requests.get(index));
+                    }
+                }));
+            }
+            for (int i = 0; i < requests.size(); i++) {
+                GenerationResult d = distributed.get(i).get();
+                assertThat(d.tokenIds()).as("tokens of request %d", i).isEqualTo(single.get(i).tokenIds());
+                assertThat(d.logprobs()).as("logprobs of request %d", i).isEqualTo(single.get(i).logprobs());
+                assertThat(d.finishReason()).isEqualTo(single.get(i).finishReason());
+            }
+            assertThat(cluster.attention.engine().load().kvBlocksUsed()).isZero();
+        }
+    }
+
+    /** Prompts of 1 to 40 tokens; greedy and seeded sampling; lengths 1 to 24. */
+    static List<GenerationRequest> requests(int n) {
+        SplittableRandom random = new SplittableRandom(17);
+        int vocab = checkpoint.config().vocabSize();
+        List<GenerationRequest> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int[] prompt = random.ints(1 + random.nextInt(40), 0, vocab).toArray();
+            SamplingParams sampling = i % 3 == 0
+                    ? SamplingParams.defaults().withTemperature(0.8).withTopP(0.9).withSeed((long) i)
+                    : SamplingParams.greedy();
+            out.add(new GenerationRequest(prompt, 1 + random.nextInt(24), sampling, true));
+        }
+        return out;
+    }
+}

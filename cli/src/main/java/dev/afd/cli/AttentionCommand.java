@@ -1,0 +1,58 @@
+package dev.afd.cli;
+
+import dev.afd.attention.AttentionNode;
+import dev.afd.attention.server.AttentionServer;
+import dev.afd.model.safetensors.Checkpoint;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code afd attention}: an attention node serving the attention gRPC service. */
+@Command(name = "attention", mixinStandardHelpOptions = true,
+        description = "Run an attention node: scheduler, paged KV cache, attention; experts on the given ffn-nodes.")
+final class AttentionCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Checkpoint folder (config.json, *.safetensors).")
+    java.nio.file.Path model;
+
+    @Option(names = "--ffn", required = true, split = ",", description = "ffn-nodes as host:port, comma-separated.")
+    List<String> ffn;
+
+    @Option(names = "--port", required = true, description = "Port to listen on; 0 picks a free one.")
+    int port;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--wire-dtype", defaultValue = "bf16", description = "Activations to ffn-nodes: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}).")
+    String wireDtype;
+
+    @Option(names = "--response-dtype", defaultValue = "bf16", description = "Results from ffn-nodes: f32 or bf16 (default: ${DEFAULT-VALUE}).")
+    String responseDtype;
+
+    @Option(names = "--ffn-deadline-ms", defaultValue = "10000", description = "Longest one layer exchange may take before its requests fail (default: ${DEFAULT-VALUE}).")
+    long deadlineMs;
+
+    @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
+    Long exitWith;
+
+    @Mixin
+    EngineMixin engine;
+
+    @Override
+    public Integer call() throws Exception {
+        AttentionNode.Wire wire = new AttentionNode.Wire(WireDtypes.request(wireDtype),
+                WireDtypes.response(responseDtype), Duration.ofMillis(deadlineMs));
+        try (Checkpoint checkpoint = Checkpoint.open(model);
+                AttentionNode node = AttentionNode.remote(checkpoint, ffn, wire, engine.options(),
+                        "attention " + host + ":" + port)) {
+            AttentionServer server = node.serve(host, port);
+            ParentWatch.exitWith(exitWith);
+            Runtime.getRuntime().addShutdownHook(new Thread(node::close, "afd-attention-shutdown"));
+            server.awaitTermination();
+        }
+        return 0;
+    }
+}

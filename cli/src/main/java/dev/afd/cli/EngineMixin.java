@@ -1,0 +1,34 @@
+package dev.afd.cli;
+
+import dev.afd.attention.engine.EngineOptions;
+import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.scheduler.SchedulerConfig;
+import dev.afd.model.tensor.DType;
+import picocli.CommandLine.Option;
+
+/** Options of the attention engine, shared by every command that runs one. */
+final class EngineMixin {
+    @Option(names = "--kv-dtype", defaultValue = "bf16", description = "KV cache type: f32 or bf16 (default: ${DEFAULT-VALUE}).")
+    String kvDtype;
+
+    @Option(names = "--kv-memory-mb", defaultValue = "512", description = "Off-heap memory for the paged KV cache, MiB (default: ${DEFAULT-VALUE}).")
+    long kvMemoryMb;
+
+    @Option(names = "--micro-batches", defaultValue = "2", description = "Micro-batches per step in the layer pipeline, 1-4 (default: ${DEFAULT-VALUE}).")
+    int microBatches;
+
+    @Option(names = "--max-batched-tokens", defaultValue = "2048", description = "Token budget of one engine step (default: ${DEFAULT-VALUE}).")
+    int maxBatchedTokens;
+
+    @Option(names = "--max-running", defaultValue = "256", description = "Most sequences running at once (default: ${DEFAULT-VALUE}).")
+    int maxRunning;
+
+    EngineOptions options() {
+        DType kv = DType.parse(kvDtype);
+        if (kv == DType.F16) {
+            throw new IllegalArgumentException("--kv-dtype must be f32 or bf16, got f16");
+        }
+        return new EngineOptions(kv, kvMemoryMb << 20, BlockPool.DEFAULT_BLOCK_SIZE,
+                new SchedulerConfig(maxBatchedTokens, maxRunning), microBatches);
+    }
+}
