@@ -111,6 +111,11 @@ public final class AttentionNode implements AutoCloseable {
         return server;
     }
 
+    /** The gRPC server, once {@link #serve} was called. */
+    public AttentionServer server() {
+        return server;
+    }
+
     public Engine engine() {
         return engine;
     }

@@ -1,0 +1,86 @@
+package dev.afd.attention.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.afd.attention.AttentionNode;
+import dev.afd.attention.engine.CollectingSink;
+import dev.afd.attention.engine.EngineLoad;
+import dev.afd.attention.engine.EngineOptions;
+import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.scheduler.SchedulerConfig;
+import dev.afd.model.generate.GenerationRequest;
+import dev.afd.model.generate.GenerationResult;
+import dev.afd.model.generator.ModelGenerator;
+import dev.afd.model.generator.ModelPreset;
+import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.model.sampling.SamplingParams;
+import dev.afd.model.tensor.DType;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** 1,000 random requests with random aborts through the real engine leave every KV block free. */
+class EngineLeakTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void noKvBlockLeaksAfterAThousandRandomRequestsWithRandomAborts() throws Exception {
+        ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
+        // Room for about 40 short sequences at once, so the scheduler also preempts.
+        long kvBytes = 80L * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
+        EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
+                new SchedulerConfig(256, 64), 2);
+        SplittableRandom random = new SplittableRandom(5);
+        try (Checkpoint c = Checkpoint.open(dir);
+                AttentionNode node = AttentionNode.inProcess(c, 2, AttentionNode.Wire.exact(), options)) {
+            int vocab = c.config().vocabSize();
+            List<CollectingSink> sinks = new ArrayList<>();
+            int aborted = 0;
+            for (int i = 0; i < 1000; i++) {
+                int[] prompt = random.ints(1 + random.nextInt(30), 0, vocab).toArray();
+                CollectingSink sink = new CollectingSink();
+                node.engine().submit("r" + i, new GenerationRequest(prompt, 1 + random.nextInt(12),
+                        SamplingParams.defaults().withSeed((long) i), random.nextBoolean()), sink);
+                sinks.add(sink);
+                if (random.nextInt(10) < 3) {
+                    String victim = "r" + random.nextInt(i + 1);
+                    if (node.engine().abort(victim)) {
+                        aborted++;
+                    }
+                }
+                if (i % 50 == 0) {
+                    Thread.sleep(random.nextInt(5));
+                }
+            }
+            int finishedByAbort = 0;
+            for (CollectingSink s : sinks) {
+                GenerationResult r = s.result().get(120, TimeUnit.SECONDS);
+                assertThat(r.finishReason()).isIn("stop", "length", "abort");
+                finishedByAbort += r.finishReason().equals("abort") ? 1 : 0;
+            }
+            // An abort of a request that finishes before the engine takes the abort is a no-op.
+            assertThat(finishedByAbort).isPositive().isLessThanOrEqualTo(aborted);
+            EngineLoad load = awaitIdle(node);
+            assertThat(load.kvBlocksUsed()).isZero();
+            assertThat(load.running()).isZero();
+            assertThat(load.waiting()).isZero();
+            assertThat(load.kvBlocksFree()).isEqualTo(80);
+            assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
+        }
+    }
+
+    private static EngineLoad awaitIdle(AttentionNode node) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        EngineLoad load = node.engine().load();
+        while ((load.kvBlocksUsed() > 0 || load.running() > 0) && System.nanoTime() < end) {
+            Thread.sleep(10);
+            load = node.engine().load();
+        }
+        return load;
+    }
+}
