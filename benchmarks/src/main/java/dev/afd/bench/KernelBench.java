@@ -7,6 +7,7 @@ import dev.afd.model.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,8 +23,12 @@ import jdk.incubator.vector.FloatVector;
  * memory, many-row matmul in GFLOP/s, next to the machine's memory read bandwidth and numpy's float32 sgemm on the
  * same shapes (numpy runs in a {@code python3} subprocess; when it is missing the report says so).
  *
- * <p>Run: {@code java --add-modules jdk.incubator.vector -cp model/target/classes:benchmarks/target/classes
- * dev.afd.bench.KernelBench} after building.
+ * <p>Run from the repository root (about 35 s):
+ * <pre>
+ * ./mvnw -B -q -o -pl benchmarks -am compile
+ * java --add-modules jdk.incubator.vector -cp model/target/classes:benchmarks/target/classes dev.afd.bench.KernelBench
+ * </pre>
+ * The machine should be otherwise idle: the report prints the load average it started under.
  */
 public final class KernelBench {
     /** A linear layer's weight shape, PyTorch layout [out, in]. */
@@ -55,8 +60,12 @@ public final class KernelBench {
         }
     }
 
+    /**
+     * {@code loadBefore}: the system load average when the run started (negative where unknown); above ~0.5 other
+     * work was running, and the figures are likely skewed.
+     */
     public record Report(int threads, int vectorBits, Bandwidth bandwidth, List<DecodeResult> decode,
-            List<GemmResult> gemm, String numpyNote) {}
+            List<GemmResult> gemm, String numpyNote, double loadBefore) {}
 
     /** The small model's linear-layer shapes. */
     public static final List<Shape> SMALL_MODEL_SHAPES = List.of(
@@ -70,8 +79,9 @@ public final class KernelBench {
     private KernelBench() {}
 
     public static Report run(List<Shape> shapes, int[] manyRows) {
-        Numpy numpy = Numpy.run(shapes, manyRows);
-        Bandwidth bandwidth = new Bandwidth(copyBandwidth(), numpy.matvecGbPerSecond);
+        double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        Numpy matvec = Numpy.run(List.of(), manyRows, true);
+        Bandwidth bandwidth = new Bandwidth(copyBandwidth(), matvec.matvecGbPerSecond);
         List<DecodeResult> decode = new ArrayList<>();
         List<GemmResult> gemm = new ArrayList<>();
         try (Arena arena = Arena.ofShared()) {
@@ -80,6 +90,8 @@ public final class KernelBench {
             Random random = new Random(1);
             warmUp(shapes.getFirst(), manyRows, cold, random);
             for (Shape s : shapes) {
+                // numpy right before our kernels on the same shape: a busy machine then skews both alike.
+                Numpy numpy = Numpy.run(List.of(s), manyRows, false);
                 decode.add(decode(s, cold, random));
                 for (int rows : manyRows) {
                     double gf = gemm(s, rows, cold, random);
@@ -88,7 +100,7 @@ public final class KernelBench {
             }
         }
         return new Report(Parallel.threads(), FloatVector.SPECIES_PREFERRED.vectorBitSize(), bandwidth, decode, gemm,
-                numpy.note);
+                matvec.note, loadBefore);
     }
 
     private static DecodeResult decode(Shape s, MemorySegment cold, Random random) {
@@ -198,47 +210,53 @@ public final class KernelBench {
                     return b
                 rows = [int(r) for r in sys.argv[1].split(',')]
                 for spec in sys.argv[2:]:
+                    if spec == 'matvec':
+                        a = np.random.rand(16384, 16384).astype(np.float32)
+                        v = np.random.rand(16384).astype(np.float32)
+                        print('matvec', a.nbytes / best(lambda: a @ v, 1.0) / 1e9, flush=True)
+                        continue
                     n, k = map(int, spec.split('x'))
                     w = np.random.rand(n, k).astype(np.float32)
                     for m in rows:
                         x = np.random.rand(m, k).astype(np.float32)
                         print('gemm', n, k, m, 2.0 * m * n * k / best(lambda: x @ w.T) / 1e9, flush=True)
-                a = np.random.rand(16384, 16384).astype(np.float32)
-                v = np.random.rand(16384).astype(np.float32)
-                print('matvec', a.nbytes / best(lambda: a @ v, 1.0) / 1e9, flush=True)
                 print('version', np.__version__, flush=True)
                 """;
 
-        static Numpy run(List<Shape> shapes, int[] manyRows) {
+        /** sgemm on each shape for each row count, and the bandwidth of a 1 GiB matrix-vector product if asked. */
+        static Numpy run(List<Shape> shapes, int[] manyRows, boolean matvec) {
             List<String> cmd = new ArrayList<>(List.of("python3", "-c", SCRIPT,
                     String.join(",", java.util.Arrays.stream(manyRows).mapToObj(Integer::toString).toList())));
             shapes.forEach(s -> cmd.add(s.n + "x" + s.k));
+            if (matvec) {
+                cmd.add("matvec");
+            }
             Map<String, Double> gemm = new HashMap<>();
-            double matvec = Double.NaN;
+            double matvecGbPerSecond = Double.NaN;
             String version = null;
             String output;
             try {
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
                 output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (!p.waitFor(2, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                    return new Numpy(gemm, matvec, "numpy not measured: python3 failed: " + lastLine(output));
+                    return new Numpy(gemm, matvecGbPerSecond, "numpy not measured: python3 failed: " + lastLine(output));
                 }
             } catch (IOException e) {
-                return new Numpy(gemm, matvec, "numpy not measured: cannot run python3 (" + e.getMessage() + ")");
+                return new Numpy(gemm, matvecGbPerSecond, "numpy not measured: cannot run python3 (" + e.getMessage() + ")");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return new Numpy(gemm, matvec, "numpy not measured: interrupted");
+                return new Numpy(gemm, matvecGbPerSecond, "numpy not measured: interrupted");
             }
             for (String line : output.split("\n")) {
                 String[] f = line.trim().split(" ");
                 switch (f[0]) {
                     case "gemm" -> gemm.put("[" + f[1] + "," + f[2] + "]x" + f[3], Double.parseDouble(f[4]));
-                    case "matvec" -> matvec = Double.parseDouble(f[1]);
+                    case "matvec" -> matvecGbPerSecond = Double.parseDouble(f[1]);
                     case "version" -> version = f[1];
                     default -> { }
                 }
             }
-            return new Numpy(gemm, matvec, "numpy " + version + " float32, same threads as its BLAS chooses");
+            return new Numpy(gemm, matvecGbPerSecond, "numpy " + version + " float32, same threads as its BLAS chooses");
         }
 
         private static String lastLine(String output) {
@@ -252,8 +270,8 @@ public final class KernelBench {
         double bw = r.bandwidth.best();
         System.out.printf(Locale.ROOT, "threads %d, vector %d bits; %s%n", r.threads, r.vectorBits, r.numpyNote);
         System.out.printf(Locale.ROOT, "memory read bandwidth: copy %.1f GB/s read (%.1f GB/s read+written), numpy "
-                + "matvec %.1f GB/s -> %.1f GB/s%n", r.bandwidth.copyGbPerSecond, 2 * r.bandwidth.copyGbPerSecond,
-                r.bandwidth.numpyMatvecGbPerSecond, bw);
+                + "matvec %s GB/s -> %.1f GB/s%n", r.bandwidth.copyGbPerSecond, 2 * r.bandwidth.copyGbPerSecond,
+                orNa("%.1f", r.bandwidth.numpyMatvecGbPerSecond), bw);
         System.out.printf(Locale.ROOT, "%-12s %10s %8s %6s", "shape", "1-row us", "GB/s", "%bw");
         for (int rows : new int[] {64, 256}) {
             System.out.printf(Locale.ROOT, " %9s %9s %5s", "r" + rows + " GF/s", "numpy", "%np");
@@ -264,11 +282,17 @@ public final class KernelBench {
                     100 * d.gbPerSecond / bw);
             for (GemmResult g : r.gemm) {
                 if (g.shape.equals(d.shape)) {
-                    System.out.printf(Locale.ROOT, " %9.1f %9.1f %4.0f%%", g.gflops, g.numpyGflops,
-                            100 * g.gflops / g.numpyGflops);
+                    System.out.printf(Locale.ROOT, " %9.1f %9s %5s", g.gflops, orNa("%.1f", g.numpyGflops),
+                            orNa("%.0f%%", 100 * g.gflops / g.numpyGflops));
                 }
             }
             System.out.println();
         }
+        System.out.printf(Locale.ROOT, "system load average at the start: %.2f%s%n", r.loadBefore,
+                r.loadBefore > 0.5 ? " (other work was running: figures are likely skewed)" : "");
+    }
+
+    private static String orNa(String format, double value) {
+        return Double.isNaN(value) ? "n/a" : String.format(Locale.ROOT, format, value);
     }
 }

@@ -38,6 +38,9 @@ public final class Attention {
             throw new IllegalArgumentException(heads + " heads of " + headDim + " do not fit q at " + qOff + " (length "
                     + q.length + ") or out at " + outOff + " (length " + out.length + ")");
         }
+        if (!Widen.loadable(kv.dtype())) {
+            throw new IllegalArgumentException("KV cache in " + kv.dtype() + " is not supported; store it as F32 or BF16");
+        }
         int blockSize = kv.blockSize();
         int blocks = (len + blockSize - 1) / blockSize;
         float[] scaled = new float[width];

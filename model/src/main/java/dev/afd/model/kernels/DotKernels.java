@@ -29,17 +29,22 @@ final class DotKernels {
      */
     static void range(RowMatrix w, float[] x, int xOff, int rows, float[] out, int outOff, int outStride,
             int oFrom, int oTo) {
+        if (!Widen.loadable(w.dtype())) {
+            throw new IllegalArgumentException("the streamed kernels read BF16 and F32 only, not " + w.dtype());
+        }
         int k = w.cols();
         int quarter = (oTo - oFrom + TILE - 1) / TILE;
         for (int t = 0; t < quarter; t++) {
             int first = oFrom + t;
             int count = Math.min(TILE, (oTo - first + quarter - 1) / quarter);
-            int r = 0;
-            for (; r + 4 <= rows; r += 4) {
-                tile4x4(w, first, quarter, count, x, xOff + r * k, out, outOff + r * outStride + first, outStride);
-            }
-            for (; r < rows; r++) {
-                tile4x1(w, first, quarter, count, x, xOff + r * k, out, outOff + r * outStride + first);
+            for (int r = 0; r < rows; r += 4) {
+                int rowCount = Math.min(4, rows - r);
+                if (rowCount == 1) {
+                    tile4x1(w, first, quarter, count, x, xOff + r * k, out, outOff + r * outStride + first);
+                } else {
+                    tile4x4(w, first, quarter, count, x, xOff + r * k, rowCount, out,
+                            outOff + r * outStride + first, outStride);
+                }
             }
         }
     }
@@ -87,9 +92,12 @@ final class DotKernels {
         store(out, outAt, step, count, s0, s1, s2, s3);
     }
 
-    /** Like {@link #tile4x1} against four input rows: each widened weight vector feeds four FMAs. */
-    private static void tile4x4(RowMatrix w, int first, int step, int count, float[] x, int xo, float[] out,
-            int outAt, int outStride) {
+    /**
+     * Like {@link #tile4x1} against input rows xo.. (rowCount ≤ 4 of them; a short tile repeats its last row and
+     * does not store the repeats): each widened weight vector feeds four FMAs.
+     */
+    private static void tile4x4(RowMatrix w, int first, int step, int count, float[] x, int xo, int rowCount,
+            float[] out, int outAt, int outStride) {
         DType t = w.dtype();
         MemorySegment seg = w.data();
         int k = w.cols();
@@ -99,9 +107,9 @@ final class DotKernels {
         long b2 = w.offset(first + Math.min(2, count - 1) * step, 0);
         long b3 = w.offset(first + Math.min(3, count - 1) * step, 0);
         int x0 = xo;
-        int x1 = xo + k;
-        int x2 = xo + 2 * k;
-        int x3 = xo + 3 * k;
+        int x1 = xo + Math.min(1, rowCount - 1) * k;
+        int x2 = xo + Math.min(2, rowCount - 1) * k;
+        int x3 = xo + Math.min(3, rowCount - 1) * k;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
@@ -145,12 +153,12 @@ final class DotKernels {
             long d = (long) i * es;
             for (int j = 0; j < 4; j++) {
                 float wji = Widen.get(t, seg, rowAt[j] + d);
-                for (int r = 0; r < 4; r++) {
+                for (int r = 0; r < rowCount; r++) {
                     s[j * 4 + r] += wji * x[xo + r * k + i];
                 }
             }
         }
-        for (int r = 0; r < 4; r++) {
+        for (int r = 0; r < rowCount; r++) {
             store(out, outAt + r * outStride, step, count, s[r], s[4 + r], s[8 + r], s[12 + r]);
         }
     }

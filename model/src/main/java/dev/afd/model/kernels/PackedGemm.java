@@ -12,8 +12,8 @@ import jdk.incubator.vector.VectorMask;
  *
  * <p>The inputs are transposed once into strips so that a vector holds one input column across {@link Widen#LANES}
  * rows; weights are widened to f32 a block of panels (6 rows each) at a time into a per-thread buffer and broadcast
- * one element at a time. A micro-tile keeps {@code 6 × 4} accumulator vectors (6 weight rows by 64 input rows at 16
- * lanes): each step does 24 FMAs for 4 vector loads and 6 broadcasts, and no lane reductions at all. Results land
+ * one element at a time. A micro-tile keeps {@code 6 × 4} accumulator vectors (6 weight rows by 4 vectors of input
+ * rows, 64 rows at 16 lanes): each step does 24 FMAs for 4 vector loads and 6 broadcasts, and no lane reductions. Results land
  * transposed in a per-thread block buffer that is turned back into row-major output with contiguous stores once the
  * block is done (storing columns straight into the output would put a whole tile's stores into one L1 set whenever
  * a row is a multiple of 4 KiB). The transposes cost O(rows·k) and O(rows·n), small next to O(rows·n·k).

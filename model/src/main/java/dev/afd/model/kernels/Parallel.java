@@ -29,8 +29,10 @@ public final class Parallel {
     private static final long SPIN_NANOS = Long.getLong("afd.kernel.spinMicros", 200) * 1000;
     private static final ReentrantLock DISPATCH = new ReentrantLock();
     private static final Worker[] WORKERS = new Worker[Math.max(0, THREADS - 1)];
-    /** The job workers should join; replaced (never mutated) by each dispatch. */
+    /** The job workers should join, null between jobs (so a finished job's data can be collected). */
     private static volatile Job current;
+    /** Jobs dispatched so far; written under {@link #DISPATCH}. */
+    private static long jobs;
 
     static {
         for (int i = 0; i < WORKERS.length; i++) {
@@ -64,7 +66,7 @@ public final class Parallel {
                 task.run(0, n);
                 return;
             }
-            Job job = new Job(task, n, chunks);
+            Job job = new Job(++jobs, task, n, chunks);
             current = job;
             for (Worker w : WORKERS) {
                 if (w.parked) {
@@ -73,6 +75,7 @@ public final class Parallel {
             }
             job.work();
             job.awaitAll();
+            current = null;
             job.rethrow();
         } finally {
             DISPATCH.unlock();
@@ -96,6 +99,7 @@ public final class Parallel {
 
     /** One dispatch: chunks are claimed in order by whichever thread is free. */
     private static final class Job {
+        private final long id;
         private final RangeTask task;
         private final int n;
         private final int chunks;
@@ -103,7 +107,8 @@ public final class Parallel {
         private final AtomicInteger finished = new AtomicInteger();
         private volatile Throwable failure;
 
-        Job(RangeTask task, int n, int chunks) {
+        Job(long id, RangeTask task, int n, int chunks) {
+            this.id = id;
             this.task = task;
             this.n = n;
             this.chunks = chunks;
@@ -159,25 +164,26 @@ public final class Parallel {
 
         @Override
         public void run() {
-            Job seen = null;
+            long seen = 0; // id of the last job joined; ids start at 1
             while (true) {
                 long idleSince = System.nanoTime();
                 Job job;
-                while ((job = current) == seen) {
+                while ((job = current) == null || job.id == seen) {
                     if (System.nanoTime() - idleSince < SPIN_NANOS) {
                         Thread.onSpinWait();
                     } else {
                         // Volatile flag, then re-check: either the dispatcher sees parked and unparks us, or we see
                         // its new job and skip the park.
                         parked = true;
-                        if (current == seen) {
+                        Job now = current;
+                        if (now == null || now.id == seen) {
                             LockSupport.park(this);
                         }
                         parked = false;
                         idleSince = System.nanoTime();
                     }
                 }
-                seen = job;
+                seen = job.id;
                 job.work();
             }
         }

@@ -3,9 +3,7 @@ package dev.afd.model.kernels;
 import static dev.afd.model.kernels.Widen.F;
 import static dev.afd.model.kernels.Widen.LANES;
 
-import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -28,25 +26,26 @@ public final class RmsNorm {
             throw new IllegalArgumentException("rmsNorm over " + rows + " rows of " + w + " needs x and out of at least "
                     + (long) rows * n + " floats, got " + x.length + " and " + out.length);
         }
-        Parallel.forRange(rows, Math.max(1, 65_536 / Math.max(1, n)), w.data(), (from, to) -> {
+        float[] weight = new float[n]; // widened once: n floats, read again by every row
+        Widen.toFloats(w.dtype(), w.data(), 0, weight, 0, n);
+        Parallel.forRange(rows, Math.max(1, 65_536 / Math.max(1, n)), (from, to) -> {
             for (int r = from; r < to; r++) {
-                normRow(x, r * n, n, w.dtype(), w.data(), eps, out);
+                normRow(x, r * n, n, weight, eps, out);
             }
         });
     }
 
-    private static void normRow(float[] x, int off, int n, DType t, MemorySegment w, float eps, float[] out) {
+    private static void normRow(float[] x, int off, int n, float[] weight, float eps, float[] out) {
         double sumSquares = sumSquares(x, off, n);
         float scale = (float) (1.0 / Math.sqrt(sumSquares / n + eps));
-        int es = t.byteSize();
         int bound = F.loopBound(n);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector.fromArray(F, x, off + i).mul(scale).mul(Widen.load(t, w, (long) i * es))
+            FloatVector.fromArray(F, x, off + i).mul(scale).mul(FloatVector.fromArray(F, weight, i))
                     .intoArray(out, off + i);
         }
         for (; i < n; i++) {
-            out[off + i] = x[off + i] * scale * Widen.get(t, w, (long) i * es);
+            out[off + i] = x[off + i] * scale * weight[i];
         }
     }
 

@@ -8,14 +8,18 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Loads stored weights (BF16, F16 or F32, little-endian) as f32 vectors of the preferred species. Every kernel works
- * in f32 lanes; 16-bit weights are widened right after the load, so memory traffic stays at the stored size.
+ * Loads stored weights (little-endian) as f32 vectors of the preferred species. Every kernel works in f32 lanes;
+ * 16-bit weights are widened right after the load, so memory traffic stays at the stored size.
+ *
+ * <p>JIT note: a Vector API operation inlines a deep tree of library code, and a kernel that inlines too many of
+ * them silently falls back to boxed vectors (10-1000x slower). So the hot kernels load only BF16 and F32 through
+ * {@link #load}, one short path each, and F16 (about fifteen operations to widen lane-wise, and not a format Step-3
+ * ships in) is only widened in bulk by {@link #toFloats}, in a loop of its own.
  */
 final class Widen {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -28,17 +32,17 @@ final class Widen {
 
     private Widen() {}
 
+    /** Whether {@link #load} reads this type; F16 has to go through {@link #toFloats}. */
+    static boolean loadable(DType t) {
+        return t != DType.F16;
+    }
+
     /**
-     * {@link #LANES} consecutive elements starting at {@code byteOffset}. The dtype tests are loop-invariant in every
-     * caller, so the JIT unswitches them out of the hot loops.
+     * {@link #LANES} consecutive BF16 or F32 elements starting at {@code byteOffset}. The dtype test is
+     * loop-invariant in every caller, so the JIT unswitches it out of the hot loops.
      */
     static FloatVector load(DType t, MemorySegment seg, long byteOffset) {
-        if (t == DType.BF16) {
-            return bf16(seg, byteOffset);
-        } else if (t == DType.F16) {
-            return f16(seg, byteOffset);
-        }
-        return FloatVector.fromMemorySegment(F, seg, byteOffset, LE);
+        return t == DType.BF16 ? bf16(seg, byteOffset) : FloatVector.fromMemorySegment(F, seg, byteOffset, LE);
     }
 
     /** bf16 is the high half of an f32: shift the 16 stored bits up. */
@@ -48,18 +52,23 @@ final class Widen {
 
     /**
      * Moves the 5-bit exponent and 10-bit mantissa into f32 position and rebiases by multiplying with 2^112, which
-     * is exact and also turns f16 subnormals into the right normal f32 values; Inf and NaN (exponent all ones) get
-     * the f32 all-ones exponent instead, keeping the NaN payload and, like {@link Float#float16ToFloat}, quieting it.
+     * is exact and also turns f16 subnormals into the right normal f32 values. Inf and NaN (magnitude ≥ 0x7C00)
+     * then get the all-ones f32 exponent, keeping the NaN payload and, like {@link Float#float16ToFloat}, setting
+     * the quiet bit of NaNs. Integer arithmetic stands in for compare-and-blend, which the JIT did not intrinsify.
      */
     private static FloatVector f16(MemorySegment seg, long byteOffset) {
         IntVector h = halves(seg, byteOffset);
         IntVector magnitude = h.and(0x7FFF);
-        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        VectorMask<Integer> infOrNan = magnitude.compare(VectorOperators.GE, 0x7C00);
-        VectorMask<Integer> nan = magnitude.compare(VectorOperators.GT, 0x7C00);
-        IntVector bits = finite.blend(shifted.or(0x7F800000), infOrNan).blend(shifted.or(0x7FC00000), nan);
-        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector finite = magnitude.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+                .reinterpretAsInts();
+        // magnitude + 0x400 reaches bit 15 exactly for Inf/NaN: all ones there, zero otherwise.
+        IntVector infOrNan = magnitude.add(0x0400).lanewise(VectorOperators.LSHL, 16)
+                .lanewise(VectorOperators.ASHR, 31).and(0x7F800000);
+        // 0x7C00 - magnitude is negative exactly for NaN: its sign bit becomes the quiet bit.
+        IntVector quiet = IntVector.broadcast(I, 0x7C00).sub(magnitude).lanewise(VectorOperators.LSHR, 31)
+                .lanewise(VectorOperators.LSHL, 22);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        return finite.or(infOrNan).or(quiet).or(sign).reinterpretAsFloats();
     }
 
     private static IntVector halves(MemorySegment seg, long byteOffset) {
@@ -67,7 +76,7 @@ final class Widen {
                 .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
     }
 
-    /** One element, for the scalar tails of the vector loops. */
+    /** One element of any type, for the scalar tails of the vector loops. */
     static float get(DType t, MemorySegment seg, long byteOffset) {
         return switch (t) {
             case BF16 -> Halfs.bf16ToFloat(seg.get(Tensor.SHORT_LE, byteOffset));
@@ -76,16 +85,35 @@ final class Widen {
         };
     }
 
-    /** Widens {@code count} elements starting at {@code byteOffset} into {@code dst[dstOff...]}. */
+    /** Widens {@code count} elements of any type starting at {@code byteOffset} into {@code dst[dstOff...]}. */
     static void toFloats(DType t, MemorySegment seg, long byteOffset, float[] dst, int dstOff, int count) {
-        int es = t.byteSize();
         int bound = F.loopBound(count);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            load(t, seg, byteOffset + (long) i * es).intoArray(dst, dstOff + i);
+        // One loop method per type, so that no compiled loop holds more than one conversion.
+        switch (t) {
+            case BF16 -> bf16ToFloats(seg, byteOffset, dst, dstOff, bound);
+            case F16 -> f16ToFloats(seg, byteOffset, dst, dstOff, bound);
+            case F32 -> f32ToFloats(seg, byteOffset, dst, dstOff, bound);
         }
-        for (; i < count; i++) {
-            dst[dstOff + i] = get(t, seg, byteOffset + (long) i * es);
+        for (int i = bound; i < count; i++) {
+            dst[dstOff + i] = get(t, seg, byteOffset + (long) i * t.byteSize());
+        }
+    }
+
+    private static void bf16ToFloats(MemorySegment seg, long byteOffset, float[] dst, int dstOff, int count) {
+        for (int i = 0; i < count; i += LANES) {
+            bf16(seg, byteOffset + 2L * i).intoArray(dst, dstOff + i);
+        }
+    }
+
+    private static void f16ToFloats(MemorySegment seg, long byteOffset, float[] dst, int dstOff, int count) {
+        for (int i = 0; i < count; i += LANES) {
+            f16(seg, byteOffset + 2L * i).intoArray(dst, dstOff + i);
+        }
+    }
+
+    private static void f32ToFloats(MemorySegment seg, long byteOffset, float[] dst, int dstOff, int count) {
+        for (int i = 0; i < count; i += LANES) {
+            FloatVector.fromMemorySegment(F, seg, byteOffset + 4L * i, LE).intoArray(dst, dstOff + i);
         }
     }
 }
