@@ -33,6 +33,15 @@ public final class DecodeBench {
      * (greedy, the argmax fed back) after one warm-up step.
      */
     public static Result run(Step3Model model, int batch, int promptLength, int steps, double bytesPerSecond) {
+        return run(model, batch, promptLength, steps, 1, bytesPerSecond, () -> { });
+    }
+
+    /**
+     * As {@link #run(Step3Model, int, int, int, double)}, with each step split into {@code microBatches}, calling
+     * {@code beforeTimedSteps} once prefill and warm-up are done (e.g. to reset exchange statistics).
+     */
+    public static Result run(Step3Model model, int batch, int promptLength, int steps, int microBatches,
+            double bytesPerSecond, Runnable beforeTimedSteps) {
         Step3Config c = model.config();
         SplittableRandom random = new SplittableRandom(batch);
         List<SequenceKvCache> caches = new ArrayList<>();
@@ -43,18 +52,19 @@ public final class DecodeBench {
                 caches.add(kv);
                 chunks.add(new Step3Model.Chunk(kv, random.ints(promptLength, 0, c.vocabSize()).toArray(), 0, true));
             }
-            float[][] logits = model.forward(chunks);
+            float[][] logits = model.forward(chunks, microBatches);
             int position = promptLength;
             long start = 0;
             for (int step = -1; step < steps; step++) {
                 if (step == 0) {
+                    beforeTimedSteps.run();
                     start = System.nanoTime();
                 }
                 List<Step3Model.Chunk> decode = new ArrayList<>(batch);
                 for (int b = 0; b < batch; b++) {
                     decode.add(new Step3Model.Chunk(caches.get(b), new int[] {argmax(logits[b])}, position, true));
                 }
-                logits = model.forward(decode);
+                logits = model.forward(decode, microBatches);
                 position++;
             }
             double seconds = (System.nanoTime() - start) / 1e9;

@@ -1,5 +1,6 @@
 package dev.afd.cli;
 
+import dev.afd.bench.AfdBench;
 import dev.afd.bench.DecodeBench;
 import dev.afd.bench.KernelBench;
 import dev.afd.bench.ResultTable;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code afd bench}: benchmarks that print every figure next to its roofline or a peer measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Kernels.class})
+        subcommands = {BenchCommand.Kernels.class, BenchCommand.Afd.class})
 final class BenchCommand {
 
     /** {@code afd bench kernels}: matmul against memory bandwidth and numpy, decode against its roofline. */
@@ -55,11 +56,7 @@ final class BenchCommand {
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
-            if (!Files.exists(model.resolve("config.json"))) {
-                out.println("generating the small model in " + model + " ...");
-                out.flush();
-                ModelGenerator.generate(ModelPreset.SMALL.config(false), ModelGenerator.Options.defaults(), model);
-            }
+            ensureModel(model, out);
             try (Checkpoint checkpoint = Checkpoint.open(model)) {
                 Step3Config c = checkpoint.config();
                 out.println("measuring kernels on " + shapes(c).size() + " shapes of " + model + " ...");
@@ -121,6 +118,83 @@ final class BenchCommand {
             }
             s.add(new KernelBench.Shape(c.vocabSize(), h));
             return List.copyOf(s);
+        }
+    }
+
+    /** Generates the small preset into {@code model} when the folder has no checkpoint yet. */
+    static void ensureModel(Path model, PrintWriter out) throws java.io.IOException {
+        if (!Files.exists(model.resolve("config.json"))) {
+            out.println("generating the small model in " + model + " ...");
+            out.flush();
+            ModelGenerator.generate(ModelPreset.SMALL.config(false), ModelGenerator.Options.defaults(), model);
+        }
+    }
+
+    /** {@code afd bench afd}: single process against disaggregated without and with micro-batch pipelining. */
+    @Command(name = "afd", mixinStandardHelpOptions = true,
+            description = "Decode throughput single-process vs disaggregated (m=1, and pipelined m=2,3), with per-layer"
+                    + " exchange latency and bytes on the wire.")
+    static final class Afd implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", defaultValue = "models/small",
+                description = "Checkpoint folder; the small preset is generated there when missing (default: ${DEFAULT-VALUE}).")
+        Path model;
+
+        @Option(names = "--batches", split = ",", defaultValue = "1,16,64", description = "Decode batch sizes (default: ${DEFAULT-VALUE}).")
+        int[] batches;
+
+        @Option(names = "--micro-batches", split = ",", defaultValue = "2,3", description = "Pipelined micro-batch counts besides m=1 (default: ${DEFAULT-VALUE}).")
+        int[] microBatches;
+
+        @Option(names = "--steps", defaultValue = "16", description = "Timed decode steps per run (default: ${DEFAULT-VALUE}).")
+        int steps;
+
+        @Option(names = "--wire-dtype", defaultValue = "bf16", description = "Activations to ffn-nodes: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}).")
+        String wireDtype;
+
+        @Option(names = "--result-dir", defaultValue = "benchmarks/results",
+                description = "Where afd.json and afd.md go (default: ${DEFAULT-VALUE}).")
+        Path resultDir;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            ensureModel(model, out);
+            try (Checkpoint checkpoint = Checkpoint.open(model)) {
+                List<AfdBench.Run> runs = AfdBench.run(checkpoint, batches, microBatches, steps,
+                        WireDtypes.request(wireDtype), step -> {
+                            out.println("measuring " + step + " ...");
+                            out.flush();
+                        });
+                ResultTable table = new ResultTable("afd bench afd")
+                        .environment("model", model.toString())
+                        .environment("wire", wireDtype + " to ffn, bf16 back; 2 ffn-nodes on loopback gRPC");
+                for (AfdBench.Run r : runs) {
+                    double single = runs.stream().filter(x -> x.mode().equals("single process") && x.batch() == r.batch())
+                            .mapToDouble(AfdBench.Run::tokensPerSecond).findFirst().orElse(Double.NaN);
+                    boolean pipelinedAt64 = r.batch() == 64 && !r.mode().endsWith("m=1") && r.exchange() != null;
+                    table.add(new ResultTable.Row("decode tokens/s, " + r.mode(), "batch " + r.batch(),
+                            r.tokensPerSecond(), "tok/s", "single process", single, pipelinedAt64 ? 0.9 : Double.NaN));
+                }
+                for (AfdBench.Run r : runs) {
+                    if (r.exchange() != null) {
+                        table.add(new ResultTable.Row("layer exchange p50, " + r.mode(), "batch " + r.batch(),
+                                r.exchange().p50Micros(), "µs", "", Double.NaN, Double.NaN));
+                        table.add(new ResultTable.Row("layer exchange p99, " + r.mode(), "batch " + r.batch(),
+                                r.exchange().p99Micros(), "µs", "", Double.NaN, Double.NaN));
+                        table.add(new ResultTable.Row("bytes on the wire per token, " + r.mode(), "batch " + r.batch(),
+                                r.wireBytesPerToken(), "B", "", Double.NaN, Double.NaN));
+                    }
+                }
+                table.note("ffn-nodes run in this JVM behind real gRPC servers on loopback; all processes share the"
+                        + " machine's cores, so disaggregation here measures overhead, not added hardware");
+                Path md = table.write(resultDir, "afd");
+                out.println(table.toMarkdown());
+                out.println("written: " + md + " and afd.json");
+            }
+            return 0;
         }
     }
 }
