@@ -49,6 +49,7 @@ public final class AttentionNode implements AutoCloseable {
     private final Engine engine;
     private final ScheduledExecutorService reconnects;
     private AttentionServer server;
+    private boolean closed;
 
     private AttentionNode(Checkpoint checkpoint, List<FfnLink> links, Wire wire, EngineOptions options,
             ScheduledExecutorService reconnects) {
@@ -128,8 +129,13 @@ public final class AttentionNode implements AutoCloseable {
         return checkpoint;
     }
 
+    /** Stops the server, the engine and the links; safe to call more than once (shutdown hooks race the main thread). */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (server != null) {
             server.close();
         }
