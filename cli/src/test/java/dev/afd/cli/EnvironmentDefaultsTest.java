@@ -1,0 +1,32 @@
+package dev.afd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class EnvironmentDefaultsTest {
+    private static GenerateCommand parse(Map<String, String> env, String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setDefaultValueProvider(new EnvironmentDefaults(env));
+        CommandLine.ParseResult parsed = cl.parseArgs(args);
+        return (GenerateCommand) parsed.subcommand().commandSpec().userObject();
+    }
+
+    @Test
+    void commandSpecificVariablesWinOverGenericOnesAndOptionsWinOverBoth() {
+        Map<String, String> env = Map.of("AFD_GENERATE_MAX_TOKENS", "7", "AFD_MAX_TOKENS", "9", "AFD_KV_DTYPE", "f32");
+        GenerateCommand g = parse(env, "generate", "--prompt-ids", "1");
+        assertThat(g.maxTokens).isEqualTo(7);
+        assertThat(g.engine.kvDtype).isEqualTo("f32");
+        assertThat(parse(env, "generate", "--prompt-ids", "1", "--max-tokens", "3").maxTokens).isEqualTo(3);
+        assertThat(parse(Map.of(), "generate", "--prompt-ids", "1").maxTokens).isEqualTo(16);
+    }
+
+    @Test
+    void variableNamesFollowTheOptionNames() {
+        assertThat(EnvironmentDefaults.variable("max-tokens")).isEqualTo("AFD_MAX_TOKENS");
+        assertThat(EnvironmentDefaults.variable("generate_kv-memory-mb")).isEqualTo("AFD_GENERATE_KV_MEMORY_MB");
+    }
+}
