@@ -25,7 +25,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code afd bench}: benchmarks that print every figure next to its roofline or a peer measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Kernels.class, BenchCommand.Afd.class})
+        subcommands = {BenchCommand.Kernels.class, BenchCommand.Afd.class, BenchServeCommand.class})
 final class BenchCommand {
 
     /** {@code afd bench kernels}: matmul against memory bandwidth and numpy, decode against its roofline. */
