@@ -25,6 +25,17 @@ class EnvironmentDefaultsTest {
     }
 
     @Test
+    void benchmarksTakeOnlyTheirOwnFullyQualifiedVariables() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_MODEL", "/models/step3",
+                "AFD_BENCH_KERNELS_STEPS", "3")));
+        CommandLine.ParseResult bench = cl.parseArgs("bench", "kernels");
+        Object kernels = bench.subcommand().subcommand().commandSpec().userObject();
+        assertThat(((BenchCommand.Kernels) kernels).steps).isEqualTo(3);
+        assertThat(((BenchCommand.Kernels) kernels).target.model.toString()).isEqualTo("models/small");
+    }
+
+    @Test
     void variableNamesFollowTheOptionNames() {
         assertThat(EnvironmentDefaults.variable("max-tokens")).isEqualTo("AFD_MAX_TOKENS");
         assertThat(EnvironmentDefaults.variable("generate_kv-memory-mb")).isEqualTo("AFD_GENERATE_KV_MEMORY_MB");
