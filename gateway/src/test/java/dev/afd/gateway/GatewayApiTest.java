@@ -60,6 +60,19 @@ class GatewayApiTest {
                 "vllm:e2e_request_latency_seconds_count{", "vllm:prompt_tokens_total{",
                 "vllm:generation_tokens_total{", "vllm:request_success_total{finished_reason=\"length\"",
                 "vllm:num_preemptions_total{", "afd_gateway_attention_nodes_ready 1.0");
+        // AFD's own figures arrive with the nodes' next load report.
+        String afd = "";
+        for (long end = System.nanoTime() + 5_000_000_000L; System.nanoTime() < end; Thread.sleep(100)) {
+            afd = stack.http.get("/metrics").body();
+            if (afd.contains("afd_expert_routed_tokens_total{expert=\"0\"}")
+                    && !afd.contains("afd_ffn_exchanges_total 0.0")) {
+                break;
+            }
+        }
+        assertThat(afd).contains("afd_ffn_exchanges_total", "afd_ffn_exchange_latency_seconds_total",
+                "afd_ffn_exchange_latency_quantile_seconds{quantile=\"0.99\"}", "afd_ffn_timeouts_total 0.0",
+                "afd_ffn_reconnects_total 0.0", "afd_ffn_wire_bytes_total{direction=\"to_ffn\"}",
+                "afd_expert_routed_tokens_total{expert=\"0\"}").doesNotContain("afd_ffn_exchanges_total 0.0");
     }
 
     @Test

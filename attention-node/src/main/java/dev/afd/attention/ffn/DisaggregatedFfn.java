@@ -34,7 +34,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
     private final WireDtype requestDtype;
     private final WireDtype responseDtype;
     private final Duration deadline;
-    private final ExchangeStats stats = new ExchangeStats();
+    private final ExchangeStats stats;
 
     /**
      * @param links the ffn-nodes, in the order their partials are summed
@@ -52,6 +52,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
         this.requestDtype = requestDtype;
         this.responseDtype = responseDtype;
         this.deadline = deadline;
+        this.stats = new ExchangeStats(Math.max(0, config.numExperts()));
     }
 
     public ExchangeStats stats() {
@@ -60,6 +61,11 @@ public final class DisaggregatedFfn implements FfnExecutor {
 
     public List<FfnLink> links() {
         return links;
+    }
+
+    /** Streams re-established after failures, over every link. */
+    public long reconnects() {
+        return links.stream().mapToLong(FfnLink::reconnects).sum();
     }
 
     /** Why no step can run now (no live node, or experts nobody live holds), or {@code null} when all is covered. */
@@ -87,6 +93,9 @@ public final class DisaggregatedFfn implements FfnExecutor {
             return CompletableFuture.failedFuture(new FfnException(unavailable));
         }
         List<FfnLink> live = links.stream().filter(FfnLink::live).toList();
+        if (work.routing() != null) {
+            stats.routed(work.routing().experts());
+        }
         long start = System.nanoTime();
         List<Part> parts = new ArrayList<>(live.size());
         for (int n = 0; n < live.size(); n++) {
@@ -190,6 +199,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
             return f;
         }
         if (cause instanceof TimeoutException) {
+            stats.timedOut();
             return new FfnException(link.node() + " did not answer layer " + work.layer() + " within "
                     + deadline.toMillis() + " ms");
         }

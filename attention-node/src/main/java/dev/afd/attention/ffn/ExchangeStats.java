@@ -1,44 +1,99 @@
 package dev.afd.attention.ffn;
 
+import dev.afd.proto.FfnExchangeStats;
 import java.util.Arrays;
 
 /**
- * Per-layer exchange latency and bytes on the wire, for benchmarks and metrics. Keeps the most recent
- * {@link #CAPACITY} latencies.
+ * The attention node's side of the per-layer exchange: latency (a histogram for metrics, and the most recent
+ * {@link #CAPACITY} samples for exact benchmark percentiles), bytes on the wire, tokens routed per expert, and
+ * timeouts.
  *
- * <p>Threading: recorded from transport threads, read from any thread; every method is synchronized (recording is
- * a few stores, far cheaper than an exchange).
+ * <p>Threading: recorded from the engine and transport threads, read from any thread; every method is synchronized
+ * (recording is a few stores, far cheaper than an exchange).
  */
 public final class ExchangeStats {
     public static final int CAPACITY = 1 << 16;
+    /** Histogram bounds in seconds: 1-2-5 steps from 50 µs to 10 s. */
+    static final double[] BOUNDS = {5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1, 2,
+        5, 10};
 
-    /** A summary: exchanges counted, latency percentiles in microseconds, bytes sent and received. */
+    /** A summary of the recent samples: exchanges counted, latency percentiles in microseconds, bytes each way. */
     public record Snapshot(long exchanges, double p50Micros, double p99Micros, long bytesSent, long bytesReceived) {}
 
-    private final long[] latencies = new long[CAPACITY];
+    private final long[] recent = new long[CAPACITY];
+    private final long[] bucketCounts = new long[BOUNDS.length];
+    private final long[] tokensPerExpert;
     private long count;
+    private long sumNanos;
     private long bytesSent;
     private long bytesReceived;
+    private long timeouts;
 
-    synchronized void record(long nanos, long sent, long received) {
-        latencies[(int) (count % CAPACITY)] = nanos;
-        count++;
-        bytesSent += sent;
-        bytesReceived += received;
+    ExchangeStats(int numExperts) {
+        this.tokensPerExpert = new long[numExperts];
     }
 
+    synchronized void record(long nanos, long sent, long received) {
+        recent[(int) (count % CAPACITY)] = nanos;
+        count++;
+        sumNanos += nanos;
+        bytesSent += sent;
+        bytesReceived += received;
+        for (int b = 0; b < BOUNDS.length; b++) {
+            if (nanos <= BOUNDS[b] * 1e9) {
+                bucketCounts[b]++;
+            }
+        }
+    }
+
+    synchronized void routed(int[] experts) {
+        for (int e : experts) {
+            if (e >= 0 && e < tokensPerExpert.length) {
+                tokensPerExpert[e]++;
+            }
+        }
+    }
+
+    synchronized void timedOut() {
+        timeouts++;
+    }
+
+    /** Percentiles over the most recent exchanges, for benchmarks. */
     public synchronized Snapshot snapshot() {
         int n = (int) Math.min(count, CAPACITY);
-        long[] sorted = Arrays.copyOf(latencies, n);
+        long[] sorted = Arrays.copyOf(recent, n);
         Arrays.sort(sorted);
         return new Snapshot(count, percentile(sorted, 0.50) / 1e3, percentile(sorted, 0.99) / 1e3, bytesSent,
                 bytesReceived);
     }
 
+    /** Cumulative counters for the node's load report; {@code reconnects} comes from the links. */
+    public synchronized FfnExchangeStats toProto(long reconnects) {
+        FfnExchangeStats.Builder b = FfnExchangeStats.newBuilder()
+                .setExchanges(count)
+                .setLatencySecondsSum(sumNanos / 1e9)
+                .setTimeouts(timeouts)
+                .setReconnects(reconnects)
+                .setBytesSent(bytesSent)
+                .setBytesReceived(bytesReceived);
+        for (int i = 0; i < BOUNDS.length; i++) {
+            b.addLatencyBucketBounds(BOUNDS[i]).addLatencyBucketCounts(bucketCounts[i]);
+        }
+        for (long t : tokensPerExpert) {
+            b.addTokensPerExpert(t);
+        }
+        return b.build();
+    }
+
+    /** Starts over; for benchmarks that measure one configuration at a time, never on a serving node. */
     public synchronized void reset() {
         count = 0;
+        sumNanos = 0;
         bytesSent = 0;
         bytesReceived = 0;
+        timeouts = 0;
+        Arrays.fill(bucketCounts, 0);
+        Arrays.fill(tokensPerExpert, 0);
     }
 
     private static double percentile(long[] sorted, double q) {

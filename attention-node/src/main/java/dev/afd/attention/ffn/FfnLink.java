@@ -22,6 +22,11 @@ public interface FfnLink extends AutoCloseable {
         return accepted() != null;
     }
 
+    /** How many times the link was re-established after a failure. */
+    default long reconnects() {
+        return 0;
+    }
+
     /**
      * Sends one frame (its id is assigned here) and completes with the node's answer; completes exceptionally with
      * an {@code FfnException} naming the node when the link fails or the deadline passes.

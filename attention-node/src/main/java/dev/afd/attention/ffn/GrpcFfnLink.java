@@ -85,7 +85,7 @@ public final class GrpcFfnLink implements FfnLink {
         return lastError;
     }
 
-    /** How many times the stream was re-established after a failure. */
+    @Override
     public long reconnects() {
         return reconnects.get();
     }

@@ -40,8 +40,7 @@ public final class AttentionServer implements AutoCloseable {
     public static AttentionServer start(String host, int port, Engine engine, DisaggregatedFfn ffn)
             throws IOException {
         HealthStatusManager health = new HealthStatusManager();
-        AttentionService service = new AttentionService(engine, ffn::unavailableReason,
-                engine.model().config().fingerprint(), engine.model().config().maxPositions());
+        AttentionService service = new AttentionService(engine, ffn);
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
                 .addService(service)
                 .addService(health.getHealthService())

@@ -3,6 +3,7 @@ package dev.afd.attention.server;
 import dev.afd.attention.engine.Engine;
 import dev.afd.attention.engine.EngineLoad;
 import dev.afd.attention.engine.TokenSink;
+import dev.afd.attention.ffn.DisaggregatedFfn;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.sampling.Sample;
@@ -17,7 +18,6 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.UUID;
-import java.util.function.Supplier;
 
 /**
  * The gateway-facing gRPC service of an attention node: {@code Generate} streams a request's tokens from the engine,
@@ -26,25 +26,19 @@ import java.util.function.Supplier;
  */
 final class AttentionService extends AttentionServiceGrpc.AttentionServiceImplBase {
     private final Engine engine;
-    private final Supplier<String> unavailableReason;
-    private final String fingerprint;
-    private final int maxModelLen;
+    private final DisaggregatedFfn ffn;
 
-    /**
-     * @param unavailableReason why the node cannot serve now (e.g. experts without a live ffn-node), or null
-     */
-    AttentionService(Engine engine, Supplier<String> unavailableReason, String fingerprint, int maxModelLen) {
+    /** @param ffn the node's ffn side: whether every expert is covered, and exchange statistics */
+    AttentionService(Engine engine, DisaggregatedFfn ffn) {
         this.engine = engine;
-        this.unavailableReason = unavailableReason;
-        this.fingerprint = fingerprint;
-        this.maxModelLen = maxModelLen;
+        this.ffn = ffn;
     }
 
     @Override
     public void generate(GenerateRequest request, StreamObserver<GenerateResponse> observer) {
         ServerCallStreamObserver<GenerateResponse> call = (ServerCallStreamObserver<GenerateResponse>) observer;
         String id = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
-        String unavailable = unavailableReason.get();
+        String unavailable = ffn.unavailableReason();
         if (unavailable != null) {
             call.onError(Status.UNAVAILABLE.withDescription(unavailable).asRuntimeException());
             return;
@@ -81,9 +75,10 @@ final class AttentionService extends AttentionServiceGrpc.AttentionServiceImplBa
                 .setKvBlocksUsed(l.kvBlocksUsed())
                 .setKvBlocksFree(l.kvBlocksFree())
                 .setPreemptions(l.preemptions())
-                .setServing(unavailableReason.get() == null)
-                .setModelFingerprint(fingerprint)
-                .setMaxModelLen(maxModelLen)
+                .setServing(ffn.unavailableReason() == null)
+                .setModelFingerprint(engine.model().config().fingerprint())
+                .setMaxModelLen(engine.model().config().maxPositions())
+                .setFfn(ffn.stats().toProto(ffn.reconnects()))
                 .build());
         observer.onCompleted();
     }

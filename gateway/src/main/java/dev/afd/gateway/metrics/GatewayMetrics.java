@@ -49,6 +49,8 @@ public final class GatewayMetrics {
     private final Map<String, Counter> success = new ConcurrentHashMap<>();
     private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
     private final Map<String, Counter> http = new ConcurrentHashMap<>();
+    private Supplier<ClusterLoad> cluster;
+    private int expertCounters;
 
     /**
      * @param cluster the ready attention nodes' summed load
@@ -64,6 +66,7 @@ public final class GatewayMetrics {
                 .description("Fraction of the attention nodes' KV blocks in use (0-1)").register(registry);
         FunctionCounter.builder("vllm:num_preemptions", cluster, c -> c.get().preemptions()).tags(model)
                 .description("Sequences preempted (and recomputed later) by the attention nodes").register(registry);
+        registerExchangeMetrics(cluster);
         Gauge.builder("afd_gateway_attention_nodes_ready", () -> cluster.get().readyNodes())
                 .description("Attention nodes the gateway routes to").register(registry);
         Gauge.builder("afd_gateway_requests_inflight", inflight::getAsInt)
@@ -80,6 +83,44 @@ public final class GatewayMetrics {
         requestGenerationTokens = summary("vllm:request_generation_tokens", "Tokens generated per request",
                 tokenBuckets);
         requestN = summary("vllm:request_params_n", "The n parameter of requests", new double[] {1, 2, 5, 10, 20});
+    }
+
+    /** AFD's own figures, summed over the attention nodes' reports (cumulative counters on each node). */
+    private void registerExchangeMetrics(Supplier<ClusterLoad> cluster) {
+        this.cluster = cluster;
+        FunctionCounter.builder("afd_ffn_exchanges", cluster, c -> c.get().exchanges())
+                .description("Per-layer exchanges (layer x micro-batch) between attention nodes and ffn-nodes")
+                .register(registry);
+        FunctionCounter.builder("afd_ffn_exchange_latency_seconds", cluster, c -> c.get().exchangeSeconds())
+                .description("Summed per-layer exchange latency; divide its rate by afd_ffn_exchanges_total's")
+                .register(registry);
+        for (double q : new double[] {0.5, 0.9, 0.99}) {
+            Gauge.builder("afd_ffn_exchange_latency_quantile_seconds", () -> cluster.get().exchangeLatencyQuantile(q))
+                    .tag("quantile", Double.toString(q))
+                    .description("Per-layer exchange latency quantile since start (histogram bucket upper bound)")
+                    .register(registry);
+        }
+        FunctionCounter.builder("afd_ffn_timeouts", cluster, c -> c.get().timeouts())
+                .description("Layer exchanges that missed their deadline").register(registry);
+        FunctionCounter.builder("afd_ffn_reconnects", cluster, c -> c.get().reconnects())
+                .description("Streams to ffn-nodes re-established after a failure").register(registry);
+        FunctionCounter.builder("afd_ffn_wire_bytes", cluster, c -> c.get().bytesSent()).tag("direction", "to_ffn")
+                .description("Bytes of activations and results on the attention-ffn wire").register(registry);
+        FunctionCounter.builder("afd_ffn_wire_bytes", cluster, c -> c.get().bytesReceived())
+                .tag("direction", "from_ffn")
+                .description("Bytes of activations and results on the attention-ffn wire").register(registry);
+    }
+
+    /** Registers a routed-tokens counter for every expert the nodes reported on; cheap when nothing is new. */
+    private void registerExpertCounters() {
+        int experts = cluster.get().experts();
+        for (int e = expertCounters; e < experts; e++) {
+            int expert = e;
+            FunctionCounter.builder("afd_expert_routed_tokens", cluster, c -> c.get().tokensRoutedTo(expert))
+                    .tag("expert", Integer.toString(expert))
+                    .description("Token slots routed to each expert over all MoE layers").register(registry);
+        }
+        expertCounters = Math.max(expertCounters, experts);
     }
 
     public void promptTokens(int n) {
@@ -128,7 +169,8 @@ public final class GatewayMetrics {
     }
 
     /** The Prometheus text exposition. */
-    public String scrape() {
+    public synchronized String scrape() {
+        registerExpertCounters();
         return registry.scrape();
     }
 

@@ -1,5 +1,6 @@
 package dev.afd.gateway.routing;
 
+import dev.afd.proto.FfnExchangeStats;
 import dev.afd.proto.LoadResponse;
 
 /**
@@ -13,12 +14,13 @@ import dev.afd.proto.LoadResponse;
  * @param serving whether every expert has a live ffn-node
  * @param fingerprint the node's model fingerprint
  * @param maxModelLen the node's context length
+ * @param ffn the node's cumulative exchange statistics with its ffn-nodes
  */
 public record NodeLoad(int waiting, int running, long kvBlocksUsed, long kvBlocksFree, long preemptions,
-        boolean serving, String fingerprint, int maxModelLen) {
+        boolean serving, String fingerprint, int maxModelLen, FfnExchangeStats ffn) {
     static NodeLoad of(LoadResponse r) {
         return new NodeLoad(r.getWaiting(), r.getRunning(), r.getKvBlocksUsed(), r.getKvBlocksFree(),
-                r.getPreemptions(), r.getServing(), r.getModelFingerprint(), r.getMaxModelLen());
+                r.getPreemptions(), r.getServing(), r.getModelFingerprint(), r.getMaxModelLen(), r.getFfn());
     }
 
     /** Fraction of KV blocks in use, 0 when the node has none. */

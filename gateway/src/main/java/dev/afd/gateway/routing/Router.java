@@ -1,5 +1,6 @@
 package dev.afd.gateway.routing;
 
+import dev.afd.proto.FfnExchangeStats;
 import io.netty.channel.EventLoopGroup;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -105,12 +106,14 @@ public final class Router implements AutoCloseable {
         long used = 0;
         long total = 0;
         long preemptions = 0;
+        List<FfnExchangeStats> ffn = new ArrayList<>();
         for (AttentionEndpoint e : endpoints.values()) {
             NodeLoad l = e.load();
             if (l == null) {
                 continue;
             }
             preemptions += l.preemptions();
+            ffn.add(l.ffn());
             if (e.ready()) {
                 ready++;
                 waiting += l.waiting();
@@ -119,7 +122,7 @@ public final class Router implements AutoCloseable {
                 total += l.kvBlocksUsed() + l.kvBlocksFree();
             }
         }
-        return new ClusterLoad(ready, waiting, running, total == 0 ? 0 : (double) used / total, preemptions);
+        return new ClusterLoad(ready, waiting, running, total == 0 ? 0 : (double) used / total, preemptions, ffn);
     }
 
     private void refreshAll() {
