@@ -5,7 +5,6 @@ import static dev.afd.model.kernels.Widen.LANES;
 
 import dev.afd.model.tensor.DType;
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -23,9 +22,10 @@ public final class Attention {
      * cached positions [0, len) held in {@code kv}; scores are {@code scale * q·k}, softmax in f32 with the maximum
      * subtracted. Writes heads*headDim values to {@code out[outOff...]}.
      *
-     * <p>Keys are read once (each block scored against all heads at once); the value sum is split over position
-     * ranges, one per thread, and the per-range partial sums are added in range order, so for a given thread count
-     * the result does not depend on scheduling.
+     * <p>Deterministic: each score is a {@link DotKernels} dot product, and each output element accumulates
+     * {@code prob * value} with one fma per position in increasing position order, whatever the thread count. Keys
+     * are read once (each block scored against all heads at once); the value sum is split over heads and
+     * dimensions, never over positions.
      */
     public static void attend(float[] q, int qOff, int heads, int headDim, KvView kv, int len, float scale,
             float[] out, int outOff) {
@@ -63,60 +63,65 @@ public final class Attention {
         weightedValues(probs, heads, headDim, kv, len, out, outOff);
     }
 
-    /** out[h] = sum_p probs[h*len + p] * v_p, split over contiguous ranges of blocks. */
+    /**
+     * out[h] = sum_p probs[h*len + p] * v_p. Work is split over columns (a group of up to {@link #HEADS_PER_TILE}
+     * heads by one vector of dimensions, or the dimensions past the last whole vector), each of which runs through
+     * all blocks in order; within a task the blocks are the outer loop, so a block's values stay in cache while all
+     * of the task's columns use them.
+     */
     private static void weightedValues(float[] probs, int heads, int headDim, KvView kv, int len, float[] out,
             int outOff) {
         int blocks = (len + kv.blockSize() - 1) / kv.blockSize();
-        int ranges = Math.min(blocks, Parallel.threads());
-        float[][] partial = new float[ranges][];
-        Parallel.forRange(ranges, 1, kv.values(0), (from, to) -> {
-            for (int range = from; range < to; range++) {
-                float[] acc = new float[heads * headDim];
-                int b1 = (int) ((long) blocks * (range + 1) / ranges);
-                for (int b = (int) ((long) blocks * range / ranges); b < b1; b++) {
-                    addBlock(probs, heads, headDim, kv, len, b, acc);
+        int headTiles = (heads + HEADS_PER_TILE - 1) / HEADS_PER_TILE;
+        int vectors = F.loopBound(headDim) / LANES;
+        int columnsPerTile = vectors + (headDim % LANES == 0 ? 0 : 1);
+        float[] acc = new float[heads * headDim];
+        Parallel.forRange(headTiles * columnsPerTile, 1, kv.values(0), (from, to) -> {
+            for (int b = 0; b < blocks; b++) {
+                for (int c = from; c < to; c++) {
+                    int h = c / columnsPerTile * HEADS_PER_TILE;
+                    int column = c % columnsPerTile;
+                    int count = Math.min(HEADS_PER_TILE, heads - h);
+                    if (column < vectors) {
+                        valueTile(probs, len, h, count, kv, b, headDim, column * LANES, acc);
+                    } else {
+                        valueTail(probs, len, h, count, kv, b, headDim, acc);
+                    }
                 }
-                partial[range] = acc;
             }
         });
-        Arrays.fill(out, outOff, outOff + heads * headDim, 0f);
-        for (float[] acc : partial) {
-            for (int i = 0; i < acc.length; i++) {
-                out[outOff + i] += acc[i];
-            }
-        }
+        System.arraycopy(acc, 0, out, outOff, acc.length);
     }
 
-    /** acc[h*headDim + d] += sum over the block's positions p of probs[h*len + p] * v_p[d]. */
-    private static void addBlock(float[] probs, int heads, int headDim, KvView kv, int len, int b, float[] acc) {
+    /** The dimensions past the last whole vector, for heads h..h+count-1, over one block's positions. */
+    private static void valueTail(float[] probs, int len, int h, int count, KvView kv, int b, int headDim,
+            float[] acc) {
         DType t = kv.dtype();
         MemorySegment values = kv.values(b);
         int first = b * kv.blockSize();
         int used = Math.min(kv.blockSize(), len - first);
-        int bound = F.loopBound(headDim);
-        for (int h = 0; h < heads; h += HEADS_PER_TILE) {
-            int count = Math.min(HEADS_PER_TILE, heads - h);
-            for (int d = 0; d < bound; d += LANES) {
-                valueTile(probs, len, h, count, first, used, t, values, headDim, d, acc);
-            }
-            for (int d = bound; d < headDim; d++) {
-                for (int j = h; j < h + count; j++) {
-                    float sum = acc[j * headDim + d];
-                    for (int p = 0; p < used; p++) {
-                        sum += probs[j * len + first + p] * Widen.get(t, values, ((long) p * headDim + d) * t.byteSize());
-                    }
-                    acc[j * headDim + d] = sum;
+        for (int d = F.loopBound(headDim); d < headDim; d++) {
+            for (int j = h; j < h + count; j++) {
+                float sum = acc[j * headDim + d];
+                for (int p = 0; p < used; p++) {
+                    float v = Widen.get(t, values, ((long) p * headDim + d) * t.byteSize());
+                    sum = Math.fma(probs[j * len + first + p], v, sum);
                 }
+                acc[j * headDim + d] = sum;
             }
         }
     }
 
     /**
      * Heads h..h+count-1 (count ≤ 4; a short tile repeats its last head and does not store the repeats) by one
-     * vector of dimensions from d, over the block's positions.
+     * vector of dimensions from d, over block b's positions, continuing the sums in acc.
      */
-    private static void valueTile(float[] probs, int len, int h, int count, int first, int used, DType t,
-            MemorySegment values, int headDim, int d, float[] acc) {
+    private static void valueTile(float[] probs, int len, int h, int count, KvView kv, int b, int headDim, int d,
+            float[] acc) {
+        DType t = kv.dtype();
+        MemorySegment values = kv.values(b);
+        int first = b * kv.blockSize();
+        int used = Math.min(kv.blockSize(), len - first);
         int p0 = h * len + first;
         int p1 = (h + Math.min(1, count - 1)) * len + first;
         int p2 = (h + Math.min(2, count - 1)) * len + first;

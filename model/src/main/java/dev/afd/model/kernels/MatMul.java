@@ -5,16 +5,11 @@ import dev.afd.model.tensor.Tensor;
 /**
  * Linear layers: {@code out = x · wᵀ} for a PyTorch-layout weight {@code w [n, k]} in BF16, F16 or F32, with f32
  * inputs, outputs and accumulation. Thread-safe; work is spread over {@link Parallel}.
+ *
+ * <p>Batch invariant: every output element is computed by the one definition in {@link DotKernels}, so a row's
+ * result is the same bits whether it runs alone or with any other rows, on however many threads.
  */
 public final class MatMul {
-    /**
-     * From this many input rows on, the packed outer-product kernel beats streaming the weights once per four
-     * rows: its transposes and widening are paid once and each weight element then feeds a whole vector of rows.
-     * Measured crossover on the small model's shapes: 8 rows for k=256, 12-16 rows for k=1024. F16 weights always
-     * take the packed path, the only one that widens F16.
-     */
-    static final int PACKED_MIN_ROWS = 12;
-
     private MatMul() {}
 
     /**
@@ -33,16 +28,9 @@ public final class MatMul {
         if (rows == 0) {
             return;
         }
-        if (rows >= PACKED_MIN_ROWS || !Widen.loadable(m.dtype())) {
-            PackedGemm.matmul(m, x, rows, out);
-        } else {
-            streamed(m, x, rows, out);
-        }
-    }
-
-    /** Decode path: output rows split across threads, each chunk big enough to be worth a task. */
-    static void streamed(RowMatrix m, float[] x, int rows, float[] out) {
-        int minChunk = Math.max(DotKernels.TILE, 16_384 / Math.max(1, m.cols()));
+        // Output rows split across threads, each chunk worth a task: decode reads its weights once, so a chunk
+        // needs enough of them; many rows do rows times the work per weight row.
+        int minChunk = Math.max(DotKernels.TILE, 16_384 / Math.max(1, rows * m.cols()));
         Parallel.forRange(m.rows(), minChunk, m.data(),
                 (from, to) -> DotKernels.range(m, x, 0, rows, out, 0, m.rows(), from, to));
     }

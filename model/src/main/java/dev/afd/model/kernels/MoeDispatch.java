@@ -5,6 +5,7 @@ import static dev.afd.model.kernels.Widen.LANES;
 
 import dev.afd.model.step3.MoeWeights;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 
 /** Routed experts for a batch of rows: each chosen expert runs once over all the rows that picked it. */
 public final class MoeDispatch {
@@ -13,8 +14,9 @@ public final class MoeDispatch {
     /**
      * Rows r < rows each chose k experts: {@code experts[r*k+j]} (an id < 0 means "skip") with weight
      * {@code weights[r*k+j]}. Groups the rows by expert, runs each expert's MLP once over the gathered block of its
-     * rows, and adds {@code weight * result} into {@code out[r*H...]} (out is not cleared). For each row the k
-     * contributions are added in j order, so the result does not depend on how rows were grouped.
+     * rows, and adds {@code weight * result} into {@code out[r*H...]} (out is not cleared). Batch invariant: the
+     * expert MLPs are, and for each row the k contributions are added in j order, so a row's result does not depend
+     * on which other rows share the call or how they were grouped.
      *
      * <p>Memory: the expert outputs for all rows*k choices are held until the final additions.
      */
@@ -79,17 +81,13 @@ public final class MoeDispatch {
         });
     }
 
-    /** dst[dstOff + i] += scale * src[srcOff + i] for i < n. */
+    /** dst[dstOff + i] = fma(scale, src[srcOff + i], dst[dstOff + i]) for i < n, every element in lanes. */
     private static void addScaled(float[] src, int srcOff, float scale, float[] dst, int dstOff, int n) {
         FloatVector factor = FloatVector.broadcast(F, scale);
-        int bound = F.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            FloatVector.fromArray(F, src, srcOff + i).fma(factor, FloatVector.fromArray(F, dst, dstOff + i))
-                    .intoArray(dst, dstOff + i);
-        }
-        for (; i < n; i++) {
-            dst[dstOff + i] += scale * src[srcOff + i];
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            FloatVector.fromArray(F, src, srcOff + i, in).fma(factor, FloatVector.fromArray(F, dst, dstOff + i, in))
+                    .intoArray(dst, dstOff + i, in);
         }
     }
 }

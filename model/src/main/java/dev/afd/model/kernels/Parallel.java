@@ -62,7 +62,7 @@ public final class Parallel {
             return;
         }
         try {
-            if (DISPATCH.getHoldCount() > 1) { // nested inside one of our own tasks on the calling thread
+            if (DISPATCH.getHoldCount() > 1) { // nested inside one of our own tasks, or inside serially()
                 task.run(0, n);
                 return;
             }
@@ -77,6 +77,20 @@ public final class Parallel {
             job.awaitAll();
             current = null;
             job.rethrow();
+        } finally {
+            DISPATCH.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code body} with every kernel call it makes on the calling thread alone, as one chunk: a way for tests
+     * to check that results do not depend on the thread count. Holds the dispatch lock meanwhile, so other threads'
+     * kernel calls run on their own threads too.
+     */
+    static void serially(Runnable body) {
+        DISPATCH.lock();
+        try {
+            body.run();
         } finally {
             DISPATCH.unlock();
         }

@@ -6,6 +6,7 @@ import static dev.afd.model.kernels.Widen.LANES;
 import dev.afd.model.tensor.Tensor;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -17,8 +18,8 @@ public final class RmsNorm {
 
     /**
      * For each row r < rows of width n = w.elementCount(): {@code out = x / sqrt(mean(x^2) + eps) * w}. The sum of
-     * squares is accumulated in double, so the result does not depend on the vector width; the scaling is f32.
-     * {@code out} may be the same array as {@code x}.
+     * squares is accumulated in double, the scaling is f32. A row's result depends on that row alone, never on the
+     * other rows or the thread count. {@code out} may be the same array as {@code x}.
      */
     public static void rmsNorm(float[] x, int rows, Tensor w, float eps, float[] out) {
         int n = Math.toIntExact(w.elementCount());
@@ -38,35 +39,27 @@ public final class RmsNorm {
     private static void normRow(float[] x, int off, int n, float[] weight, float eps, float[] out) {
         double sumSquares = sumSquares(x, off, n);
         float scale = (float) (1.0 / Math.sqrt(sumSquares / n + eps));
-        int bound = F.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            FloatVector.fromArray(F, x, off + i).mul(scale).mul(FloatVector.fromArray(F, weight, i))
-                    .intoArray(out, off + i);
-        }
-        for (; i < n; i++) {
-            out[off + i] = x[off + i] * scale * weight[i];
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            FloatVector.fromArray(F, x, off + i, in).mul(scale).mul(FloatVector.fromArray(F, weight, i, in))
+                    .intoArray(out, off + i, in);
         }
     }
 
-    /** Sum of x^2 over x[off, off+n), in double lanes. */
-    static double sumSquares(float[] x, int off, int n) {
+    /**
+     * Sum of x^2 over x[off, off+n) in double lanes: lane l takes the elements i ≡ l (mod L) in increasing i (the
+     * last vector masked, so no element takes another path), then the fixed tree of {@link Lanes}.
+     */
+    private static double sumSquares(float[] x, int off, int n) {
         DoubleVector low = DoubleVector.zero(D);
         DoubleVector high = low;
-        int bound = F.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            FloatVector v = FloatVector.fromArray(F, x, off + i);
+        for (int i = 0; i < n; i += LANES) {
+            FloatVector v = FloatVector.fromArray(F, x, off + i, F.indexInRange(i, n));
             DoubleVector a = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
             DoubleVector b = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 1);
             low = a.fma(a, low);
             high = b.fma(b, high);
         }
-        double sum = low.add(high).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            double v = x[off + i];
-            sum += v * v;
-        }
-        return sum;
+        return Lanes.sum(low.add(high));
     }
 }

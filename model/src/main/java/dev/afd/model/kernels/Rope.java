@@ -9,7 +9,8 @@ import jdk.incubator.vector.FloatVector;
 /**
  * Rotary position embedding with the neox "rotate-half" pairing: dimension d pairs with d + headDim/2, and every
  * dimension rotates. {@code inv_freq[j] = theta^(-2j/headDim)}, {@code angle = pos * inv_freq[j]}, both in double;
- * cos and sin are rounded to f32 once and cached per position.
+ * cos and sin are rounded to f32 once and cached per position. {@link StrictMath} makes the table the same bits on
+ * every machine and JIT tier ({@link Math} may use faster, platform-specific code).
  *
  * <p>Threading: any number of threads may call {@link #apply} at once. The cos/sin table only grows: a new, larger
  * table is built under the lock and published through a volatile field, so readers never see a partial table.
@@ -34,7 +35,7 @@ public final class Rope {
         this.half = headDim / 2;
         this.inverseFrequency = new double[half];
         for (int j = 0; j < half; j++) {
-            inverseFrequency[j] = Math.pow(theta, -2.0 * j / headDim);
+            inverseFrequency[j] = StrictMath.pow(theta, -2.0 * j / headDim);
         }
         this.table = new Table(0, new float[0], new float[0]);
     }
@@ -94,8 +95,8 @@ public final class Rope {
         for (int p = old.positions; p < positions; p++) {
             for (int j = 0; j < half; j++) {
                 double angle = p * inverseFrequency[j];
-                cos[p * half + j] = (float) Math.cos(angle);
-                sin[p * half + j] = (float) Math.sin(angle);
+                cos[p * half + j] = (float) StrictMath.cos(angle);
+                sin[p * half + j] = (float) StrictMath.sin(angle);
             }
         }
         Table grown = new Table(positions, cos, sin);

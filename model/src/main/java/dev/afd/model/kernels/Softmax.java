@@ -5,10 +5,17 @@ import static dev.afd.model.kernels.Widen.LANES;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Softmax and log-softmax over a contiguous range, both shifted by the maximum so exp never overflows. */
+/**
+ * Softmax and log-softmax over a contiguous range, both shifted by the maximum so exp never overflows.
+ *
+ * <p>Deterministic: element i always goes through the same lane-wise operations ({@link Lanes#exp}; the last partial
+ * vector is masked rather than finished in scalar code), lane l sums the elements i ≡ l (mod L) in increasing i,
+ * and the lanes are summed by the fixed tree of {@link Lanes}.
+ */
 public final class Softmax {
     private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
 
@@ -22,31 +29,23 @@ public final class Softmax {
         }
         float max = max(x, off, n);
         FloatVector sums = FloatVector.zero(F);
-        int bound = F.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(x, off + i);
-            sums = sums.add(e);
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            FloatVector e = Lanes.exp(FloatVector.fromArray(F, x, off + i, in).sub(max));
+            e.intoArray(x, off + i, in);
+            sums = sums.add(e, in);
         }
-        float sum = sums.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
-        }
-        float inverse = 1f / sum;
-        for (i = 0; i < bound; i += LANES) {
-            FloatVector.fromArray(F, x, off + i).mul(inverse).intoArray(x, off + i);
-        }
-        for (; i < n; i++) {
-            x[off + i] *= inverse;
+        float inverse = 1f / Lanes.sum(sums);
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            FloatVector.fromArray(F, x, off + i, in).mul(inverse).intoArray(x, off + i, in);
         }
     }
 
     /**
      * {@code out[outOff + i] = x[off + i] - max - log(sum_j exp(x[j] - max))}; the exponentials are f32, their sum
-     * is accumulated in double. {@code out} may be the same range as x.
+     * is accumulated in double (lane l: the elements i ≡ l (mod L), as two double vectors). {@code out} may be the
+     * same range as x.
      */
     public static void logSoftmax(float[] x, int off, int n, float[] out, int outOff) {
         checkRange(x, off, n);
@@ -57,38 +56,28 @@ public final class Softmax {
         float max = max(x, off, n);
         DoubleVector low = DoubleVector.zero(D);
         DoubleVector high = low;
-        int bound = F.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            // Masked-off lanes load as 0 and become exp(-max); they are zeroed before the sum.
+            FloatVector e = Lanes.exp(FloatVector.fromArray(F, x, off + i, in).sub(max)).blend(0f, in.not());
             low = low.add(e.convertShape(VectorOperators.F2D, D, 0));
             high = high.add(e.convertShape(VectorOperators.F2D, D, 1));
         }
-        double sum = low.add(high).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            sum += Math.exp(x[off + i] - max);
-        }
-        float logSum = (float) Math.log(sum);
-        for (i = 0; i < bound; i += LANES) {
-            FloatVector.fromArray(F, x, off + i).sub(max).sub(logSum).intoArray(out, outOff + i);
-        }
-        for (; i < n; i++) {
-            out[outOff + i] = x[off + i] - max - logSum;
+        float logSum = (float) StrictMath.log(Lanes.sum(low.add(high)));
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            FloatVector.fromArray(F, x, off + i, in).sub(max).sub(logSum).intoArray(out, outOff + i, in);
         }
     }
 
+    /** The largest of x[off, off+n), n > 0; NaN if any is NaN. */
     static float max(float[] x, int off, int n) {
         FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int bound = F.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-            m = m.max(FloatVector.fromArray(F, x, off + i));
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            m = m.max(FloatVector.fromArray(F, x, off + i, in).blend(Float.NEGATIVE_INFINITY, in.not()));
         }
-        float max = m.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            max = Math.max(max, x[off + i]);
-        }
-        return max;
+        return Lanes.max(m);
     }
 
     private static void checkRange(float[] a, int off, int n) {

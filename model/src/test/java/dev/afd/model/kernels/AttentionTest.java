@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class AttentionTest {
     /** A block cache over one arena; {@code keys}/{@code values} hold the stored (rounded) values for references. */
-    private record Cache(int blockSize, DType dtype, MemorySegment[] keyBlocks, MemorySegment[] valueBlocks,
+    record Cache(int blockSize, DType dtype, MemorySegment[] keyBlocks, MemorySegment[] valueBlocks,
             float[] keys, float[] values) implements KvView {
         static Cache random(Arena arena, DType t, int blockSize, int blocks, int headDim, Random random) {
             int perBlock = blockSize * headDim;

@@ -19,7 +19,7 @@ class MatMulTest {
     /** [n, k] pairs: sizes around and off the vector width, and a few larger ones split across threads. */
     private static final int[][] SHAPES = {
         {1, 1}, {7, 15}, {15, 17}, {17, 33}, {33, 7}, {100, 100}, {3, 1003}, {1003, 64}, {257, 1000}};
-    /** Both sides of the decode/packed switch, and packed strips that end in 1, 2 and 3 vectors. */
+    /** One row (streamed) and many (widened blocks), with row tiles that end in 1, 2 and 3 rows. */
     private static final int[] ROWS = {1, 2, 3, 5, 11, 12, 17, 33, 64, 70, 100};
 
     static Stream<Arguments> cases() {
@@ -58,6 +58,71 @@ class MatMulTest {
             assertThat((double) actual[i]).as("element %d", i).isCloseTo(expected[i],
                     org.assertj.core.data.Offset.offset(tolerance));
         }
+    }
+
+    /**
+     * Batch invariance: a row's outputs are the same bits whether it is multiplied alone or inside any run of rows,
+     * whichever tile (first, remainder) and path (one row streamed, many rows widened) it lands in.
+     */
+    @ParameterizedTest(name = "{0} [{1},{2}]")
+    @MethodSource("invarianceCases")
+    void eachRowIsTheSameBitsInEveryBatch(DType t, int n, int k) {
+        int rows = 40;
+        Random random = new Random(17L * n + k + t.ordinal());
+        try (Arena arena = Arena.ofShared()) {
+            Tensor w = TestTensors.randomTensor(arena, t, random, n, k);
+            float[] x = TestTensors.random(random, rows * k);
+            float[][] alone = new float[rows][n];
+            for (int r = 0; r < rows; r++) {
+                MatMul.matmul(w, java.util.Arrays.copyOfRange(x, r * k, (r + 1) * k), 1, alone[r]);
+            }
+            for (int count = 1; count <= rows; count++) {
+                for (int first : new int[] {0, (count * 7) % (rows - count + 1), rows - count}) {
+                    float[] out = new float[count * n];
+                    MatMul.matmul(w, java.util.Arrays.copyOfRange(x, first * k, (first + count) * k), count, out);
+                    for (int r = 0; r < count; r++) {
+                        TestTensors.assertSameBits(java.util.Arrays.copyOfRange(out, r * n, (r + 1) * n),
+                                alone[first + r], "row %d of rows [%d, %d)", first + r, first, first + count);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A long inner dimension makes the many-row path cut the weights and the inputs into several blocks each (a
+     * block holds a few hundred KiB): results stay right and each row the same bits as alone.
+     */
+    @Test
+    void longRowsSpanSeveralBlocks() {
+        int n = 13;
+        int k = 20_011;
+        int rows = 14;
+        Random random = new Random(3);
+        try (Arena arena = Arena.ofShared()) {
+            Tensor w = TestTensors.randomTensor(arena, DType.BF16, random, n, k);
+            float[] x = TestTensors.random(random, rows * k);
+            float[] out = new float[rows * n];
+            MatMul.matmul(w, x, rows, out);
+            float[] wv = TestTensors.values(w);
+            assertClose(out, TestTensors.matmul(wv, n, k, x, rows), TestTensors.absMatmul(wv, n, k, x, rows));
+            float[] alone = new float[n];
+            for (int r = 0; r < rows; r++) {
+                MatMul.matmul(w, java.util.Arrays.copyOfRange(x, r * k, (r + 1) * k), 1, alone);
+                TestTensors.assertSameBits(java.util.Arrays.copyOfRange(out, r * n, (r + 1) * n), alone, "row %d", r);
+            }
+        }
+    }
+
+    /** Every type; k below, at, off and well past the vector width, so loops, tails and both tile kinds run. */
+    static Stream<Arguments> invarianceCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (DType t : DType.values()) {
+            for (int[] s : new int[][] {{9, 7}, {13, 37}, {23, 64}, {70, 203}}) {
+                cases.add(Arguments.of(t, s[0], s[1]));
+            }
+        }
+        return cases.stream();
     }
 
     @Test

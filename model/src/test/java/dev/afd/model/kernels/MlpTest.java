@@ -51,4 +51,29 @@ class MlpTest {
             }
         }
     }
+
+    /** Batch invariance: each row's output is the same bits alone as inside a batch of rows. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(DType.class)
+    void eachRowIsTheSameBitsInEveryBatch(DType t) {
+        int hidden = 37;
+        int inter = 45;
+        int rows = 11;
+        Random random = new Random(t.ordinal());
+        try (Arena arena = Arena.ofShared()) {
+            MlpWeights w = new MlpWeights(
+                    TestTensors.randomTensor(arena, t, random, inter, hidden),
+                    TestTensors.randomTensor(arena, t, random, inter, hidden),
+                    TestTensors.randomTensor(arena, t, random, hidden, inter));
+            float[] x = TestTensors.random(random, rows * hidden);
+            float[] out = new float[rows * hidden];
+            Mlp.forward(w, x, rows, out);
+            float[] single = new float[hidden];
+            for (int r = 0; r < rows; r++) {
+                Mlp.forward(w, java.util.Arrays.copyOfRange(x, r * hidden, (r + 1) * hidden), 1, single);
+                TestTensors.assertSameBits(java.util.Arrays.copyOfRange(out, r * hidden, (r + 1) * hidden), single,
+                        "row %d", r);
+            }
+        }
+    }
 }

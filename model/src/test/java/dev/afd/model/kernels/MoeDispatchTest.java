@@ -69,6 +69,34 @@ class MoeDispatchTest {
         }
     }
 
+    /** Batch invariance: a row gets the same bits alone as among other rows that share or split its experts. */
+    @Test
+    void eachRowIsTheSameBitsInEveryBatch() {
+        int rows = 23;
+        int k = 3;
+        Random random = new Random(9);
+        try (Arena arena = Arena.ofShared()) {
+            MoeWeights w = weights(arena, random);
+            float[] x = TestTensors.random(random, rows * HIDDEN);
+            int[] experts = new int[rows * k];
+            for (int s = 0; s < experts.length; s++) {
+                experts[s] = random.nextInt(EXPERTS);
+            }
+            float[] gates = TestTensors.random(random, rows * k);
+            float[] start = TestTensors.random(random, rows * HIDDEN);
+            float[] out = start.clone();
+            MoeDispatch.forward(w, x, rows, k, experts, gates, out);
+            for (int r = 0; r < rows; r++) {
+                float[] alone = java.util.Arrays.copyOfRange(start, r * HIDDEN, (r + 1) * HIDDEN);
+                MoeDispatch.forward(w, java.util.Arrays.copyOfRange(x, r * HIDDEN, (r + 1) * HIDDEN), 1, k,
+                        java.util.Arrays.copyOfRange(experts, r * k, (r + 1) * k),
+                        java.util.Arrays.copyOfRange(gates, r * k, (r + 1) * k), alone);
+                TestTensors.assertSameBits(java.util.Arrays.copyOfRange(out, r * HIDDEN, (r + 1) * HIDDEN), alone,
+                        "row %d", r);
+            }
+        }
+    }
+
     @Test
     void allSkippedLeavesOutputUnchanged() {
         try (Arena arena = Arena.ofConfined()) {

@@ -65,6 +65,19 @@ final class TestTensors {
         return a;
     }
 
+    /** Fails unless the two arrays hold the same bits, naming the first element that differs. */
+    static void assertSameBits(float[] actual, float[] expected, String what, Object... args) {
+        org.assertj.core.api.Assertions.assertThat(actual.length).as(what, args).isEqualTo(expected.length);
+        for (int i = 0; i < actual.length; i++) {
+            int a = Float.floatToRawIntBits(actual[i]);
+            int e = Float.floatToRawIntBits(expected[i]);
+            if (a != e) {
+                org.assertj.core.api.Assertions.fail("%s: element %d is %s (0x%08x), expected %s (0x%08x)",
+                        String.format(what, args), i, actual[i], a, expected[i], e);
+            }
+        }
+    }
+
     /** out[r*n + o] = sum_i w[o*k + i] * x[r*k + i], in double. */
     static double[] matmul(float[] w, int n, int k, float[] x, int rows) {
         double[] out = new double[rows * n];
