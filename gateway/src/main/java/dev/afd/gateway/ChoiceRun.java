@@ -1,0 +1,230 @@
+package dev.afd.gateway;
+
+import dev.afd.gateway.openai.ChoiceOutput;
+import dev.afd.gateway.openai.TokenLogprob;
+import dev.afd.gateway.routing.AttentionEndpoint;
+import dev.afd.gateway.routing.GenerateCall;
+import dev.afd.gateway.routing.GenerateListener;
+import dev.afd.gateway.routing.Router;
+import dev.afd.gateway.tokenizer.IncrementalDetokenizer;
+import dev.afd.gateway.tokenizer.ModelTokenizer;
+import dev.afd.gateway.tokenizer.StopMatcher;
+import dev.afd.gateway.openai.ApiException;
+import dev.afd.proto.GenerateRequest;
+import dev.afd.proto.TokenOutput;
+import dev.afd.proto.TopLogprob;
+import dev.afd.proto.Usage;
+import io.grpc.Status;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One choice: one Generate call on an attention node, its tokens turned into text (incrementally, never splitting a
+ * character), stop strings cut out, logprobs collected, and the result handed to its {@link GenerationJob}. A call
+ * that fails with a retryable status before any token was produced is tried once more on another ready node.
+ *
+ * <p>Threading: listener calls arrive on transport threads; every method holds the job's monitor (see
+ * {@link GenerationJob}).
+ */
+final class ChoiceRun implements GenerateListener {
+    private static final System.Logger LOG = System.getLogger(ChoiceRun.class.getName());
+
+    private final GenerationJob job;
+    private final int index;
+    private final GenerateRequest request;
+    private final ModelTokenizer tokenizer;
+    private final StopTokenRule stopRule;
+    private final IncrementalDetokenizer detokenizer;
+    private final StopMatcher stops;
+    private final String echoText;
+    private final StringBuilder text = new StringBuilder();
+    private final List<TokenLogprob> logprobs;
+    private final Set<AttentionEndpoint> tried = new HashSet<>();
+    private Router router;
+    private GenerateCall call;
+    private int generated;
+    private int lastToken = -1;
+    private long lastTokenNanos;
+    private String finishReason;
+    private Object stopReason;
+
+    /**
+     * @param echoText the prompt's text when the request echoes it, else null
+     * @param skipSpecialTokens leave special tokens out of the text
+     */
+    ChoiceRun(GenerationJob job, int index, GenerateRequest request, ModelTokenizer tokenizer,
+            StopTokenRule stopRule, List<String> stopStrings, boolean logprobs, String echoText,
+            boolean skipSpecialTokens) {
+        this.job = job;
+        this.index = index;
+        this.request = request;
+        this.tokenizer = tokenizer;
+        this.stopRule = stopRule;
+        this.detokenizer = new IncrementalDetokenizer(tokenizer,
+                request.getPromptIdsList().stream().mapToInt(Integer::intValue).toArray(), skipSpecialTokens);
+        this.stops = new StopMatcher(stopStrings);
+        this.logprobs = logprobs ? new ArrayList<>() : null;
+        this.echoText = echoText;
+        if (echoText != null) {
+            text.append(echoText);
+        }
+    }
+
+    int index() {
+        return index;
+    }
+
+    int generated() {
+        synchronized (job) {
+            return generated;
+        }
+    }
+
+    String finishReason() {
+        return finishReason;
+    }
+
+    Object stopReason() {
+        return stopReason;
+    }
+
+    String echoText() {
+        return echoText;
+    }
+
+    /** Characters of text so far (the echoed prompt included): where the next piece starts. */
+    int textLength() {
+        return text.length();
+    }
+
+    ChoiceOutput output() {
+        return new ChoiceOutput(index, text.toString(), logprobs, finishReason, stopReason);
+    }
+
+    /** Sends the request to the least loaded ready node; fails the job when there is none. */
+    void start(Router router) {
+        synchronized (job) {
+            this.router = router;
+            AttentionEndpoint node = router.pick(tried);
+            if (node == null) {
+                job.fail(ApiException.unavailable("no attention node is ready: " + router.notReadyReason(), 1));
+                return;
+            }
+            tried.add(node);
+            call = node.generate(request, this);
+        }
+    }
+
+    @Override
+    public void onTokens(List<TokenOutput> tokens) {
+        long now = System.nanoTime();
+        synchronized (job) {
+            for (TokenOutput t : tokens) {
+                if (finishReason != null) {
+                    return;
+                }
+                accept(t, now);
+            }
+        }
+    }
+
+    private void accept(TokenOutput t, long now) {
+        generated++;
+        lastToken = t.getTokenId();
+        if (lastTokenNanos == 0) {
+            job.tokenArrived(now);
+        } else {
+            job.metrics().interTokenLatency(now - lastTokenNanos);
+        }
+        lastTokenNanos = now;
+        // The token that ends the sequence is not part of the text, as in vLLM.
+        String piece = stopRule.ends(t.getTokenId(), generated) ? "" : detokenizer.next(t.getTokenId());
+        emit(stops.feed(piece), logprobs == null ? null : logprob(t));
+        if (stops.matched() != null) {
+            finishReason = "stop";
+            stopReason = stops.matched();
+            call.cancel("a stop string matched; the choice is complete");
+            job.finished(this);
+        }
+    }
+
+    @Override
+    public void onFinish(String reason, Usage usage) {
+        synchronized (job) {
+            if (finishReason != null) {
+                return;
+            }
+            String rest = stops.feed(detokenizer.flush());
+            if (stops.matched() != null) {
+                emit(rest, null);
+                finishReason = "stop";
+                stopReason = stops.matched();
+            } else {
+                emit(rest + stops.flush(), null);
+                finishReason = reason;
+                stopReason = "stop".equals(reason) && request.getStopTokenIdsList().contains(lastToken)
+                        ? Integer.valueOf(lastToken) : null;
+            }
+            job.finished(this);
+        }
+    }
+
+    @Override
+    public void onError(Status status) {
+        synchronized (job) {
+            if (finishReason != null || job.ended()) {
+                return;
+            }
+            String node = call.endpoint().target();
+            if (generated == 0 && NodeErrors.retryable(status)) {
+                AttentionEndpoint other = router.pick(tried);
+                if (other != null) {
+                    LOG.log(Level.WARNING, "request " + request.getRequestId() + " failed on attention node " + node
+                            + " before its first token (" + status.getCode() + ": " + status.getDescription()
+                            + "); retrying on " + other.target());
+                    tried.add(other);
+                    call = other.generate(request, this);
+                    return;
+                }
+            }
+            job.fail(NodeErrors.toApi(status, node, request.getRequestId()));
+        }
+    }
+
+    /**
+     * Ends the choice early with {@code reason} when it is still running: its call is cancelled, which aborts the
+     * request on the node and frees its KV blocks.
+     *
+     * @return whether the choice was still running
+     */
+    boolean stopUnfinished(String reason, String why) {
+        if (finishReason != null) {
+            return false;
+        }
+        finishReason = reason;
+        if (call != null) {
+            call.cancel(why);
+        }
+        return true;
+    }
+
+    private void emit(String piece, TokenLogprob lp) {
+        int offset = text.length();
+        text.append(piece);
+        if (lp != null) {
+            logprobs.add(lp);
+        }
+        job.output(this, piece, lp == null ? null : List.of(lp), offset);
+    }
+
+    private TokenLogprob logprob(TokenOutput t) {
+        List<TokenLogprob> top = new ArrayList<>(t.getTopLogprobsCount());
+        for (TopLogprob alt : t.getTopLogprobsList()) {
+            top.add(new TokenLogprob(tokenizer.tokenText(alt.getTokenId()), alt.getLogprob(), List.of()));
+        }
+        return new TokenLogprob(tokenizer.tokenText(t.getTokenId()), t.getLogprob(), top);
+    }
+}

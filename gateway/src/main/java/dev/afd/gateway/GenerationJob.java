@@ -1,0 +1,190 @@
+package dev.afd.gateway;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.afd.gateway.http.HttpExchange;
+import dev.afd.gateway.metrics.GatewayMetrics;
+import dev.afd.gateway.openai.ApiException;
+import dev.afd.gateway.openai.ChoiceOutput;
+import dev.afd.gateway.openai.GenerationSettings;
+import dev.afd.gateway.openai.OpenAiJson;
+import dev.afd.gateway.openai.TokenLogprob;
+import dev.afd.gateway.routing.Router;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One generation request on its way: its choices (one attention-node call each) and how their output reaches the
+ * client, as one JSON answer once every choice is done, or as server-sent events while they run. The event stream
+ * opens with the first output, so a request the node refuses outright still gets a proper HTTP error; after that,
+ * a failure is sent in-band as an error event, then {@code [DONE]}.
+ *
+ * <p>Threading: choices report on transport threads, the client's disconnect arrives on an event loop, a drain on
+ * its own thread. Everything that reads or changes the job or its choices holds the job's monitor; nothing under it
+ * blocks (writes are queued, gRPC cancels are asynchronous).
+ */
+final class GenerationJob {
+    private final OpenAiJson.Header header;
+    private final HttpExchange exchange;
+    private final GenerationSettings settings;
+    private final GatewayMetrics metrics;
+    private final Admission admission;
+    private final List<ChoiceRun> choices = new ArrayList<>();
+    private final int usagePromptTokens;
+    private int remaining;
+    private boolean ended;
+    private boolean firstToken;
+
+    /** @param usagePromptTokens prompt tokens as usage reports them: each prompt once, however many choices */
+    GenerationJob(OpenAiJson.Header header, HttpExchange exchange, GenerationSettings settings,
+            GatewayMetrics metrics, Admission admission, int usagePromptTokens) {
+        this.header = header;
+        this.exchange = exchange;
+        this.settings = settings;
+        this.metrics = metrics;
+        this.admission = admission;
+        this.usagePromptTokens = usagePromptTokens;
+    }
+
+    String id() {
+        return header.id();
+    }
+
+    GenerationSettings settings() {
+        return settings;
+    }
+
+    GatewayMetrics metrics() {
+        return metrics;
+    }
+
+    int slots() {
+        return choices.size();
+    }
+
+    void add(ChoiceRun choice) {
+        choices.add(choice);
+    }
+
+    /** Starts every choice's call; a client that leaves from now on stops them. */
+    synchronized void start(Router router) {
+        remaining = choices.size();
+        exchange.onClientGone(() -> abort("the client disconnected"));
+        for (ChoiceRun c : choices) {
+            if (ended) {
+                return;
+            }
+            c.start(router);
+        }
+    }
+
+    synchronized boolean ended() {
+        return ended;
+    }
+
+    /** A choice's first token arrived. */
+    synchronized void tokenArrived(long nanos) {
+        if (!firstToken) {
+            firstToken = true;
+            metrics.timeToFirstToken(nanos - exchange.arrivalNanos());
+        }
+    }
+
+    /** New text (and the tokens' logprobs) of a running choice; streamed at once, or kept by the choice. */
+    synchronized void output(ChoiceRun c, String text, List<TokenLogprob> logprobs, int textOffset) {
+        if (!settings.stream() || ended || (text.isEmpty() && logprobs == null)) {
+            return;
+        }
+        openStream();
+        exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, text, logprobs, textOffset, null, null));
+    }
+
+    /** A choice ended normally (or by a stop string); the answer goes out once every choice has. */
+    synchronized void finished(ChoiceRun c) {
+        metrics.choiceFinished(c.finishReason());
+        metrics.generationTokens(c.generated());
+        if (ended) {
+            return;
+        }
+        if (settings.stream()) {
+            openStream();
+            exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, header.kind() == OpenAiJson.Kind.CHAT
+                    ? null : "", null, c.textLength(), c.finishReason(), c.stopReason()));
+        }
+        if (--remaining == 0) {
+            complete();
+        }
+    }
+
+    /** A choice failed: the request fails as a whole, and the other choices stop. */
+    synchronized void fail(ApiException e) {
+        if (ended) {
+            return;
+        }
+        end("error", "the request failed: " + e.getMessage());
+        if (exchange.eventsStarted()) {
+            exchange.sendEvent(OpenAiJson.error(e));
+            exchange.endEvents();
+        } else {
+            exchange.sendError(e);
+        }
+    }
+
+    /** Stops every choice without answering (the client is gone). */
+    synchronized void abort(String why) {
+        if (!ended) {
+            end("abort", why);
+        }
+    }
+
+    private void complete() {
+        end(null, null);
+        ObjectNode usage = OpenAiJson.usage(usagePromptTokens, generatedTotal());
+        if (settings.stream()) {
+            if (settings.includeUsage()) {
+                exchange.sendEvent(OpenAiJson.usageChunk(header, usage));
+            }
+            exchange.endEvents();
+        } else {
+            List<ChoiceOutput> outputs = choices.stream().map(ChoiceRun::output).toList();
+            exchange.sendJson(200, OpenAiJson.response(header, outputs, usage));
+        }
+        metrics.requestFinished(System.nanoTime() - exchange.arrivalNanos(), usagePromptTokens, generatedTotal(),
+                settings.n());
+    }
+
+    /**
+     * Marks the job over and frees its slots. Choices still running stop (their calls are cancelled, which aborts
+     * them on the node, with {@code why}) and count as finished for {@code unfinishedReason}.
+     */
+    private void end(String unfinishedReason, String why) {
+        ended = true;
+        if (unfinishedReason != null) {
+            for (ChoiceRun c : choices) {
+                if (c.stopUnfinished(unfinishedReason, why)) {
+                    metrics.choiceFinished(unfinishedReason);
+                    metrics.generationTokens(c.generated());
+                }
+            }
+        }
+        admission.leave(this, choices.size());
+    }
+
+    private int generatedTotal() {
+        return choices.stream().mapToInt(ChoiceRun::generated).sum();
+    }
+
+    /** Opens the event stream on the first output: the head, then each chat choice's role (and echoed prompts). */
+    private void openStream() {
+        if (exchange.eventsStarted()) {
+            return;
+        }
+        exchange.startEvents();
+        for (ChoiceRun c : choices) {
+            if (header.kind() == OpenAiJson.Kind.CHAT) {
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), "assistant", "", null, 0, null, null));
+            } else if (settings.echo()) {
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, c.echoText(), null, 0, null, null));
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+package dev.afd.gateway;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.afd.gateway.http.HttpExchange;
+import dev.afd.gateway.metrics.GatewayMetrics;
+import dev.afd.gateway.openai.ApiException;
+import dev.afd.gateway.openai.ChatRequest;
+import dev.afd.gateway.openai.CompletionRequest;
+import dev.afd.gateway.openai.GenerationSettings;
+import dev.afd.gateway.openai.OpenAiJson;
+import dev.afd.gateway.openai.Prompt;
+import dev.afd.gateway.openai.RequestParser;
+import dev.afd.gateway.routing.Router;
+import dev.afd.gateway.tokenizer.ChatTemplate;
+import dev.afd.gateway.tokenizer.ModelTokenizer;
+import dev.afd.model.sampling.SamplingParams;
+import dev.afd.proto.GenerateRequest;
+import dev.afd.proto.SamplingOptions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * {@code /v1/completions} and {@code /v1/chat/completions}: parse and validate, render the chat template, tokenize,
+ * check the context length, admit, and start one attention-node call per choice.
+ *
+ * <p>Thread-safe: stateless apart from its shared, thread-safe collaborators.
+ */
+final class GenerationService {
+    private final ModelInfo model;
+    private final ModelTokenizer tokenizer;
+    private final RequestParser parser;
+    private final Router router;
+    private final Admission admission;
+    private final GatewayMetrics metrics;
+
+    GenerationService(ModelInfo model, ModelTokenizer tokenizer, RequestParser parser, Router router,
+            Admission admission, GatewayMetrics metrics) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.parser = parser;
+        this.router = router;
+        this.admission = admission;
+        this.metrics = metrics;
+    }
+
+    /** A prompt ready to send: its ids, and its text for echo. */
+    private record Input(int[] ids, String text) {}
+
+    void completions(HttpExchange exchange) {
+        ObjectNode body = RequestParser.body(exchange.body());
+        CompletionRequest r = parser.completion(body);
+        checkModel(r.model());
+        List<Input> inputs = new ArrayList<>();
+        for (Prompt p : r.prompts()) {
+            inputs.add(switch (p) {
+                case Prompt.Text t -> new Input(tokenizer.encode(t.text(), true), t.text());
+                case Prompt.Tokens t -> new Input(t.ids(), r.settings().echo()
+                        ? tokenizer.decode(t.ids(), false) : null);
+            });
+        }
+        run(exchange, OpenAiJson.Kind.COMPLETION, inputs, r.settings(), "prompt");
+    }
+
+    void chat(HttpExchange exchange) {
+        ObjectNode body = RequestParser.body(exchange.body());
+        ChatRequest r = parser.chat(body);
+        checkModel(r.model());
+        ChatTemplate template = tokenizer.chatTemplate();
+        if (template == null) {
+            throw ApiException.badRequest("messages", "model " + model.name() + " has no chat template in its"
+                    + " tokenizer_config.json; use /v1/completions with a prompt instead");
+        }
+        String prompt = template.render(r.messages(), r.addGenerationPrompt(), r.templateVariables());
+        // The template already placed bos and the other special tokens.
+        run(exchange, OpenAiJson.Kind.CHAT, List.of(new Input(tokenizer.encode(prompt, false), null)), r.settings(),
+                "messages");
+    }
+
+    void checkModel(String requested) {
+        if (requested != null && !requested.equals(model.name())) {
+            throw ApiException.notFound("model", "The model `" + requested + "` does not exist. This server serves `"
+                    + model.name() + "`.");
+        }
+    }
+
+    private void run(HttpExchange exchange, OpenAiJson.Kind kind, List<Input> inputs, GenerationSettings s,
+            String promptParam) {
+        int[] maxTokens = new int[inputs.size()];
+        int promptTokens = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            maxTokens[i] = checkLength(inputs.get(i).ids(), s, promptParam);
+            promptTokens += inputs.get(i).ids().length;
+        }
+        int slots = inputs.size() * s.n();
+        if (slots > admission.limit()) {
+            throw ApiException.badRequest("n", "the request asks for " + slots + " sequences (prompts x n), more"
+                    + " than this gateway admits at once (" + admission.limit() + ")");
+        }
+        if (!router.anyReady()) {
+            metrics.rejected("no_ready_node");
+            throw ApiException.unavailable("no attention node is ready: " + router.notReadyReason(), 1);
+        }
+        String id = kind.idPrefix + HexFormat.of().formatHex(randomBytes());
+        OpenAiJson.Header header = new OpenAiJson.Header(kind, id, System.currentTimeMillis() / 1000, model.name());
+        GenerationJob job = new GenerationJob(header, exchange, s, metrics, admission, promptTokens);
+        StopTokenRule rule = new StopTokenRule(model.eosIds(), new HashSet<>(s.stopTokenIds()), s.ignoreEos(),
+                s.minTokens());
+        for (int p = 0; p < inputs.size(); p++) {
+            Input in = inputs.get(p);
+            for (int j = 0; j < s.n(); j++) {
+                int index = p * s.n() + j;
+                GenerateRequest request = request(id + "-" + index, in.ids(), maxTokens[p], s, j);
+                job.add(new ChoiceRun(job, index, request, tokenizer, rule, s.stop(), s.logprobs(),
+                        s.echo() ? in.text() : null, true));
+            }
+        }
+        String refused = admission.tryEnter(job, slots);
+        if (refused != null) {
+            metrics.rejected(refused);
+            throw ApiException.unavailable(refused.equals("draining")
+                    ? "the gateway is shutting down; retry on another replica"
+                    : "the gateway is at its limit of " + admission.limit() + " sequences in flight; retry shortly",
+                    1);
+        }
+        metrics.promptTokens(promptTokens * s.n());
+        job.start(router);
+    }
+
+    /** The choice's max_tokens, after checking that prompt and output fit the context (vLLM's messages). */
+    private int checkLength(int[] ids, GenerationSettings s, String promptParam) {
+        int n = model.maxModelLen();
+        if (ids.length == 0) {
+            throw ApiException.badRequest(promptParam, "the prompt is empty: it must have at least one token");
+        }
+        for (int id : ids) {
+            if (id >= model.vocabSize()) {
+                throw ApiException.badRequest(promptParam, "token id " + id + " is outside the model's vocabulary"
+                        + " [0, " + model.vocabSize() + ")");
+            }
+        }
+        if (ids.length >= n) {
+            throw ApiException.badRequest(promptParam, "This model's maximum context length is " + n + " tokens."
+                    + " However, your request has " + ids.length + " input tokens. Please reduce the length of the"
+                    + " input messages.");
+        }
+        int maxTokens = s.maxTokens() != null ? s.maxTokens() : n - ids.length;
+        if ((long) ids.length + maxTokens > n) {
+            throw ApiException.badRequest("max_tokens", "'max_tokens' or 'max_completion_tokens' is too large: "
+                    + maxTokens + ". This model's maximum context length is " + n + " tokens and your request has "
+                    + ids.length + " input tokens (" + maxTokens + " > " + n + " - " + ids.length + ").");
+        }
+        if (s.minTokens() > maxTokens) {
+            throw ApiException.badRequest("min_tokens", "'min_tokens' (" + s.minTokens() + ") is more than the "
+                    + maxTokens + " tokens this request may generate");
+        }
+        return maxTokens;
+    }
+
+    /** The node request of choice {@code j}; with a seed, choice j samples with {@code seed + j}, as vLLM does. */
+    private static GenerateRequest request(String requestId, int[] ids, int maxTokens, GenerationSettings s, int j) {
+        SamplingParams p = s.sampling();
+        SamplingOptions.Builder sampling = SamplingOptions.newBuilder()
+                .setTemperature(p.temperature())
+                .setTopK(p.topK())
+                .setTopP(p.topP())
+                .setMinP(p.minP())
+                .setPresencePenalty(p.presencePenalty())
+                .setFrequencyPenalty(p.frequencyPenalty())
+                .setRepetitionPenalty(p.repetitionPenalty())
+                .setTopLogprobs(p.topLogprobs());
+        if (p.seed() != null) {
+            sampling.setSeed(p.seed() + j);
+        }
+        GenerateRequest.Builder b = GenerateRequest.newBuilder()
+                .setRequestId(requestId)
+                .setMaxTokens(maxTokens)
+                .setSampling(sampling)
+                .setIgnoreEos(s.ignoreEos())
+                .addAllStopTokenIds(s.stopTokenIds())
+                .setMinTokens(s.minTokens());
+        for (int id : ids) {
+            b.addPromptIds(id);
+        }
+        return b.build();
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[12];
+        ThreadLocalRandom.current().nextBytes(b);
+        return b;
+    }
+}

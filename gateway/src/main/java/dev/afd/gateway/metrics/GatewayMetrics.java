@@ -1,0 +1,159 @@
+package dev.afd.gateway.metrics;
+
+import dev.afd.gateway.routing.ClusterLoad;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The gateway's Prometheus metrics, with vLLM's names and meanings (colons are legal in Prometheus names, so the
+ * {@code vllm:} names work as they are; dashboards and autoscalers built for vLLM read them unchanged) plus the
+ * gateway's own under {@code afd_gateway_}. Engine-side gauges (queue, running, KV usage, preemptions) are the sums
+ * over the ready attention nodes' last load reports. See METRICS.md for the list.
+ *
+ * <p>Thread-safe: Micrometer meters are.
+ */
+public final class GatewayMetrics {
+    /** vLLM's bucket bounds, in seconds. */
+    private static final double[] TTFT = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0,
+        2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
+    private static final double[] ITL = {0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75,
+        1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
+    private static final double[] E2E = {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0,
+        60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Tags model;
+    private final Counter promptTokens;
+    private final Counter generationTokens;
+    private final Timer ttft;
+    private final Timer itl;
+    private final Timer e2e;
+    private final DistributionSummary requestPromptTokens;
+    private final DistributionSummary requestGenerationTokens;
+    private final DistributionSummary requestN;
+    private final Map<String, Counter> success = new ConcurrentHashMap<>();
+    private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
+    private final Map<String, Counter> http = new ConcurrentHashMap<>();
+
+    /**
+     * @param cluster the ready attention nodes' summed load
+     * @param inflight generation requests this gateway holds (admitted and not yet answered)
+     */
+    public GatewayMetrics(String modelName, int maxModelLen, Supplier<ClusterLoad> cluster, IntSupplier inflight) {
+        this.model = Tags.of("model_name", modelName);
+        Gauge.builder("vllm:num_requests_running", () -> cluster.get().running()).tags(model)
+                .description("Requests in the attention nodes' running batches").register(registry);
+        Gauge.builder("vllm:num_requests_waiting", () -> cluster.get().waiting()).tags(model)
+                .description("Requests queued on the attention nodes").register(registry);
+        Gauge.builder("vllm:kv_cache_usage_perc", () -> cluster.get().kvUsage()).tags(model)
+                .description("Fraction of the attention nodes' KV blocks in use (0-1)").register(registry);
+        FunctionCounter.builder("vllm:num_preemptions", cluster, c -> c.get().preemptions()).tags(model)
+                .description("Sequences preempted (and recomputed later) by the attention nodes").register(registry);
+        Gauge.builder("afd_gateway_attention_nodes_ready", () -> cluster.get().readyNodes())
+                .description("Attention nodes the gateway routes to").register(registry);
+        Gauge.builder("afd_gateway_requests_inflight", inflight::getAsInt)
+                .description("Generation requests admitted by the gateway and not yet answered").register(registry);
+        promptTokens = Counter.builder("vllm:prompt_tokens").tags(model)
+                .description("Prompt tokens sent to the attention nodes (per choice)").register(registry);
+        generationTokens = Counter.builder("vllm:generation_tokens").tags(model)
+                .description("Tokens generated").register(registry);
+        ttft = timer("vllm:time_to_first_token", "Arrival at the gateway to the first token", TTFT);
+        itl = timer("vllm:inter_token_latency", "Time between successive tokens of a choice", ITL);
+        e2e = timer("vllm:e2e_request_latency", "Arrival at the gateway to the last token", E2E);
+        double[] tokenBuckets = oneTwoFive(maxModelLen);
+        requestPromptTokens = summary("vllm:request_prompt_tokens", "Prompt tokens per request", tokenBuckets);
+        requestGenerationTokens = summary("vllm:request_generation_tokens", "Tokens generated per request",
+                tokenBuckets);
+        requestN = summary("vllm:request_params_n", "The n parameter of requests", new double[] {1, 2, 5, 10, 20});
+    }
+
+    public void promptTokens(int n) {
+        promptTokens.increment(n);
+    }
+
+    public void generationTokens(int n) {
+        generationTokens.increment(n);
+    }
+
+    public void timeToFirstToken(long nanos) {
+        ttft.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void interTokenLatency(long nanos) {
+        itl.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A request answered in full: its latency, size and each choice's finish reason. */
+    public void requestFinished(long nanos, int promptTokenCount, int generatedTokenCount, int n) {
+        e2e.record(nanos, TimeUnit.NANOSECONDS);
+        requestPromptTokens.record(promptTokenCount);
+        requestGenerationTokens.record(generatedTokenCount);
+        requestN.record(n);
+    }
+
+    /** One choice ended: {@code reason} is stop, length, abort or error. */
+    public void choiceFinished(String reason) {
+        success.computeIfAbsent(reason, r -> Counter.builder("vllm:request_success").tags(model)
+                .tag("finished_reason", r).description("Finished requests by finish reason").register(registry))
+                .increment();
+    }
+
+    /** A request turned away with 503: {@code reason} is overloaded, no_ready_node or draining. */
+    public void rejected(String reason) {
+        rejected.computeIfAbsent(reason, r -> Counter.builder("afd_gateway_rejected_requests").tag("reason", r)
+                .description("Requests answered 503 before reaching a node").register(registry)).increment();
+    }
+
+    /** An HTTP response was sent. */
+    public void httpResponse(String handler, String method, int status) {
+        String key = handler + ' ' + method + ' ' + status;
+        http.computeIfAbsent(key, k -> Counter.builder("http_requests").tag("handler", handler).tag("method", method)
+                .tag("status", status / 100 + "xx").description("HTTP responses by route and status class")
+                .register(registry)).increment();
+    }
+
+    /** The Prometheus text exposition. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    private Timer timer(String name, String help, double[] bucketsSeconds) {
+        return Timer.builder(name).tags(model).description(help)
+                .serviceLevelObjectives(Arrays.stream(bucketsSeconds)
+                        .mapToObj(s -> Duration.ofNanos((long) (s * 1e9))).toArray(Duration[]::new))
+                .register(registry);
+    }
+
+    private DistributionSummary summary(String name, String help, double[] buckets) {
+        return DistributionSummary.builder(name).tags(model).description(help).serviceLevelObjectives(buckets)
+                .register(registry);
+    }
+
+    /** 1, 2, 5, 10, 20, 50, ... up to {@code max}, as vLLM buckets token counts. */
+    static double[] oneTwoFive(int max) {
+        List<Double> out = new ArrayList<>();
+        for (long decade = 1; decade <= max; decade *= 10) {
+            for (long m : new long[] {1, 2, 5}) {
+                if (m * decade <= max) {
+                    out.add((double) (m * decade));
+                }
+            }
+        }
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+}

@@ -1,0 +1,15 @@
+package dev.afd.gateway.openai;
+
+import java.util.List;
+
+/**
+ * One finished choice of a non-streaming response.
+ *
+ * @param index the choice's position in {@code choices}
+ * @param text the generated text (after the prompt when echoed), stop string excluded
+ * @param logprobs one entry per generated token, or null when not asked for
+ * @param finishReason {@code stop}, {@code length} or {@code abort}
+ * @param stopReason the stop string or stop token id that ended the choice, or null
+ */
+public record ChoiceOutput(int index, String text, List<TokenLogprob> logprobs, String finishReason,
+        Object stopReason) {}

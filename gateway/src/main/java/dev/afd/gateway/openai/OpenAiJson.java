@@ -1,0 +1,213 @@
+package dev.afd.gateway.openai;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The OpenAI response bodies: errors, models, completions and chat completions (whole and as stream chunks), usage
+ * and logprobs, shaped as vLLM sends them.
+ *
+ * <p>Thread-safe: stateless; Jackson's mapper is shared.
+ */
+public final class OpenAiJson {
+    public static final ObjectMapper JSON = new ObjectMapper();
+    /** JSON has no infinity; vLLM reports impossible tokens with this floor instead. */
+    private static final float LOGPROB_FLOOR = -9999f;
+
+    private OpenAiJson() {}
+
+    /** Which endpoint a response belongs to. */
+    public enum Kind {
+        COMPLETION("text_completion", "text_completion", "cmpl-"),
+        CHAT("chat.completion", "chat.completion.chunk", "chatcmpl-");
+
+        final String object;
+        final String chunkObject;
+        public final String idPrefix;
+
+        Kind(String object, String chunkObject, String idPrefix) {
+            this.object = object;
+            this.chunkObject = chunkObject;
+            this.idPrefix = idPrefix;
+        }
+    }
+
+    /** Fields every response and chunk of one request shares. */
+    public record Header(Kind kind, String id, long created, String model) {}
+
+    public static byte[] bytes(JsonNode n) {
+        try {
+            return JSON.writeValueAsBytes(n);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a response tree could not be written as JSON", e);
+        }
+    }
+
+    public static ObjectNode error(ApiException e) {
+        ObjectNode root = JSON.createObjectNode();
+        ObjectNode err = root.putObject("error");
+        err.put("message", e.getMessage());
+        err.put("type", e.type());
+        err.put("param", e.param());
+        err.put("code", e.code());
+        return root;
+    }
+
+    public static ObjectNode models(String name, long created, int maxModelLen) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("object", "list");
+        ObjectNode card = root.putArray("data").addObject();
+        card.put("id", name);
+        card.put("object", "model");
+        card.put("created", created);
+        card.put("owned_by", "afd");
+        card.put("root", name);
+        card.putNull("parent");
+        card.put("max_model_len", maxModelLen);
+        return root;
+    }
+
+    public static ObjectNode usage(long promptTokens, long completionTokens) {
+        ObjectNode u = JSON.createObjectNode();
+        u.put("prompt_tokens", promptTokens);
+        u.put("total_tokens", promptTokens + completionTokens);
+        u.put("completion_tokens", completionTokens);
+        return u;
+    }
+
+    /** A whole (non-streaming) response. */
+    public static ObjectNode response(Header h, List<ChoiceOutput> choices, ObjectNode usage) {
+        ObjectNode root = start(h, h.kind.object);
+        ArrayNode list = root.putArray("choices");
+        for (ChoiceOutput c : choices) {
+            ObjectNode choice = list.addObject();
+            choice.put("index", c.index());
+            if (h.kind == Kind.CHAT) {
+                ObjectNode message = choice.putObject("message");
+                message.put("role", "assistant");
+                message.put("content", c.text());
+                message.putNull("refusal");
+                message.putArray("tool_calls");
+                putChatLogprobs(choice, c.logprobs());
+            } else {
+                choice.put("text", c.text());
+                putCompletionLogprobs(choice, c.logprobs(), 0);
+            }
+            choice.put("finish_reason", c.finishReason());
+            putStopReason(choice, c.stopReason());
+        }
+        root.set("usage", usage);
+        return root;
+    }
+
+    /**
+     * A stream chunk for one choice.
+     *
+     * @param role the chat role to announce (first chunk of a chat choice), or null
+     * @param text the next piece of text, or null for none
+     * @param textOffset completions only: where this piece starts in the choice's text (for {@code text_offset})
+     * @param finishReason set on the choice's last chunk
+     */
+    public static ObjectNode chunk(Header h, int index, String role, String text, List<TokenLogprob> logprobs,
+            int textOffset, String finishReason, Object stopReason) {
+        ObjectNode root = start(h, h.kind.chunkObject);
+        ObjectNode choice = root.putArray("choices").addObject();
+        choice.put("index", index);
+        if (h.kind == Kind.CHAT) {
+            ObjectNode delta = choice.putObject("delta");
+            if (role != null) {
+                delta.put("role", role);
+            }
+            if (text != null) {
+                delta.put("content", text);
+            }
+            putChatLogprobs(choice, logprobs);
+        } else {
+            choice.put("text", text == null ? "" : text);
+            putCompletionLogprobs(choice, logprobs, textOffset);
+        }
+        choice.put("finish_reason", finishReason);
+        putStopReason(choice, stopReason);
+        return root;
+    }
+
+    /** The last chunk of a stream that asked for usage: no choices. */
+    public static ObjectNode usageChunk(Header h, ObjectNode usage) {
+        ObjectNode root = start(h, h.kind.chunkObject);
+        root.putArray("choices");
+        root.set("usage", usage);
+        return root;
+    }
+
+    private static ObjectNode start(Header h, String object) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("id", h.id);
+        root.put("object", object);
+        root.put("created", h.created);
+        root.put("model", h.model);
+        return root;
+    }
+
+    private static void putStopReason(ObjectNode choice, Object stopReason) {
+        switch (stopReason) {
+            case null -> choice.putNull("stop_reason");
+            case Integer id -> choice.put("stop_reason", id);
+            default -> choice.put("stop_reason", stopReason.toString());
+        }
+    }
+
+    private static void putChatLogprobs(ObjectNode choice, List<TokenLogprob> logprobs) {
+        if (logprobs == null) {
+            choice.putNull("logprobs");
+            return;
+        }
+        ObjectNode lp = choice.putObject("logprobs");
+        ArrayNode content = lp.putArray("content");
+        for (TokenLogprob t : logprobs) {
+            ObjectNode entry = chatEntry(content.addObject(), t);
+            ArrayNode top = entry.putArray("top_logprobs");
+            t.top().forEach(alt -> chatEntry(top.addObject(), alt));
+        }
+        lp.putNull("refusal");
+    }
+
+    private static ObjectNode chatEntry(ObjectNode e, TokenLogprob t) {
+        e.put("token", t.token());
+        e.put("logprob", floor(t.logprob()));
+        ArrayNode bytes = e.putArray("bytes");
+        for (byte b : t.token().getBytes(StandardCharsets.UTF_8)) {
+            bytes.add(b & 0xff);
+        }
+        return e;
+    }
+
+    private static void putCompletionLogprobs(ObjectNode choice, List<TokenLogprob> logprobs, int textOffset) {
+        if (logprobs == null) {
+            choice.putNull("logprobs");
+            return;
+        }
+        ObjectNode lp = choice.putObject("logprobs");
+        ArrayNode tokens = lp.putArray("tokens");
+        ArrayNode values = lp.putArray("token_logprobs");
+        ArrayNode top = lp.putArray("top_logprobs");
+        ArrayNode offsets = lp.putArray("text_offset");
+        int offset = textOffset;
+        for (TokenLogprob t : logprobs) {
+            tokens.add(t.token());
+            values.add(floor(t.logprob()));
+            ObjectNode alts = top.addObject();
+            t.top().forEach(alt -> alts.put(alt.token(), floor(alt.logprob())));
+            offsets.add(offset);
+            offset += t.token().length();
+        }
+    }
+
+    private static float floor(float logprob) {
+        return Float.isNaN(logprob) || logprob < LOGPROB_FLOOR ? LOGPROB_FLOOR : logprob;
+    }
+}

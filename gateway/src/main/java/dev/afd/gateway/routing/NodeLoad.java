@@ -1,0 +1,29 @@
+package dev.afd.gateway.routing;
+
+import dev.afd.proto.LoadResponse;
+
+/**
+ * An attention node's last reported load.
+ *
+ * @param waiting requests queued on the node
+ * @param running requests holding KV blocks
+ * @param kvBlocksUsed KV blocks in use
+ * @param kvBlocksFree KV blocks free
+ * @param preemptions sequences preempted since the node started
+ * @param serving whether every expert has a live ffn-node
+ * @param fingerprint the node's model fingerprint
+ * @param maxModelLen the node's context length
+ */
+public record NodeLoad(int waiting, int running, long kvBlocksUsed, long kvBlocksFree, long preemptions,
+        boolean serving, String fingerprint, int maxModelLen) {
+    static NodeLoad of(LoadResponse r) {
+        return new NodeLoad(r.getWaiting(), r.getRunning(), r.getKvBlocksUsed(), r.getKvBlocksFree(),
+                r.getPreemptions(), r.getServing(), r.getModelFingerprint(), r.getMaxModelLen());
+    }
+
+    /** Fraction of KV blocks in use, 0 when the node has none. */
+    public double kvUsage() {
+        long total = kvBlocksUsed + kvBlocksFree;
+        return total == 0 ? 0 : (double) kvBlocksUsed / total;
+    }
+}

@@ -1,0 +1,173 @@
+package dev.afd.gateway.routing;
+
+import io.netty.channel.EventLoopGroup;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Picks an attention node for each request: the ready one with the least load (queue first, then KV usage). Nodes
+ * come from a {@link Resolver}, looked up again every {@code resolveInterval} (new addresses join, gone ones leave
+ * after their calls end); every node's load is polled every {@code loadInterval}, which also takes failing nodes out
+ * and puts them back once they answer again.
+ *
+ * <p>Threading: one scheduler thread resolves and polls; {@link #pick} and the load views are safe from any thread.
+ */
+public final class Router implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Router.class.getName());
+
+    /**
+     * @param loadInterval how often each node's load is polled
+     * @param resolveInterval how often the resolver is asked again
+     * @param fingerprint the gateway's model fingerprint (nodes serving another model are not used), or null
+     */
+    public record Options(Duration loadInterval, Duration resolveInterval, String fingerprint) {
+        public static Options defaults(String fingerprint) {
+            return new Options(Duration.ofMillis(250), Duration.ofSeconds(5), fingerprint);
+        }
+    }
+
+    private final Resolver resolver;
+    private final Options options;
+    private final EventLoopGroup group;
+    private final Map<String, AttentionEndpoint> endpoints = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("afd-router").daemon().factory());
+    private volatile String resolveError;
+
+    /** @param group the event loop group the node channels run on; the caller owns it */
+    public Router(Resolver resolver, Options options, EventLoopGroup group) {
+        this.resolver = resolver;
+        this.options = options;
+        this.group = group;
+    }
+
+    /** Resolves the nodes, asks each for its load, and keeps doing both in the background. */
+    public void start() {
+        reconcile();
+        refreshAll();
+        long load = options.loadInterval().toMillis();
+        long resolve = options.resolveInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(this::refreshAll, load, load, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::reconcile, resolve, resolve, TimeUnit.MILLISECONDS);
+    }
+
+    /** The ready node with the lowest load, skipping {@code exclude}; null when none is ready. */
+    public AttentionEndpoint pick(Set<AttentionEndpoint> exclude) {
+        AttentionEndpoint best = null;
+        double bestScore = Double.MAX_VALUE;
+        for (AttentionEndpoint e : endpoints.values()) {
+            if (e.ready() && !exclude.contains(e)) {
+                double s = e.score();
+                if (s < bestScore) {
+                    best = e;
+                    bestScore = s;
+                }
+            }
+        }
+        return best;
+    }
+
+    public boolean anyReady() {
+        return endpoints.values().stream().anyMatch(AttentionEndpoint::ready);
+    }
+
+    public Collection<AttentionEndpoint> endpoints() {
+        return List.copyOf(endpoints.values());
+    }
+
+    /** Why no node is ready: each node's reason, or the resolver's error. */
+    public String notReadyReason() {
+        if (endpoints.isEmpty()) {
+            return "no attention node found at " + resolver.describe()
+                    + (resolveError == null ? "" : " (" + resolveError + ")");
+        }
+        List<String> reasons = new ArrayList<>();
+        for (AttentionEndpoint e : endpoints.values()) {
+            reasons.add(e.target() + ": " + (e.ready() ? "ready" : e.notReadyReason()));
+        }
+        return String.join("; ", reasons);
+    }
+
+    public ClusterLoad load() {
+        int ready = 0;
+        int waiting = 0;
+        int running = 0;
+        long used = 0;
+        long total = 0;
+        long preemptions = 0;
+        for (AttentionEndpoint e : endpoints.values()) {
+            NodeLoad l = e.load();
+            if (l == null) {
+                continue;
+            }
+            preemptions += l.preemptions();
+            if (e.ready()) {
+                ready++;
+                waiting += l.waiting();
+                running += l.running();
+                used += l.kvBlocksUsed();
+                total += l.kvBlocksUsed() + l.kvBlocksFree();
+            }
+        }
+        return new ClusterLoad(ready, waiting, running, total == 0 ? 0 : (double) used / total, preemptions);
+    }
+
+    private void refreshAll() {
+        Duration deadline = options.loadInterval().multipliedBy(4).plusSeconds(1);
+        for (AttentionEndpoint e : endpoints.values()) {
+            e.refresh(deadline);
+        }
+    }
+
+    /** Brings the endpoint set in line with the resolver's answer; an unresolvable name keeps the current set. */
+    private void reconcile() {
+        List<String> targets;
+        try {
+            targets = resolver.resolve();
+            resolveError = null;
+        } catch (Exception e) {
+            if (!e.toString().equals(resolveError)) {
+                LOG.log(Level.WARNING, "cannot resolve attention nodes at " + resolver.describe() + ": " + e
+                        + "; keeping the " + endpoints.size() + " known");
+            }
+            resolveError = e.toString();
+            return;
+        }
+        Set<String> wanted = new HashSet<>(targets);
+        for (String t : targets) {
+            endpoints.computeIfAbsent(t, target -> {
+                LOG.log(Level.INFO, "attention node " + target + " added (" + resolver.describe() + ")");
+                AttentionEndpoint e = new AttentionEndpoint(target, options.fingerprint(), group);
+                e.refresh(options.loadInterval().plusSeconds(1));
+                return e;
+            });
+        }
+        for (String t : List.copyOf(endpoints.keySet())) {
+            if (!wanted.contains(t)) {
+                AttentionEndpoint gone = endpoints.remove(t);
+                LOG.log(Level.INFO, "attention node " + t + " removed (no longer in " + resolver.describe() + ")");
+                gone.close();
+            }
+        }
+    }
+
+    /** Stops polling and closes every channel, cancelling calls still running. */
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+        for (AttentionEndpoint e : endpoints.values()) {
+            e.closeNow();
+        }
+        endpoints.clear();
+    }
+}
