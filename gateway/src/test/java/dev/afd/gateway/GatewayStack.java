@@ -73,10 +73,17 @@ final class GatewayStack implements AutoCloseable {
     }
 
     void awaitReady() throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (gateway.notReadyReason() != null) {
-            assertThat(System.nanoTime()).as("gateway ready: " + gateway.notReadyReason()).isLessThan(end);
-            Thread.sleep(20);
+        new Ready(gateway).await();
+    }
+
+    /** Waits for a gateway to report ready. */
+    record Ready(Gateway gateway) {
+        void await() throws InterruptedException {
+            long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (gateway.notReadyReason() != null) {
+                assertThat(System.nanoTime()).as("gateway ready: " + gateway.notReadyReason()).isLessThan(end);
+                Thread.sleep(20);
+            }
         }
     }
 
