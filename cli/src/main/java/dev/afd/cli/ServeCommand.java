@@ -4,6 +4,7 @@ import dev.afd.model.safetensors.Checkpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -13,11 +14,12 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code afd serve --local}: one attention node and its ffn-nodes as separate processes on loopback, started and
- * stopped together.
+ * {@code afd serve --local}: the whole stack on this machine, each part its own process on loopback: ffn-nodes, an
+ * attention node and the OpenAI-compatible gateway, started and stopped together.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Run a whole deployment on this machine: ffn-nodes and an attention node as separate processes.")
+        description = "Run a whole deployment on this machine: ffn-nodes, an attention node and the OpenAI-compatible"
+                + " gateway as separate processes.")
 final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -25,8 +27,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--local", required = true, description = "Run every process on this machine, on loopback.")
     boolean local;
 
-    @Option(names = "--model", required = true, description = "Checkpoint folder (config.json, *.safetensors).")
+    @Option(names = "--model", required = true, description = "Checkpoint folder (config.json, *.safetensors, tokenizer files).")
     Path model;
+
+    @Option(names = "--port", defaultValue = "8000", description = "The gateway's HTTP port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on the gateway's API.")
+    String apiKey;
 
     @Option(names = "--attention-port", defaultValue = "7001", description = "Attention node gRPC port (default: ${DEFAULT-VALUE}).")
     int attentionPort;
@@ -56,21 +64,35 @@ final class ServeCommand implements Callable<Integer> {
         }
         WireDtypes.request(wireDtype);
         engine.options();
-        LocalDeployment deployment = new LocalDeployment(model, experts, ffnNodes, attentionPort,
+        List<String> gatewayArgs = new ArrayList<>();
+        if (apiKey != null) {
+            gatewayArgs.addAll(List.of("--api-key", apiKey));
+        }
+        LocalDeployment deployment = new LocalDeployment(
+                new LocalDeployment.Layout(model, experts, ffnNodes, attentionPort, port),
                 List.of("--wire-dtype", wireDtype, "--kv-dtype", engine.kvDtype, "--kv-memory-mb",
                         Long.toString(engine.kvMemoryMb), "--micro-batches", Integer.toString(engine.microBatches),
                         "--max-batched-tokens", Integer.toString(engine.maxBatchedTokens), "--max-running",
                         Integer.toString(engine.maxRunning)),
-                Duration.ofSeconds(readyTimeoutS));
+                gatewayArgs, Duration.ofSeconds(readyTimeoutS));
         Runtime.getRuntime().addShutdownHook(new Thread(deployment::close, "afd-serve-shutdown"));
-        out.println("AFD deployment ready: attention node at " + deployment.attentionTarget() + ", ffn-nodes at "
+        String name = model.toAbsolutePath().normalize().getFileName().toString();
+        out.println();
+        out.println("AFD is serving model '" + name + "' at " + deployment.gatewayUrl() + "/v1 (OpenAI-compatible)");
+        out.println("  attention node " + deployment.attentionTarget() + ", ffn-nodes "
                 + String.join(", ", deployment.ffnTargets()));
-        out.println("try: ./afd generate --attention " + deployment.attentionTarget()
-                + " --prompt-ids 1,2,3 --max-tokens 8 --json");
+        out.println();
+        out.println("Try it:");
+        out.println("  curl " + deployment.gatewayUrl() + "/v1/chat/completions -H 'Content-Type: application/json'"
+                + (apiKey == null ? "" : " -H 'Authorization: Bearer " + apiKey + "'") + " \\");
+        out.println("    -d '{\"model\": \"" + name + "\", \"messages\": [{\"role\": \"user\", \"content\":"
+                + " \"Hello!\"}], \"max_tokens\": 32}'");
+        out.println();
+        out.println("Press Ctrl-C to stop every process.");
         out.flush();
         // Serve until a node dies or this process is stopped (Ctrl-C / SIGTERM run the shutdown hook).
         Process died = deployment.anyExit().get();
-        spec.commandLine().getErr().println("afd serve: node process " + died.pid() + " exited with "
+        spec.commandLine().getErr().println("afd serve: process " + died.pid() + " exited with "
                 + died.exitValue() + "; stopping the deployment");
         deployment.close();
         return 1;

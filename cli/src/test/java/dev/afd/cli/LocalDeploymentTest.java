@@ -2,18 +2,29 @@ package dev.afd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** serve --local's processes come up, and generate --attention against them equals offline generate. */
+/**
+ * serve --local's processes come up; generate --attention against them equals offline generate, and the gateway in
+ * front of them answers with the same tokens.
+ */
 class LocalDeploymentTest {
     @TempDir
     Path dir;
@@ -29,19 +40,43 @@ class LocalDeploymentTest {
     }
 
     @Test
-    void generateAgainstTheLocalDeploymentEqualsOfflineGenerate() throws Exception {
+    void generateAndTheGatewayAgainstTheLocalDeploymentEqualOfflineGenerate() throws Exception {
         Path model = dir.resolve("tiny");
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), model);
         String[] common = {"--prompt-ids", "3,1,4,1,5,9,2,6", "--max-tokens", "12", "--ignore-eos", "--json",
             "--kv-dtype", "f32"};
-        try (LocalDeployment d = new LocalDeployment(model, ModelPreset.TINY.config(false).numExperts(), 2, 0,
+        try (LocalDeployment d = new LocalDeployment(
+                new LocalDeployment.Layout(model, ModelPreset.TINY.config(false).numExperts(), 2, 0, 0),
                 List.of("--wire-dtype", "f32", "--response-dtype", "f32", "--kv-dtype", "f32", "--kv-memory-mb", "16"),
-                Duration.ofSeconds(120))) {
+                List.of("--api-key", "k"), Duration.ofSeconds(120))) {
             String remote = run(concat(new String[] {"generate", "--attention", d.attentionTarget()}, common));
             String offline = run(concat(new String[] {"generate", "--model", model.toString(), "--ffn-shards", "2",
                 "--wire-dtype", "f32", "--kv-memory-mb", "16"}, common));
             assertThat(remote).isEqualTo(offline).contains("\"token_ids\"", "\"finish_reason\":\"length\"");
+
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create(d.gatewayUrl() + "/v1/completions"))
+                    .header("Authorization", "Bearer k")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"tiny\", \"prompt\": [3, 1, 4, 1, 5, 9,"
+                            + " 2, 6], \"max_tokens\": 12, \"temperature\": 0, \"ignore_eos\": true}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode choice = new ObjectMapper().readTree(r.body()).path("choices").get(0);
+            long[] ids = toLongs(new ObjectMapper().readTree(offline).path("token_ids"));
+            try (HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(model.resolve("tokenizer.json"),
+                    Map.of("truncation", "false"))) {
+                assertThat(choice.path("text").asText()).isEqualTo(t.decode(ids, true));
+            }
+            assertThat(choice.path("finish_reason").asText()).isEqualTo("length");
         }
+    }
+
+    private static long[] toLongs(JsonNode array) {
+        long[] out = new long[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asLong();
+        }
+        return out;
     }
 
     private static String[] concat(String[] a, String[] b) {

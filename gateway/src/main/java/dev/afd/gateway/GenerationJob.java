@@ -120,24 +120,29 @@ final class GenerationJob {
         if (ended) {
             return;
         }
-        end("error", "the request failed: " + e.getMessage());
+        ended = true;
+        stopUnfinished("error", "the request failed: " + e.getMessage());
         if (exchange.eventsStarted()) {
             exchange.sendEvent(OpenAiJson.error(e));
             exchange.endEvents();
         } else {
             exchange.sendError(e);
         }
+        admission.leave(this, choices.size());
     }
 
     /** Stops every choice without answering (the client is gone). */
     synchronized void abort(String why) {
         if (!ended) {
-            end("abort", why);
+            ended = true;
+            stopUnfinished("abort", why);
+            admission.leave(this, choices.size());
         }
     }
 
+    /** Every choice is done: the answer (or the stream's end) is queued first, then the slots are freed. */
     private void complete() {
-        end(null, null);
+        ended = true;
         ObjectNode usage = OpenAiJson.usage(usagePromptTokens, generatedTotal());
         if (settings.stream()) {
             if (settings.includeUsage()) {
@@ -150,23 +155,21 @@ final class GenerationJob {
         }
         metrics.requestFinished(System.nanoTime() - exchange.arrivalNanos(), usagePromptTokens, generatedTotal(),
                 settings.n());
+        // Last: a drain that sees no job left may close the connections, and the answer must be queued before.
+        admission.leave(this, choices.size());
     }
 
     /**
-     * Marks the job over and frees its slots. Choices still running stop (their calls are cancelled, which aborts
-     * them on the node, with {@code why}) and count as finished for {@code unfinishedReason}.
+     * Stops the choices still running (their calls are cancelled, which aborts them on the node, with {@code why});
+     * they count as finished for {@code reason}.
      */
-    private void end(String unfinishedReason, String why) {
-        ended = true;
-        if (unfinishedReason != null) {
-            for (ChoiceRun c : choices) {
-                if (c.stopUnfinished(unfinishedReason, why)) {
-                    metrics.choiceFinished(unfinishedReason);
-                    metrics.generationTokens(c.generated());
-                }
+    private void stopUnfinished(String reason, String why) {
+        for (ChoiceRun c : choices) {
+            if (c.stopUnfinished(reason, why)) {
+                metrics.choiceFinished(reason);
+                metrics.generationTokens(c.generated());
             }
         }
-        admission.leave(this, choices.size());
     }
 
     private int generatedTotal() {

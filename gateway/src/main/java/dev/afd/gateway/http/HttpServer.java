@@ -28,6 +28,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP/1.1 server: keep-alive connections, bodies up to a size limit (larger ones get an OpenAI-shaped 413),
@@ -92,10 +93,19 @@ public final class HttpServer implements AutoCloseable {
         return port;
     }
 
-    /** Stops accepting connections and closes the open ones. */
+    /**
+     * Stops accepting connections and closes the open ones, each once what was already written to it is flushed (a
+     * response completed just before must reach its client whole).
+     */
     @Override
     public void close() {
         server.close().syncUninterruptibly();
+        for (Channel c : connections) {
+            c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+        for (Channel c : connections) {
+            c.closeFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
         connections.close().awaitUninterruptibly();
     }
 

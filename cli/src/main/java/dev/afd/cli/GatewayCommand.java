@@ -1,0 +1,104 @@
+package dev.afd.cli;
+
+import dev.afd.gateway.Gateway;
+import dev.afd.gateway.GatewayOptions;
+import dev.afd.gateway.routing.Resolver;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code afd gateway}: the OpenAI-compatible HTTP front door in front of attention nodes. SIGTERM drains: readiness
+ * fails at once, requests in flight get {@code --drain-timeout-s} to finish, then the process exits.
+ */
+@Command(name = "gateway", mixinStandardHelpOptions = true,
+        description = "Run the OpenAI-compatible HTTP gateway in front of attention nodes.")
+final class GatewayCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "Model folder: config.json (and generation_config.json, tokenizer files); weights are not read.")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "Folder with tokenizer.json and tokenizer_config.json (default: the model folder).")
+    Path tokenizer;
+
+    @Option(names = "--served-model-name", description = "Model name clients use (default: the model folder's name).")
+    String servedModelName;
+
+    @Option(names = "--attention", split = ",", description = "Attention nodes as host:port, comma-separated.")
+    List<String> attention;
+
+    @Option(names = "--attention-dns", description = "Attention nodes as NAME:PORT of a DNS name with one address per node (a headless service), resolved again every --dns-interval-s.")
+    String attentionDns;
+
+    @Option(names = "--port", defaultValue = "8000", description = "HTTP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1/*, /tokenize and /detokenize (/health, /metrics and /version stay open).")
+    String apiKey;
+
+    @Option(names = "--max-body-bytes", defaultValue = "8388608", description = "Largest request body; larger ones get 413 (default: ${DEFAULT-VALUE}).")
+    int maxBodyBytes;
+
+    @Option(names = "--max-inflight", defaultValue = "1024", description = "Most sequences (choices) in flight; beyond it requests get 503 with Retry-After (default: ${DEFAULT-VALUE}).")
+    int maxInflight;
+
+    @Option(names = "--drain-timeout-s", defaultValue = "30", description = "On SIGTERM, how long requests in flight may take to finish (default: ${DEFAULT-VALUE}).")
+    int drainTimeoutS;
+
+    @Option(names = "--io-threads", defaultValue = "2", description = "Event loop threads for HTTP and the node connections (default: ${DEFAULT-VALUE}).")
+    int ioThreads;
+
+    @Option(names = "--load-interval-ms", defaultValue = "250", description = "How often each attention node's load and health are checked (default: ${DEFAULT-VALUE}).")
+    int loadIntervalMs;
+
+    @Option(names = "--dns-interval-s", defaultValue = "5", description = "How often --attention-dns is resolved again (default: ${DEFAULT-VALUE}).")
+    int dnsIntervalS;
+
+    @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
+    Long exitWith;
+
+    @Override
+    public Integer call() throws Exception {
+        boolean fixed = attention != null && !attention.isEmpty();
+        boolean dns = attentionDns != null && !attentionDns.isBlank();
+        if (fixed == dns) {
+            throw new IllegalArgumentException("give the attention nodes with exactly one of --attention host:port,..."
+                    + " and --attention-dns NAME:PORT");
+        }
+        Resolver resolver = fixed ? Resolver.fixed(attention) : Resolver.dns(attentionDns);
+        GatewayOptions options = new GatewayOptions(host, port, servedModelName, apiKey, maxBodyBytes, maxInflight,
+                Duration.ofSeconds(drainTimeoutS), ioThreads, Duration.ofMillis(loadIntervalMs),
+                Duration.ofSeconds(dnsIntervalS));
+        Gateway gateway = Gateway.start(options, model, tokenizer, resolver);
+        CountDownLatch stopped = new CountDownLatch(1);
+        // SIGTERM and Ctrl-C run this: drain, then let the JVM exit. Printed directly: java.util.logging may already
+        // be shut down by its own hook.
+        PrintWriter err = spec.commandLine().getErr();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            err.println("afd gateway: stopping; requests in flight get up to " + drainTimeoutS + " s to finish");
+            err.flush();
+            gateway.close();
+            err.println("afd gateway: stopped");
+            err.flush();
+            stopped.countDown();
+        }, "afd-gateway-shutdown"));
+        ParentWatch.exitWith(exitWith);
+        spec.commandLine().getOut().println("gateway serving '" + gateway.model().name() + "' on http://" + host
+                + ":" + gateway.port() + "/v1 in front of " + resolver.describe());
+        spec.commandLine().getOut().flush();
+        stopped.await();
+        return 0;
+    }
+}
