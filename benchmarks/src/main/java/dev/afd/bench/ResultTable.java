@@ -14,7 +14,10 @@ import java.util.Map;
 
 /**
  * The results of one benchmark run, every figure next to the roofline or peer it should be judged against. Written
- * as JSON (for tools) and markdown (for people) with the same rows.
+ * as JSON (for tools) and markdown (for people) with the same rows. This is the one results format of every
+ * {@code afd bench} command: {@code benchmark}, {@code environment}, {@code results} (the rows), {@code notes}, and,
+ * where a benchmark has them, {@code runs} (detailed per-run figures, e.g. latency percentiles, JSON only) and
+ * {@code figures} (plots written beside the files, linked from the markdown).
  */
 public final class ResultTable {
     /**
@@ -44,6 +47,16 @@ public final class ResultTable {
     private final Map<String, Object> environment = new LinkedHashMap<>();
     private final List<Row> rows = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
+    private final List<Object> runs = new ArrayList<>();
+    private final List<Figure> figures = new ArrayList<>();
+
+    /**
+     * A plot that belongs to the results.
+     *
+     * @param caption what it shows
+     * @param file its file name, relative to the folder the results are written to
+     */
+    public record Figure(String caption, String file) {}
 
     public ResultTable(String benchmark) {
         this.benchmark = benchmark;
@@ -68,6 +81,18 @@ public final class ResultTable {
         return this;
     }
 
+    /** Adds one run's detailed figures; anything Jackson can write (maps, lists, records, numbers). */
+    public ResultTable run(Object details) {
+        runs.add(details);
+        return this;
+    }
+
+    /** Links a plot that the caller writes into the same folder as the results. */
+    public ResultTable figure(String caption, String file) {
+        figures.add(new Figure(caption, file));
+        return this;
+    }
+
     public List<Row> rows() {
         return List.copyOf(rows);
     }
@@ -87,6 +112,9 @@ public final class ResultTable {
         if (!notes.isEmpty()) {
             md.append('\n');
             notes.forEach(n -> md.append("- ").append(n).append('\n'));
+        }
+        for (Figure f : figures) {
+            md.append("\n![").append(f.caption()).append("](").append(f.file()).append(")\n");
         }
         return md.toString();
     }
@@ -112,6 +140,12 @@ public final class ResultTable {
         }
         json.put("results", list);
         json.put("notes", notes);
+        if (!runs.isEmpty()) {
+            json.put("runs", runs);
+        }
+        if (!figures.isEmpty()) {
+            json.put("figures", figures);
+        }
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve(name + ".json").toFile(),
                 json);
         Path md = dir.resolve(name + ".md");

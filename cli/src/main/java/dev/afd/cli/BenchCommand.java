@@ -18,13 +18,14 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code afd bench}: benchmarks that print every figure next to its roofline or a peer measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Kernels.class, BenchCommand.Afd.class})
+        subcommands = {BenchCommand.Kernels.class, BenchCommand.Afd.class, BenchServeCommand.class})
 final class BenchCommand {
 
     /** {@code afd bench kernels}: matmul against memory bandwidth and numpy, decode against its roofline. */
@@ -34,9 +35,8 @@ final class BenchCommand {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--model", defaultValue = "models/small",
-                description = "Checkpoint folder; the small preset is generated there when missing (default: ${DEFAULT-VALUE}).")
-        Path model;
+        @Mixin
+        BenchTarget target;
 
         @Option(names = "--rows", split = ",", defaultValue = "64,256",
                 description = "Row counts for the many-row matmul (default: ${DEFAULT-VALUE}).")
@@ -49,22 +49,17 @@ final class BenchCommand {
         @Option(names = "--steps", defaultValue = "32", description = "Timed decode steps per batch size (default: ${DEFAULT-VALUE}).")
         int steps;
 
-        @Option(names = "--result-dir", defaultValue = "benchmarks/results",
-                description = "Where kernels.json and kernels.md go (default: ${DEFAULT-VALUE}).")
-        Path resultDir;
-
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
-            ensureModel(model, out);
-            try (Checkpoint checkpoint = Checkpoint.open(model)) {
+            try (Checkpoint checkpoint = target.open(out)) {
                 Step3Config c = checkpoint.config();
-                out.println("measuring kernels on " + shapes(c).size() + " shapes of " + model + " ...");
+                out.println("measuring kernels on " + shapes(c).size() + " shapes of " + target.model + " ...");
                 out.flush();
                 KernelBench.Report kernels = KernelBench.run(shapes(c), rows);
                 double bandwidth = kernels.bandwidth().best();
                 ResultTable table = new ResultTable("afd bench kernels")
-                        .environment("model", model.toString())
+                        .environment("model", target.model.toString())
                         .environment("kernel threads", kernels.threads())
                         .environment("vector bits", kernels.vectorBits())
                         .environment("memory read bandwidth GB/s (copy / numpy matvec)", String.format(
@@ -93,7 +88,7 @@ final class BenchCommand {
                 table.note("one-row matmul reads weights spread over 1 GiB so every call streams from memory");
                 table.note("decode roofline: weight bytes one step reads (routed experts: expected distinct experts "
                         + "under uniform routing) / measured read bandwidth");
-                Path md = table.write(resultDir, "kernels");
+                Path md = table.write(target.resultDir, "kernels");
                 out.println(table.toMarkdown());
                 out.println("written: " + md + " and kernels.json");
             }
@@ -121,12 +116,24 @@ final class BenchCommand {
         }
     }
 
-    /** Generates the small preset into {@code model} when the folder has no checkpoint yet. */
-    static void ensureModel(Path model, PrintWriter out) throws java.io.IOException {
-        if (!Files.exists(model.resolve("config.json"))) {
-            out.println("generating the small model in " + model + " ...");
-            out.flush();
-            ModelGenerator.generate(ModelPreset.SMALL.config(false), ModelGenerator.Options.defaults(), model);
+    /** The model a benchmark runs on and where its results go. */
+    static final class BenchTarget {
+        @Option(names = "--model", defaultValue = "models/small",
+                description = "Checkpoint folder; the small preset is generated there when missing (default: ${DEFAULT-VALUE}).")
+        Path model;
+
+        @Option(names = "--result-dir", defaultValue = "benchmarks/results",
+                description = "Where the JSON and markdown results go (default: ${DEFAULT-VALUE}).")
+        Path resultDir;
+
+        /** Opens the model, first generating the small preset into the folder when it has no checkpoint yet. */
+        Checkpoint open(PrintWriter out) throws java.io.IOException {
+            if (!Files.exists(model.resolve("config.json"))) {
+                out.println("generating the small model in " + model + " ...");
+                out.flush();
+                ModelGenerator.generate(ModelPreset.SMALL.config(false), ModelGenerator.Options.defaults(), model);
+            }
+            return Checkpoint.open(model);
         }
     }
 
@@ -138,9 +145,8 @@ final class BenchCommand {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--model", defaultValue = "models/small",
-                description = "Checkpoint folder; the small preset is generated there when missing (default: ${DEFAULT-VALUE}).")
-        Path model;
+        @Mixin
+        BenchTarget target;
 
         @Option(names = "--batches", split = ",", defaultValue = "1,16,64", description = "Decode batch sizes (default: ${DEFAULT-VALUE}).")
         int[] batches;
@@ -154,22 +160,17 @@ final class BenchCommand {
         @Option(names = "--wire-dtype", defaultValue = "bf16", description = "Activations to ffn-nodes: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}).")
         String wireDtype;
 
-        @Option(names = "--result-dir", defaultValue = "benchmarks/results",
-                description = "Where afd.json and afd.md go (default: ${DEFAULT-VALUE}).")
-        Path resultDir;
-
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
-            ensureModel(model, out);
-            try (Checkpoint checkpoint = Checkpoint.open(model)) {
+            try (Checkpoint checkpoint = target.open(out)) {
                 List<AfdBench.Run> runs = AfdBench.run(checkpoint, batches, microBatches, steps,
                         WireDtypes.request(wireDtype), step -> {
                             out.println("measuring " + step + " ...");
                             out.flush();
                         });
                 ResultTable table = new ResultTable("afd bench afd")
-                        .environment("model", model.toString())
+                        .environment("model", target.model.toString())
                         .environment("wire", wireDtype + " to ffn, bf16 back; 2 ffn-nodes on loopback gRPC");
                 for (AfdBench.Run r : runs) {
                     double single = runs.stream().filter(x -> x.mode().equals("single process") && x.batch() == r.batch())
@@ -190,7 +191,7 @@ final class BenchCommand {
                 }
                 table.note("ffn-nodes run in this JVM behind real gRPC servers on loopback; all processes share the"
                         + " machine's cores, so disaggregation here measures overhead, not added hardware");
-                Path md = table.write(resultDir, "afd");
+                Path md = table.write(target.resultDir, "afd");
                 out.println(table.toMarkdown());
                 out.println("written: " + md + " and afd.json");
             }

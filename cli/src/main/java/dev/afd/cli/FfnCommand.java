@@ -1,8 +1,11 @@
 package dev.afd.cli;
 
+import dev.afd.ffn.BackendKind;
+import dev.afd.ffn.BackendSelector;
 import dev.afd.ffn.CpuFfnBackend;
 import dev.afd.ffn.ExpertRange;
 import dev.afd.ffn.FfnServer;
+import dev.afd.ffn.cuda.CudaUnavailableException;
 import dev.afd.model.safetensors.Checkpoint;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -38,33 +41,43 @@ final class FfnCommand implements Callable<Integer> {
     Long exitWith;
 
     @Option(names = "--backend", defaultValue = "auto",
-            description = "Compute backend: auto or cpu. auto means cpu for now; a CUDA backend comes later."
-                    + " Default: ${DEFAULT-VALUE}.")
+            description = "Compute backend: auto, cpu or cuda. auto takes the GPU when one is usable (driver, compute"
+                    + " capability 8.0+, bf16 weights that fit) and the CPU otherwise, logging why; cuda fails at"
+                    + " start with the reason when the GPU is not usable. Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Option(names = "--prefault", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Read this node's weights (its experts, the shared experts, the dense layers) into memory"
-                    + " at start, so the first frames do not wait for the disk. Default: ${DEFAULT-VALUE}.")
+                    + " at start, so the first frames do not wait for the disk (CPU backend; the CUDA backend reads"
+                    + " them once anyway, to upload them). Default: ${DEFAULT-VALUE}.")
     boolean prefault;
 
     @Override
     public Integer call() throws Exception {
-        if (!backend.equals("auto") && !backend.equals("cpu")) {
-            throw new IllegalArgumentException("--backend must be auto or cpu, got '" + backend + "'");
-        }
+        BackendKind kind = BackendKind.parse(backend);
         ExpertRange range = ExpertRange.parse(experts);
         try (Checkpoint checkpoint = Checkpoint.open(model)) {
-            CpuFfnBackend cpu = new CpuFfnBackend(checkpoint.config(), checkpoint.weights(), range);
-            if (prefault) {
+            BackendSelector.Selection selection;
+            try {
+                selection = BackendSelector.select(kind, checkpoint.config(), checkpoint.weights(), range);
+            } catch (CudaUnavailableException e) {
+                throw new IllegalArgumentException("--backend cuda: " + e.getMessage()
+                        + "; use --backend auto or cpu to run on the CPU", e);
+            }
+            if (prefault && selection.backend() instanceof CpuFfnBackend cpu) {
                 long bytes = cpu.prefault();
                 LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT,
                         "read %.1f MiB of this node's weights into memory", bytes / 1048576.0));
             }
-            FfnServer server = FfnServer.start(host, port, checkpoint.config(), cpu, model.toString());
+            FfnServer server = FfnServer.start(host, port, checkpoint.config(), selection.backend(),
+                    model.toString());
             ParentWatch.exitWith(exitWith);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "afd-ffn-shutdown"));
             // Returns once the hook has closed the server, so the checkpoint is unmapped only after the last frame.
             server.awaitTermination();
+            if (selection.backend() instanceof AutoCloseable gpu) {
+                gpu.close();
+            }
         }
         return 0;
     }

@@ -10,8 +10,8 @@ import picocli.CommandLine.Command;
         version = "afd 0.1.0",
         description = "AFD Server: Step-3 MoE inference with attention-FFN disaggregation.",
         subcommands = {CommandLine.HelpCommand.class, MakeModelCommand.class, GenerateCommand.class,
-            BenchCommand.class, FfnCommand.class, AttentionCommand.class, GatewayCommand.class, ServeCommand.class,
-            DemoCommand.class})
+            BenchCommand.class, CostCommand.class, FfnCommand.class, AttentionCommand.class, GatewayCommand.class,
+            ServeCommand.class, DemoCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

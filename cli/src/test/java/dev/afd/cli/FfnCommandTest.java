@@ -1,7 +1,9 @@
 package dev.afd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import dev.afd.ffn.cuda.CudaProbe;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.tensor.DType;
@@ -48,9 +50,20 @@ class FfnCommandTest {
     void malformedRangesAndBackendsAreClearErrors() {
         assertThat(run("ffn", "--model", model.toString(), "--experts", "four", "--port", "0")).isEqualTo(1);
         assertThat(err.toString()).contains("expert range 'four' is not FIRST-LAST with whole numbers, e.g. 0-23");
+        assertThat(run("ffn", "--model", model.toString(), "--experts", "0-7", "--port", "0", "--backend", "gpu"))
+                .isEqualTo(1);
+        assertThat(err.toString()).contains("--backend must be auto, cpu or cuda, got 'gpu'");
+    }
+
+    @Test
+    void cudaWithoutAUsableGpuFailsAtStartWithTheReason() {
+        CudaProbe.Verdict verdict = CudaProbe.verdict();
+        assumeFalse(verdict.available(), "this machine has a usable GPU (" + verdict.description()
+                + "), so --backend cuda would start serving");
         assertThat(run("ffn", "--model", model.toString(), "--experts", "0-7", "--port", "0", "--backend", "cuda"))
                 .isEqualTo(1);
-        assertThat(err.toString()).contains("--backend must be auto or cpu, got 'cuda'");
+        assertThat(err.toString().strip()).isEqualTo("afd ffn: --backend cuda: " + verdict.description()
+                + "; use --backend auto or cpu to run on the CPU");
     }
 
     @Test
@@ -58,6 +71,6 @@ class FfnCommandTest {
         assertThat(run("ffn", "--help")).isZero();
         String help = out.toString().replaceAll("\\s+", " ");
         assertThat(help).contains("--model", "--experts", "--port", "Required; no default.", "Default: 0.0.0.0.",
-                "auto means cpu for now", "Default: auto.", "--[no-]prefault", "Default: true.");
+                "auto, cpu or cuda", "Default: auto.", "--[no-]prefault", "Default: true.");
     }
 }

@@ -36,58 +36,21 @@ public final class CpuFfnBackend implements FfnBackend {
     @Override
     public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
             float[] expertWeights) {
-        if (layer < 0 || layer >= weights.layers().size()) {
-            throw new IllegalArgumentException("layer " + layer + " does not exist; the model has "
-                    + weights.layers().size() + " layers");
-        }
-        if (rows < 0 || k < 0 || x.length < (long) rows * hidden || expertIds.length < (long) rows * k
-                || expertWeights.length < (long) rows * k) {
-            throw new IllegalArgumentException(rows + " rows with " + k + " slots need " + (long) rows * hidden
-                    + " activations and " + (long) rows * k + " expert ids and weights; got " + x.length + ", "
-                    + expertIds.length + " and " + expertWeights.length);
-        }
-        LayerWeights l = weights.layers().get(layer);
-        boolean routed = checkSlots(layer, l.isMoe(), rows, k, expertIds);
+        LayerWeights l = FfnArguments.check(weights, experts, hidden, layer, x, rows, sharedRows, k, expertIds,
+                expertWeights);
         float[] out = new float[rows * hidden];
         if (sharedRows.length > 0) {
             addShared(l.isMoe() ? l.moe().shared() : l.dense(), x, rows, sharedRows, out);
         }
-        if (routed) {
+        if (FfnArguments.anyRouted(rows, k, expertIds)) {
             MoeDispatch.forward(l.moe(), x, rows, k, expertIds, expertWeights, out);
         }
         return out;
     }
 
-    /** Checks every slot before any work starts; returns whether some slot names an expert. */
-    private boolean checkSlots(int layer, boolean moe, int rows, int k, int[] expertIds) {
-        boolean routed = false;
-        for (int s = 0; s < rows * k; s++) {
-            int e = expertIds[s];
-            if (e == -1) {
-                continue;
-            }
-            String slot = "row " + s / k + " slot " + s % k;
-            if (!moe) {
-                throw new IllegalArgumentException(slot + " names expert " + e + " but layer " + layer
-                        + " is dense: it has no routed experts");
-            }
-            if (!experts.contains(e)) {
-                throw new IllegalArgumentException(slot + ": expert " + e + " is outside this node's experts "
-                        + experts + (e < 0 ? " (-1 marks a slot that another node serves)" : ""));
-            }
-            routed = true;
-        }
-        return routed;
-    }
-
     /** Runs the MLP once over the gathered shared rows and writes each result into its row of {@code out}. */
     private void addShared(MlpWeights mlp, float[] x, int rows, int[] sharedRows, float[] out) {
         int n = sharedRows.length;
-        for (int r : sharedRows) {
-            if (r < 0 || r >= rows) {
-                throw new IllegalArgumentException("shared row " + r + " is outside the frame's " + rows + " rows");
-            }
-        }
         if (n == rows && isIdentity(sharedRows)) { // every row, in order: no gather needed
             Mlp.forward(mlp, x, rows, out);
             return;

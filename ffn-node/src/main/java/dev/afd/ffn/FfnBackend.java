@@ -3,8 +3,8 @@ package dev.afd.ffn;
 /**
  * Computes an ffn-node's share of one layer's FFN for the rows of a frame.
  *
- * <p>Threading: implementations are stateless apart from read-only weights, so any thread may call
- * {@link #compute} and calls may overlap.
+ * <p>Threading: any thread may call {@link #compute} and calls may overlap. The CPU backend is stateless apart
+ * from read-only weights; the CUDA backend hands every call to its GPU's one CUDA thread and runs them in turn.
  */
 public interface FfnBackend {
     /**

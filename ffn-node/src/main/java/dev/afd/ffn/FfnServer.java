@@ -18,7 +18,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * An ffn-node's gRPC server: the {@code Exchange} service and the standard health service on one Netty port.
- * Health reports SERVING from start (the backend arrives with its weights bound) until {@link #close()}.
+ * Health reports SERVING from start (the backend arrives with its weights bound) until {@link #close()}, for the
+ * whole server, for the Exchange service, and for {@link #BACKEND_HEALTH_PREFIX} plus the backend's name, so that a
+ * health probe can tell which backend runs (e.g. {@code grpc_health_probe -service=afd.ffn.backend.cuda}).
  *
  * <p>Ownership: the server owns its compute thread and its Netty resources; it does not own the backend or the
  * checkpoint behind it, which must stay open until {@link #close()} has returned.
@@ -28,6 +30,8 @@ public final class FfnServer implements AutoCloseable {
     public static final int MAX_MESSAGE_BYTES = 256 << 20;
     /** How long {@link #close()} lets open streams finish before cancelling them. */
     public static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
+    /** Health service name that reports the compute backend: this plus {@code cpu} or {@code cuda}. */
+    public static final String BACKEND_HEALTH_PREFIX = "afd.ffn.backend.";
 
     private static final System.Logger LOG = System.getLogger(FfnServer.class.getName());
 
@@ -81,6 +85,7 @@ public final class FfnServer implements AutoCloseable {
         name.set("ffn " + bound.getHostString() + ":" + bound.getPort());
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus(FfnServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+        health.setStatus(BACKEND_HEALTH_PREFIX + backend.name(), ServingStatus.SERVING);
         LOG.log(Level.INFO, "{0} serving experts {1} of {2}, backend {3}, model {4} (fingerprint {5})",
                 name.get(), backend.experts(), config.numExperts(), backend.name(), model, config.fingerprint());
         return new FfnServer(server, health, compute, backend, bound, name.get());

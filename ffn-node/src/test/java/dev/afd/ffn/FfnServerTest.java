@@ -1,6 +1,7 @@
 package dev.afd.ffn;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
@@ -209,5 +210,9 @@ class FfnServerTest {
                 .isEqualTo(ServingStatus.SERVING);
         assertThat(health.check(HealthCheckRequest.newBuilder().setService(FfnServiceGrpc.SERVICE_NAME).build())
                 .getStatus()).isEqualTo(ServingStatus.SERVING);
+        assertThat(health.check(HealthCheckRequest.newBuilder().setService("afd.ffn.backend.cpu").build())
+                .getStatus()).as("the backend in use").isEqualTo(ServingStatus.SERVING);
+        assertThatThrownBy(() -> health.check(HealthCheckRequest.newBuilder().setService("afd.ffn.backend.cuda")
+                .build())).as("a backend not in use is unknown").hasMessageContaining("NOT_FOUND");
     }
 }

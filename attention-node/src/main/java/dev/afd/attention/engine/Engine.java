@@ -106,17 +106,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private void validate(GenerationRequest r) {
-        Step3Config c = model.config();
-        for (int t : r.promptIds()) {
-            if (t < 0 || t >= c.vocabSize()) {
-                throw new IllegalArgumentException("prompt token id " + t + " is outside the vocabulary [0, "
-                        + c.vocabSize() + ")");
-            }
-        }
-        if ((long) r.promptIds().length + r.maxTokens() > c.maxPositions()) {
-            throw new IllegalArgumentException("the prompt (" + r.promptIds().length + " tokens) plus max_tokens ("
-                    + r.maxTokens() + ") exceeds the model's context of " + c.maxPositions() + " tokens");
-        }
+        r.requireFits(model.config());
         long positions = (long) r.promptIds().length + r.maxTokens() - 1;
         long blocks = (positions + pool.blockSize() - 1) / pool.blockSize();
         if (blocks > pool.total()) {

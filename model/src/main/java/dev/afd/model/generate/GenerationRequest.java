@@ -1,5 +1,6 @@
 package dev.afd.model.generate;
 
+import dev.afd.model.config.Step3Config;
 import dev.afd.model.sampling.SamplingParams;
 import java.util.Set;
 
@@ -26,6 +27,25 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
         if (minTokens < 0 || minTokens > maxTokens) {
             throw new IllegalArgumentException("min_tokens must be between 0 and max_tokens (" + maxTokens + "), got "
                     + minTokens);
+        }
+    }
+
+    /**
+     * Checks that the request can run on a model with config {@code c}.
+     *
+     * @throws IllegalArgumentException naming the token id outside the vocabulary, or stating the context length
+     *     and the request's token counts
+     */
+    public void requireFits(Step3Config c) {
+        for (int id : promptIds) {
+            if (id < 0 || id >= c.vocabSize()) {
+                throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary [0, "
+                        + c.vocabSize() + ")");
+            }
+        }
+        if ((long) promptIds.length + maxTokens > c.maxPositions()) {
+            throw new IllegalArgumentException("the prompt (" + promptIds.length + " tokens) plus max_tokens ("
+                    + maxTokens + ") exceeds the model's context of " + c.maxPositions() + " tokens");
         }
     }
 

@@ -39,7 +39,7 @@ public final class Generator {
     }
 
     public List<GenerationResult> generate(List<GenerationRequest> requests) {
-        requests.forEach(this::validate);
+        requests.forEach(r -> r.requireFits(model.config()));
         Step3Config c = model.config();
         List<Sequence> sequences = new ArrayList<>();
         try {
@@ -62,20 +62,6 @@ public final class Generator {
             return sequences.stream().map(Sequence::result).toList();
         } finally {
             sequences.forEach(s -> s.kv.close());
-        }
-    }
-
-    private void validate(GenerationRequest r) {
-        Step3Config c = model.config();
-        for (int id : r.promptIds()) {
-            if (id < 0 || id >= c.vocabSize()) {
-                throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary [0, "
-                        + c.vocabSize() + ")");
-            }
-        }
-        if ((long) r.promptIds().length + r.maxTokens() > c.maxPositions()) {
-            throw new IllegalArgumentException("the prompt (" + r.promptIds().length + " tokens) plus max_tokens ("
-                    + r.maxTokens() + ") exceeds the model's context of " + c.maxPositions() + " tokens");
         }
     }
 

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Every tensor of a Step-3 checkpoint (names and shapes as in STEP3.md) with random values that keep the network
+ * Every tensor of a Step-3 checkpoint (names and shapes as in docs/model.md) with random values that keep the network
  * well-conditioned:
  *
  * <ul>

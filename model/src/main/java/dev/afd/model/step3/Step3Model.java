@@ -15,7 +15,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The Step-3 forward pass (STEP3.md) over a batch that mixes prefill chunks and decode tokens of many sequences.
+ * The Step-3 forward pass (docs/model.md) over a batch that mixes prefill chunks and decode tokens of many sequences.
  *
  * <p>Each step flattens the batch into rows (one per token), runs every layer's attention half here and hands the
  * post-attention-normed rows to an {@link FfnExecutor} for the FFN half. Only the last row of a chunk that asks for
@@ -60,8 +60,9 @@ public final class Step3Model {
 
     /**
      * Runs one engine step, split into up to {@code microBatches} micro-batches (whole sequences each) that take turns
-     * through every layer: micro-batch b's attention runs while the FFN side still works on b-1 (DESIGN.md, "The
-     * per-layer pipeline"). Rows never interact across micro-batches, so the split changes timing, not results.
+     * through every layer: micro-batch b's attention runs while the FFN side still works on b-1 (the ping-pong of
+     * attention-FFN disaggregation). Rows never interact across micro-batches, so the split changes timing, not
+     * results.
      *
      * @return for each chunk, the logits of its last token ({@code vocab} floats), or {@code null} when the chunk did
      *     not ask for them

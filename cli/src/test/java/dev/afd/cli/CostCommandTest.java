@@ -1,0 +1,81 @@
+package dev.afd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class CostCommandTest {
+    private static final String STEP3 = Path.of("..", "benchmarks", "configs", "step3.json").toString();
+
+    @TempDir
+    Path dir;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(args);
+    }
+
+    @Test
+    void printsThePapersStep3FiguresWithTheirParts() {
+        assertThat(run("cost", "--config", STEP3)).isZero();
+        assertThat(out.toString()).contains(
+                "KV bytes read     2.56e8", "= 8,192 tokens x 31,232 B", "attention FLOPs   3.27e10",
+                "linear FLOPs      2.07e10", "FFN FLOPs         5.33e10", "128 FLOPs per KV byte",
+                "0.048 (memory)", "0.040 (compute)",
+                "Best pairing: attention on H20 (0.040) + FFN on H800 (0.015) = 0.055 USD per 1M tokens");
+        assertThat(out.toString()).doesNotContain("Capacity");
+    }
+
+    @Test
+    void batchAsksForACapacityPlan() {
+        assertThat(run("cost", "--config", STEP3, "--context", "4096", "--batch", "6144", "--tpot-ms", "50",
+                "--attention-chip", "h800", "--ffn-chip", "H800")).isZero();
+        assertThat(out.toString()).contains("Capacity for TPOT 50 ms, batch 6,144 at 4,096 tokens of context",
+                "T = 50 ms / (3 micro-batches x 61 layers) = 273.2 us", "m = 3: the smallest m >= 2 (1 + Tc/Tf)",
+                "2,048 sequence(s)", "7,168 B out (FP8), 14,336 B back (BF16)", "122,880 tokens/s");
+    }
+
+    @Test
+    void jsonCarriesEveryContextAndAHardwareFileAddsChips() throws Exception {
+        Path chips = dir.resolve("chips.json");
+        Files.writeString(chips, "{\"chips\": [{\"name\": \"L20\", \"price_per_hour\": 0.5, \"bf16_flops\": 1.195e14,"
+                + " \"memory_bytes_per_second\": 8.64e11, \"memory_bytes\": 4.8e10,"
+                + " \"nic_bytes_per_second\": 2.5e10}]}");
+        assertThat(run("cost", "--config", STEP3, "--context", "8192,32768", "--hardware", "H800,L20",
+                "--hardware-file", chips.toString(), "--batch", "1024", "--json")).isZero();
+        JsonNode json = new ObjectMapper().readTree(out.toString());
+        assertThat(json.path("model").path("attention").path("kind").asText()).isEqualTo("MFA");
+        assertThat(json.path("contexts")).hasSize(2);
+        JsonNode at32k = json.path("contexts").get(1);
+        assertThat(at32k.path("costs").path("work").path("context").asLong()).isEqualTo(32768);
+        assertThat(at32k.path("costs").path("chips")).extracting(c -> c.path("chip").asText())
+                .containsExactly("H800", "L20");
+        assertThat(at32k.path("costs").path("costs_in").asText()).isEqualTo("USD per 1M decoded tokens");
+        assertThat(at32k.path("capacity").path("micro_batches").asInt()).isGreaterThanOrEqualTo(3);
+    }
+
+    @Test
+    void badInputsAreOneLineErrors() {
+        assertThat(run("cost", "--config", STEP3, "--hardware", "B200")).isEqualTo(1);
+        assertThat(err.toString()).contains("afd cost: unknown chip 'B200'; known: H800, H20, A800, 910B");
+        assertThat(run("cost", "--config", STEP3, "--ffn-chip", "H20")).isEqualTo(1);
+        assertThat(err.toString()).contains("add --batch N");
+        assertThat(run("cost", "--config", dir.resolve("none.json").toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("no such file");
+        assertThat(run("cost", "--config", STEP3, "--precision", "fp4")).isEqualTo(1);
+        assertThat(err.toString()).contains("unknown precision 'fp4'");
+    }
+}

@@ -1,0 +1,43 @@
+package dev.afd.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class EnvironmentDefaultsTest {
+    private static GenerateCommand parse(Map<String, String> env, String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setDefaultValueProvider(new EnvironmentDefaults(env));
+        CommandLine.ParseResult parsed = cl.parseArgs(args);
+        return (GenerateCommand) parsed.subcommand().commandSpec().userObject();
+    }
+
+    @Test
+    void commandSpecificVariablesWinOverGenericOnesAndOptionsWinOverBoth() {
+        Map<String, String> env = Map.of("AFD_GENERATE_MAX_TOKENS", "7", "AFD_MAX_TOKENS", "9", "AFD_KV_DTYPE", "f32");
+        GenerateCommand g = parse(env, "generate", "--prompt-ids", "1");
+        assertThat(g.maxTokens).isEqualTo(7);
+        assertThat(g.engine.kvDtype).isEqualTo("f32");
+        assertThat(parse(env, "generate", "--prompt-ids", "1", "--max-tokens", "3").maxTokens).isEqualTo(3);
+        assertThat(parse(Map.of(), "generate", "--prompt-ids", "1").maxTokens).isEqualTo(16);
+    }
+
+    @Test
+    void benchmarksTakeOnlyTheirOwnFullyQualifiedVariables() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_MODEL", "/models/step3",
+                "AFD_BENCH_KERNELS_STEPS", "3")));
+        CommandLine.ParseResult bench = cl.parseArgs("bench", "kernels");
+        Object kernels = bench.subcommand().subcommand().commandSpec().userObject();
+        assertThat(((BenchCommand.Kernels) kernels).steps).isEqualTo(3);
+        assertThat(((BenchCommand.Kernels) kernels).target.model.toString()).isEqualTo("models/small");
+    }
+
+    @Test
+    void variableNamesFollowTheOptionNames() {
+        assertThat(EnvironmentDefaults.variable("max-tokens")).isEqualTo("AFD_MAX_TOKENS");
+        assertThat(EnvironmentDefaults.variable("generate_kv-memory-mb")).isEqualTo("AFD_GENERATE_KV_MEMORY_MB");
+    }
+}

@@ -1,0 +1,68 @@
+package dev.afd.ffn;
+
+import dev.afd.ffn.cuda.CudaFfnBackend;
+import dev.afd.ffn.cuda.CudaProbe;
+import dev.afd.ffn.cuda.CudaUnavailableException;
+import dev.afd.model.config.Step3Config;
+import dev.afd.model.step3.Step3Weights;
+
+/**
+ * Picks the ffn-node's compute backend and says why, in one log line at start-up: never a silent fallback.
+ */
+public final class BackendSelector {
+    private static final System.Logger LOG = System.getLogger(BackendSelector.class.getName());
+
+    private BackendSelector() {}
+
+    /**
+     * The backend in use and why it was chosen.
+     *
+     * @param backend the backend; a {@link CudaFfnBackend} holds GPU memory until closed
+     * @param why for logs, e.g. {@code cuda on NVIDIA H200 (...)} or
+     *     {@code cpu (auto: no CUDA driver: libcuda.so.1 cannot be loaded ...)}
+     */
+    public record Selection(FfnBackend backend, String why) {}
+
+    /**
+     * Selects and creates the backend, probing for a GPU unless {@code kind} is {@link BackendKind#CPU}.
+     *
+     * @throws CudaUnavailableException for {@link BackendKind#CUDA} when the CUDA backend cannot run, with the
+     *     reason
+     * @throws IllegalArgumentException when {@code experts} exceeds the model's routed experts
+     */
+    public static Selection select(BackendKind kind, Step3Config config, Step3Weights weights,
+            ExpertRange experts) {
+        Selection s = switch (kind) {
+            case CPU -> cpu(config, weights, experts, "cpu (asked for)");
+            case CUDA -> cuda(config, weights, experts);
+            case AUTO -> auto(config, weights, experts);
+        };
+        LOG.log(System.Logger.Level.INFO, "ffn backend: {0}", s.why());
+        return s;
+    }
+
+    private static Selection auto(Step3Config config, Step3Weights weights, ExpertRange experts) {
+        experts.requireWithin(config.numExperts());
+        CudaProbe.Verdict verdict = CudaProbe.verdict();
+        if (!verdict.available()) {
+            return cpu(config, weights, experts, "cpu (auto: " + verdict.description() + ")");
+        }
+        try {
+            return cuda(config, weights, experts);
+        } catch (CudaUnavailableException e) {
+            // A GPU is there but cannot take this model: worth more than an info line.
+            LOG.log(System.Logger.Level.WARNING, "a GPU is present but the CUDA backend cannot run: {0}",
+                    e.getMessage());
+            return cpu(config, weights, experts, "cpu (auto: " + e.getMessage() + ")");
+        }
+    }
+
+    private static Selection cuda(Step3Config config, Step3Weights weights, ExpertRange experts) {
+        CudaFfnBackend cuda = CudaFfnBackend.create(config, weights, experts);
+        return new Selection(cuda, "cuda on " + cuda.describe());
+    }
+
+    private static Selection cpu(Step3Config config, Step3Weights weights, ExpertRange experts, String why) {
+        return new Selection(new CpuFfnBackend(config, weights, experts), why);
+    }
+}

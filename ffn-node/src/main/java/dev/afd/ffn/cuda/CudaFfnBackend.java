@@ -1,0 +1,207 @@
+package dev.afd.ffn.cuda;
+
+import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.FfnArguments;
+import dev.afd.ffn.FfnBackend;
+import dev.afd.model.config.Step3Config;
+import dev.afd.model.step3.LayerWeights;
+import dev.afd.model.step3.MlpWeights;
+import dev.afd.model.step3.MoeWeights;
+import dev.afd.model.step3.Step3Weights;
+import dev.afd.model.tensor.DType;
+import dev.afd.model.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import jcuda.CudaException;
+
+/**
+ * The FFN on an NVIDIA GPU, with the kernels of {@code ffn.cu}.
+ *
+ * <p>At creation the weights this node serves are uploaded once, as bf16: every dense layer's MLP, every MoE
+ * layer's shared expert, and this node's slice of every MoE layer's routed experts. Each
+ * {@link #compute} then sends the frame's activations and routing tables up, runs the grouped MLPs and the
+ * combine, and brings the result back. Numerics: activations and the MLPs' intermediate are rounded to bf16 (the
+ * tensor cores' input type), accumulation is f32, and the combine adds in the CPU backend's order; results agree
+ * with {@link dev.afd.ffn.CpuFfnBackend} to within bf16 rounding, not bit for bit.
+ *
+ * <p>Threading: any thread may call {@link #compute}; calls are handed to the GPU's CUDA thread and run one at a
+ * time. Ownership: owns its GPU memory until {@link #close}; the GPU context belongs to {@link CudaProbe}. The
+ * checkpoint may be closed once the backend is created.
+ */
+public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
+    /** Left free beyond the weights for the per-frame workspace and the driver. */
+    private static final long HEADROOM_BYTES = 1L << 30;
+    /** Pinned staging buffer for the upload. */
+    private static final long STAGING_BYTES = 64L << 20;
+    private static final double GIB = 1L << 30;
+
+    private final CudaDevice device;
+    private final Step3Weights weights;
+    private final ExpertRange experts;
+    private final int hidden;
+    private final List<DeviceLayer> layers;
+    private final FfnRunner runner;
+    private final long weightBytes;
+    private boolean closed;
+
+    private CudaFfnBackend(CudaDevice device, Step3Weights weights, ExpertRange experts, int hidden,
+            List<DeviceLayer> layers, FfnRunner runner) {
+        this.device = device;
+        this.weights = weights;
+        this.experts = experts;
+        this.hidden = hidden;
+        this.layers = List.copyOf(layers);
+        this.runner = runner;
+        this.weightBytes = layers.stream().mapToLong(DeviceLayer::bytes).sum();
+    }
+
+    /**
+     * Uploads this node's weights to the probed GPU.
+     *
+     * @throws IllegalArgumentException when {@code experts} exceeds the model's routed experts
+     * @throws CudaUnavailableException when there is no usable GPU, the weights are not bf16 or have sizes the
+     *     kernels cannot take, or they do not fit in GPU memory; the message says which
+     */
+    public static CudaFfnBackend create(Step3Config config, Step3Weights weights, ExpertRange experts) {
+        experts.requireWithin(config.numExperts());
+        CudaDevice device = CudaProbe.device();
+        long bytes = 0;
+        for (LayerWeights l : weights.layers()) {
+            for (Tensor t : tensors(l)) {
+                requireSupported(t);
+            }
+            bytes += l.isMoe() ? mlpBytes(l.moe().shared()) + ownExpertBytes(l.moe(), experts) : mlpBytes(l.dense());
+        }
+        long needed = bytes;
+        return device.thread().call(() -> upload(device, config, weights, experts, needed));
+    }
+
+    private static CudaFfnBackend upload(CudaDevice device, Step3Config config, Step3Weights weights,
+            ExpertRange experts, long needed) {
+        long free = device.freeBytes();
+        if (needed + HEADROOM_BYTES > free) {
+            throw new CudaUnavailableException(String.format(Locale.ROOT, "this node's weights need %.1f GiB on"
+                    + " the GPU (plus %.1f GiB of workspace) but only %.1f GiB are free; give the node fewer experts"
+                    + " with --experts", needed / GIB, HEADROOM_BYTES / GIB, free / GIB));
+        }
+        List<DeviceLayer> layers = new ArrayList<>();
+        try (PinnedBuffer staging = new PinnedBuffer(STAGING_BYTES)) {
+            for (LayerWeights l : weights.layers()) {
+                if (l.isMoe()) {
+                    MoeWeights m = l.moe();
+                    DeviceMlp shared = DeviceMlp.upload(m.shared(), staging);
+                    DeviceMlp routed;
+                    try {
+                        routed = DeviceMlp.upload(m.gate(), m.up(), m.down(), experts.first(), experts.size(),
+                                staging);
+                    } catch (CudaException e) {
+                        shared.free();
+                        throw e;
+                    }
+                    layers.add(new DeviceLayer(shared, routed));
+                } else {
+                    layers.add(new DeviceLayer(DeviceMlp.upload(l.dense(), staging), null));
+                }
+            }
+            return new CudaFfnBackend(device, weights, experts, config.hiddenSize(), layers,
+                    new FfnRunner(device.kernels(), config.hiddenSize()));
+        } catch (CudaException e) {
+            layers.forEach(DeviceLayer::free);
+            throw new CudaUnavailableException("uploading the weights to the GPU failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<Tensor> tensors(LayerWeights l) {
+        if (!l.isMoe()) {
+            return List.of(l.dense().gate(), l.dense().up(), l.dense().down());
+        }
+        MlpWeights s = l.moe().shared();
+        return List.of(s.gate(), s.up(), s.down(), l.moe().gate(), l.moe().up(), l.moe().down());
+    }
+
+    private static void requireSupported(Tensor t) {
+        if (t.dtype() != DType.BF16) {
+            throw new CudaUnavailableException("the CUDA kernels take bf16 weights, but " + t + " is "
+                    + t.dtype().safetensorsCode() + "; use the CPU backend or a bf16 checkpoint");
+        }
+        long[] shape = t.shape();
+        if (shape[shape.length - 1] % 8 != 0 || shape[shape.length - 2] % 8 != 0) {
+            throw new CudaUnavailableException("the CUDA kernels need hidden and intermediate sizes that are"
+                    + " multiples of 8 (16-byte loads), but " + t + " has other sizes; use the CPU backend");
+        }
+    }
+
+    private static long mlpBytes(MlpWeights m) {
+        return m.gate().data().byteSize() + m.up().data().byteSize() + m.down().data().byteSize();
+    }
+
+    private static long ownExpertBytes(MoeWeights m, ExpertRange experts) {
+        return (m.gate().data().byteSize() + m.up().data().byteSize() + m.down().data().byteSize())
+                / m.numExperts() * experts.size();
+    }
+
+    @Override
+    public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
+            float[] expertWeights) {
+        FfnArguments.check(weights, experts, hidden, layer, x, rows, sharedRows, k, expertIds, expertWeights);
+        if (sharedRows.length == 0 && !FfnArguments.anyRouted(rows, k, expertIds)) {
+            return new float[rows * hidden]; // nothing to compute: no GPU round trip
+        }
+        RoutingPlan plan = RoutingPlan.of(rows, sharedRows, k, expertIds, expertWeights, experts);
+        return device.thread().call(() -> {
+            if (closed) {
+                throw new IllegalStateException("the CUDA backend has been closed");
+            }
+            try {
+                return runner.run(layers.get(layer), x, plan);
+            } catch (CudaException e) {
+                throw new IllegalStateException("CUDA failed on layer " + layer + " with " + rows + " rows: "
+                        + e.getMessage() + "; if this repeats, the GPU context is broken: restart the node", e);
+            }
+        });
+    }
+
+    @Override
+    public ExpertRange experts() {
+        return experts;
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    /** For logs: the GPU and what is on it. */
+    public String describe() {
+        return String.format(Locale.ROOT, "%s; %.2f GiB of weights (experts %s of %d layers)", device.describe(),
+                weightBytes / GIB, experts, layers.size());
+    }
+
+    /** This backend's layers on the GPU, for benchmarks in this package. */
+    DeviceLayer layer(int layer) {
+        return layers.get(layer);
+    }
+
+    /** The runner, for benchmarks in this package; CUDA thread only. */
+    FfnRunner runner() {
+        return runner;
+    }
+
+    CudaDevice device() {
+        return device;
+    }
+
+    /** Frees the GPU memory; later {@link #compute} calls fail. Safe to call more than once. */
+    @Override
+    public void close() {
+        device.thread().call(() -> {
+            if (!closed) {
+                closed = true;
+                layers.forEach(DeviceLayer::free);
+                runner.close();
+            }
+            return null;
+        });
+    }
+}

@@ -1,0 +1,69 @@
+package dev.afd.ffn.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+
+import dev.afd.model.step3.MlpWeights;
+import dev.afd.model.tensor.DType;
+import dev.afd.model.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * A stack of SiLU-gated MLPs in GPU memory, bf16, laid out as {@code ffn.cu} reads them: gate and up
+ * {@code [experts, inter, hidden]}, down {@code [experts, hidden, inter]}. A dense MLP or the shared expert is a
+ * stack of one.
+ *
+ * <p>Ownership: owns its three allocations until {@link #free}. CUDA thread only.
+ */
+record DeviceMlp(CUdeviceptr gate, CUdeviceptr up, CUdeviceptr down, int experts, int inter, int hidden) {
+
+    /** Bytes on the GPU. */
+    long bytes() {
+        return 3L * experts * inter * hidden * 2;
+    }
+
+    /** Uploads one MLP. */
+    static DeviceMlp upload(MlpWeights w, PinnedBuffer staging) {
+        return new DeviceMlp(copy(w.gate(), w.gate().data(), staging), copy(w.up(), w.up().data(), staging),
+                copy(w.down(), w.down().data(), staging), 1, w.intermediate(), w.hidden());
+    }
+
+    /**
+     * Uploads experts {@code first .. first+count-1} of stacked {@code [E, ...]} tensors: contiguous slices, so only
+     * this node's experts are read from the checkpoint.
+     */
+    static DeviceMlp upload(Tensor gate, Tensor up, Tensor down, int first, int count, PinnedBuffer staging) {
+        return new DeviceMlp(copy(gate, experts(gate, first, count), staging),
+                copy(up, experts(up, first, count), staging), copy(down, experts(down, first, count), staging),
+                count, Math.toIntExact(gate.dim(1)), Math.toIntExact(gate.dim(2)));
+    }
+
+    private static MemorySegment experts(Tensor stacked, int first, int count) {
+        long perExpert = stacked.data().byteSize() / stacked.dim(0);
+        return stacked.data().asSlice(perExpert * first, perExpert * count);
+    }
+
+    /** Synchronous upload through the pinned staging buffer, one buffer-full at a time. */
+    private static CUdeviceptr copy(Tensor t, MemorySegment src, PinnedBuffer staging) {
+        if (t.dtype() != DType.BF16) {
+            throw new IllegalArgumentException(t + " is not bf16"); // checked before any upload starts
+        }
+        CUdeviceptr dst = new CUdeviceptr();
+        cuMemAlloc(dst, src.byteSize());
+        long chunk = staging.segment().byteSize();
+        for (long off = 0; off < src.byteSize(); off += chunk) {
+            long n = Math.min(chunk, src.byteSize() - off);
+            MemorySegment.copy(src, off, staging.segment(), 0, n);
+            cuMemcpyHtoD(dst.withByteOffset(off), staging.pointer(), n);
+        }
+        return dst;
+    }
+
+    void free() {
+        cuMemFree(gate);
+        cuMemFree(up);
+        cuMemFree(down);
+    }
+}

@@ -1,0 +1,173 @@
+package dev.afd.ffn.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.afd.ffn.CpuFfnBackend;
+import dev.afd.ffn.ExpertRange;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * CUDA against the CPU backend on random shapes, routings and shared-row sets: the differential test of the
+ * kernels. Needs a usable GPU; skipped, with the probe's reason, everywhere else.
+ */
+class CudaFfnBackendTest {
+    /** Per element, against the largest value: bf16 activations and intermediates cost about 0.3% RMS. */
+    private static final double MAX_ERROR = 2e-2;
+    /** For the whole output: ||cuda - cpu|| / ||cpu||. */
+    private static final double RELATIVE_L2 = 1e-2;
+
+    /** Shapes with sizes that are multiples of 8 but leave partial tiles, and one with hidden > 1024 (GEMV chunks). */
+    private static final SyntheticModel.Shape[] SHAPES = {
+        new SyntheticModel.Shape(200, 136, 6, 3, 152, 72),
+        new SyntheticModel.Shape(64, 128, 8, 2, 32, 32),
+        new SyntheticModel.Shape(1288, 0, 12, 3, 520, 264),
+    };
+
+    static final List<SyntheticModel> models = new ArrayList<>();
+
+    @BeforeAll
+    static void makeModels() {
+        if (CudaProbe.verdict().available()) {
+            for (int i = 0; i < SHAPES.length; i++) {
+                models.add(new SyntheticModel(SHAPES[i], 100 + i, true));
+            }
+        }
+    }
+
+    /** Per test rather than per class, so that every skipped test shows the reason in the reports. */
+    @BeforeEach
+    void requireGpu() {
+        CudaProbe.Verdict verdict = CudaProbe.verdict();
+        assumeTrue(verdict.available(), "no usable GPU, CUDA test skipped: " + verdict.description());
+    }
+
+    @AfterAll
+    static void closeModels() {
+        models.forEach(SyntheticModel::close);
+    }
+
+    /** A node's experts: the middle of the model's range, so that both ends belong to other nodes. */
+    private static ExpertRange served(SyntheticModel m) {
+        return new ExpertRange(1, m.shape.experts() - 2);
+    }
+
+    private static void assertAgrees(float[] cuda, float[] cpu, String what) {
+        assertThat(cuda).as(what).hasSameSizeAs(cpu);
+        double scale = RandomFrames.scale(cpu);
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < cpu.length; i++) {
+            double d = cuda[i] - cpu[i];
+            assertThat(Math.abs(d)).as("%s: element %d is %s, the CPU says %s (largest %s)", what, i, cuda[i],
+                    cpu[i], scale).isLessThanOrEqualTo(MAX_ERROR * scale);
+            diff += d * d;
+            norm += (double) cpu[i] * cpu[i];
+        }
+        assertThat(Math.sqrt(diff / Math.max(norm, 1e-30))).as("%s: relative L2 error", what)
+                .isLessThanOrEqualTo(RELATIVE_L2);
+    }
+
+    @ParameterizedTest(name = "shape {0}, layer {1}, {2} rows")
+    @CsvSource({
+        "0, 0, 1", "0, 0, 2", "0, 0, 3", "0, 0, 9", "0, 0, 64", "0, 0, 300", "0, 1, 1", "0, 1, 37",
+        "1, 0, 5", "1, 0, 130", "1, 1, 200",
+        "2, 0, 1", "2, 0, 4", "2, 0, 48", "2, 0, 257"})
+    void agreesWithTheCpuBackend(int shape, int layer, int rows) {
+        SyntheticModel m = models.get(shape);
+        ExpertRange served = served(m);
+        int k = layer == SyntheticModel.MOE_LAYER ? m.shape.topK() : 0;
+        Random random = new Random(shape * 1_000L + layer * 100L + rows);
+        CpuFfnBackend cpu = new CpuFfnBackend(m.config, m.weights, served);
+        try (CudaFfnBackend cuda = CudaFfnBackend.create(m.config, m.weights, served)) {
+            for (int trial = 0; trial < 3; trial++) {
+                float[] x = RandomFrames.activations(random, rows, m.shape.hidden());
+                int[] ids = RandomFrames.expertIds(random, rows, k, served, 0.25, trial == 1);
+                float[] w = RandomFrames.expertWeights(random, rows * k);
+                int[] shared = trial == 2 ? new int[0] : RandomFrames.sharedRows(random, rows);
+                assertAgrees(cuda.compute(layer, x, rows, shared, k, ids, w),
+                        cpu.compute(layer, x, rows, shared, k, ids, w),
+                        "trial " + trial + " (" + shared.length + " shared rows)");
+            }
+        }
+    }
+
+    @Test
+    void framesWithNothingToDoAndBadFramesAreAnsweredLikeTheCpu() {
+        SyntheticModel m = models.getFirst();
+        ExpertRange served = served(m);
+        int hidden = m.shape.hidden();
+        CpuFfnBackend cpu = new CpuFfnBackend(m.config, m.weights, served);
+        try (CudaFfnBackend cuda = CudaFfnBackend.create(m.config, m.weights, served)) {
+            assertThat(cuda.compute(0, new float[0], 0, new int[0], 3, new int[0], new float[0])).isEmpty();
+            float[] x = RandomFrames.activations(new Random(1), 2, hidden);
+            assertThat(cuda.compute(0, x, 2, new int[0], 3, new int[] {-1, -1, -1, -1, -1, -1}, new float[6]))
+                    .containsOnly(0f).hasSize(2 * hidden);
+            int[] outside = {1, -1, -1, 0, -1, -1};
+            assertThatThrownBy(() -> cuda.compute(0, x, 2, new int[0], 3, outside, new float[6]))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage(messageOf(() -> cpu.compute(0, x, 2, new int[0], 3, outside, new float[6])));
+        }
+    }
+
+    private static String messageOf(Runnable r) {
+        try {
+            r.run();
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+        throw new AssertionError("expected an IllegalArgumentException");
+    }
+
+    @Test
+    void concurrentCallersGetTheSameAnswersAsOneAtATime() throws Exception {
+        SyntheticModel m = models.getFirst();
+        ExpertRange served = served(m);
+        int k = m.shape.topK();
+        try (CudaFfnBackend cuda = CudaFfnBackend.create(m.config, m.weights, served);
+                ExecutorService callers = Executors.newFixedThreadPool(4)) {
+            Random random = new Random(9);
+            List<float[]> expected = new ArrayList<>();
+            List<Future<float[]>> actual = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                int rows = 1 + random.nextInt(100);
+                float[] x = RandomFrames.activations(random, rows, m.shape.hidden());
+                int[] ids = RandomFrames.expertIds(random, rows, k, served, 0.2, false);
+                float[] w = RandomFrames.expertWeights(random, rows * k);
+                int[] shared = RandomFrames.sharedRows(random, rows);
+                expected.add(cuda.compute(0, x, rows, shared, k, ids, w));
+                actual.add(callers.submit(() -> cuda.compute(0, x, rows, shared, k, ids, w)));
+            }
+            for (int i = 0; i < expected.size(); i++) {
+                // No atomics anywhere: the GPU's answer does not depend on timing.
+                assertThat(actual.get(i).get()).as("frame %d", i).containsExactly(expected.get(i));
+            }
+        }
+    }
+
+    @Test
+    void aClosedBackendRefusesWork() {
+        SyntheticModel m = models.getFirst();
+        CudaFfnBackend cuda = CudaFfnBackend.create(m.config, m.weights, served(m));
+        assertThat(cuda.name()).isEqualTo("cuda");
+        assertThat(cuda.describe()).contains("GiB of weights (experts 1-4 of 2 layers)");
+        cuda.close();
+        cuda.close();
+        float[] x = new float[m.shape.hidden()];
+        assertThatThrownBy(() -> cuda.compute(0, x, 1, new int[] {0}, 3, new int[] {-1, -1, -1}, new float[3]))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("the CUDA backend has been closed");
+    }
+}
