@@ -16,6 +16,7 @@ import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.step3.Step3Model;
 import dev.afd.proto.Handshake;
 import dev.afd.proto.WireDtype;
+import dev.afd.transport.MutualTls;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,14 +49,16 @@ public final class AttentionNode implements AutoCloseable {
     private final DisaggregatedFfn ffn;
     private final Engine engine;
     private final ScheduledExecutorService reconnects;
+    private final MutualTls tls;
     private AttentionServer server;
     private boolean closed;
 
     private AttentionNode(Checkpoint checkpoint, List<FfnLink> links, Wire wire, EngineOptions options,
-            ScheduledExecutorService reconnects) {
+            ScheduledExecutorService reconnects, MutualTls tls) {
         this.checkpoint = checkpoint;
         this.links = links;
         this.reconnects = reconnects;
+        this.tls = tls;
         Step3Config c = checkpoint.config();
         this.ffn = new DisaggregatedFfn(c, links, wire.requestDtype(), wire.responseDtype(), wire.deadline());
         this.engine = new Engine(new Step3Model(c, checkpoint.weights(), ffn), new HashSet<>(checkpoint.eosTokenIds()),
@@ -81,20 +84,29 @@ public final class AttentionNode implements AutoCloseable {
                     "ffn in-process " + range);
             links.add(new InProcessFfnLink(processor, handshake(c, wire, "attention in-process")));
         }
-        return new AttentionNode(checkpoint, links, wire, options, null);
+        return new AttentionNode(checkpoint, links, wire, options, null, null);
     }
 
     /** A node whose ffn-nodes are remote, at {@code targets} ({@code host:port} each), connected in the background. */
     public static AttentionNode remote(Checkpoint checkpoint, List<String> targets, Wire wire, EngineOptions options,
             String self) {
+        return remote(checkpoint, targets, wire, options, self, null);
+    }
+
+    /**
+     * As {@link #remote(Checkpoint, List, Wire, EngineOptions, String)}, with mutual TLS when {@code tls} is not null:
+     * the same certificate secures the links to the ffn-nodes and, once {@link #serve}d, the attention service.
+     */
+    public static AttentionNode remote(Checkpoint checkpoint, List<String> targets, Wire wire, EngineOptions options,
+            String self, MutualTls tls) {
         ScheduledExecutorService reconnects = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("afd-ffn-connect").daemon().factory());
         Handshake h = handshake(checkpoint.config(), wire, self);
         List<FfnLink> links = new ArrayList<>();
         for (String t : targets) {
-            links.add(new GrpcFfnLink(t, h, reconnects));
+            links.add(new GrpcFfnLink(t, h, reconnects, tls));
         }
-        return new AttentionNode(checkpoint, links, wire, options, reconnects);
+        return new AttentionNode(checkpoint, links, wire, options, reconnects, tls);
     }
 
     private static Handshake handshake(Step3Config c, Wire wire, String self) {
@@ -106,9 +118,9 @@ public final class AttentionNode implements AutoCloseable {
                 .build();
     }
 
-    /** Starts the gRPC server on {@code host:port} (0 picks a free port). */
+    /** Starts the gRPC server on {@code host:port} (0 picks a free port), over mutual TLS if the node has it. */
     public AttentionServer serve(String host, int port) throws IOException {
-        server = AttentionServer.start(host, port, engine, ffn);
+        server = AttentionServer.start(host, port, engine, ffn, tls);
         return server;
     }
 

@@ -3,6 +3,7 @@ package dev.afd.cli;
 import dev.afd.attention.AttentionNode;
 import dev.afd.attention.server.AttentionServer;
 import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.transport.MutualTls;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -41,13 +42,17 @@ final class AttentionCommand implements Callable<Integer> {
     @Mixin
     EngineMixin engine;
 
+    @Mixin
+    TlsMixin tls;
+
     @Override
     public Integer call() throws Exception {
         AttentionNode.Wire wire = new AttentionNode.Wire(WireDtypes.request(wireDtype),
                 WireDtypes.response(responseDtype), Duration.ofMillis(deadlineMs));
+        MutualTls mutualTls = tls.tls();
         try (Checkpoint checkpoint = Checkpoint.open(model);
                 AttentionNode node = AttentionNode.remote(checkpoint, ffn, wire, engine.options(),
-                        "attention " + host + ":" + port)) {
+                        "attention " + host + ":" + port, mutualTls)) {
             AttentionServer server = node.serve(host, port);
             ParentWatch.exitWith(exitWith);
             Runtime.getRuntime().addShutdownHook(new Thread(node::close, "afd-attention-shutdown"));

@@ -7,10 +7,12 @@ import dev.afd.ffn.ExpertRange;
 import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.cuda.CudaUnavailableException;
 import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.transport.MutualTls;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code afd ffn}: serve a range of routed experts to attention nodes until SIGTERM or Ctrl-C. */
@@ -52,10 +54,14 @@ final class FfnCommand implements Callable<Integer> {
                     + " them once anyway, to upload them). Default: ${DEFAULT-VALUE}.")
     boolean prefault;
 
+    @Mixin
+    TlsMixin tls;
+
     @Override
     public Integer call() throws Exception {
         BackendKind kind = BackendKind.parse(backend);
         ExpertRange range = ExpertRange.parse(experts);
+        MutualTls mutualTls = tls.tls();
         try (Checkpoint checkpoint = Checkpoint.open(model)) {
             BackendSelector.Selection selection;
             try {
@@ -70,7 +76,7 @@ final class FfnCommand implements Callable<Integer> {
                         "read %.1f MiB of this node's weights into memory", bytes / 1048576.0));
             }
             FfnServer server = FfnServer.start(host, port, checkpoint.config(), selection.backend(),
-                    model.toString());
+                    model.toString(), mutualTls);
             ParentWatch.exitWith(exitWith);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "afd-ffn-shutdown"));
             // Returns once the hook has closed the server, so the checkpoint is unmapped only after the last frame.

@@ -2,6 +2,7 @@ package dev.afd.ffn;
 
 import dev.afd.model.config.Step3Config;
 import dev.afd.proto.FfnServiceGrpc;
+import dev.afd.transport.MutualTls;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
@@ -62,13 +63,22 @@ public final class FfnServer implements AutoCloseable {
      */
     public static FfnServer start(String host, int port, Step3Config config, FfnBackend backend, String model)
             throws IOException {
+        return start(host, port, config, backend, model, null);
+    }
+
+    /**
+     * As {@link #start(String, int, Step3Config, FfnBackend, String)}, with mutual TLS when {@code tls} is not null:
+     * then only clients presenting a certificate from the trusted CA get through (health checks included).
+     */
+    public static FfnServer start(String host, int port, Step3Config config, FfnBackend backend, String model,
+            MutualTls tls) throws IOException {
         // The node's name carries the bound port, known only after start; handshakes read it through this.
         AtomicReference<String> name = new AtomicReference<>("ffn " + host + ":" + port);
         FrameProcessor processor = new FrameProcessor(config, backend, name::get);
         ExecutorService compute = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().name("ffn-compute").daemon().factory());
         HealthStatusManager health = new HealthStatusManager();
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        Server server = MutualTls.secure(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), tls)
                 .addService(new FfnService(processor, compute))
                 .addService(health.getHealthService())
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
@@ -86,8 +96,9 @@ public final class FfnServer implements AutoCloseable {
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus(FfnServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
         health.setStatus(BACKEND_HEALTH_PREFIX + backend.name(), ServingStatus.SERVING);
-        LOG.log(Level.INFO, "{0} serving experts {1} of {2}, backend {3}, model {4} (fingerprint {5})",
-                name.get(), backend.experts(), config.numExperts(), backend.name(), model, config.fingerprint());
+        LOG.log(Level.INFO, "{0} serving experts {1} of {2}, backend {3}, model {4} (fingerprint {5}), {6}",
+                name.get(), backend.experts(), config.numExperts(), backend.name(), model, config.fingerprint(),
+                tls == null ? "plaintext" : "mutual TLS");
         return new FfnServer(server, health, compute, backend, bound, name.get());
     }
 

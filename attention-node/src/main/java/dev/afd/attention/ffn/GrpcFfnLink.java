@@ -8,6 +8,7 @@ import dev.afd.proto.FfnServiceGrpc;
 import dev.afd.proto.Handshake;
 import dev.afd.proto.HandshakeAccepted;
 import dev.afd.proto.ResultFrame;
+import dev.afd.transport.MutualTls;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
@@ -58,11 +59,18 @@ public final class GrpcFfnLink implements FfnLink {
      * @param scheduler runs reconnect attempts; shared by every link of a node
      */
     public GrpcFfnLink(String target, Handshake handshake, ScheduledExecutorService scheduler) {
+        this(target, handshake, scheduler, null);
+    }
+
+    /**
+     * As {@link #GrpcFfnLink(String, Handshake, ScheduledExecutorService)}, over mutual TLS when {@code tls} is not
+     * null (then the ffn-node's certificate must name the host of {@code target}).
+     */
+    public GrpcFfnLink(String target, Handshake handshake, ScheduledExecutorService scheduler, MutualTls tls) {
         this.target = target;
         this.handshake = handshake;
         this.scheduler = scheduler;
-        this.channel = NettyChannelBuilder.forTarget(target)
-                .usePlaintext()
+        this.channel = MutualTls.secure(NettyChannelBuilder.forTarget(target), tls)
                 .maxInboundMessageSize(256 << 20)
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .build();

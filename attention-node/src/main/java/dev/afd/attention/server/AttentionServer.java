@@ -3,6 +3,7 @@ package dev.afd.attention.server;
 import dev.afd.attention.engine.Engine;
 import dev.afd.attention.ffn.DisaggregatedFfn;
 import dev.afd.proto.AttentionServiceGrpc;
+import dev.afd.transport.MutualTls;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
@@ -36,12 +37,15 @@ public final class AttentionServer implements AutoCloseable {
         this.address = address;
     }
 
-    /** Binds {@code host:port} (0 picks a free port) and starts serving. */
-    public static AttentionServer start(String host, int port, Engine engine, DisaggregatedFfn ffn)
+    /**
+     * Binds {@code host:port} (0 picks a free port) and starts serving; with mutual TLS when {@code tls} is not null,
+     * so only clients presenting a certificate from the trusted CA get through (health checks included).
+     */
+    public static AttentionServer start(String host, int port, Engine engine, DisaggregatedFfn ffn, MutualTls tls)
             throws IOException {
         HealthStatusManager health = new HealthStatusManager();
         AttentionService service = new AttentionService(engine, ffn);
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        Server server = MutualTls.secure(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), tls)
                 .addService(service)
                 .addService(health.getHealthService())
                 .build();
@@ -67,7 +71,8 @@ public final class AttentionServer implements AutoCloseable {
                 last[0] = reason;
             }
         }, 0, 200, TimeUnit.MILLISECONDS);
-        LOG.log(Level.INFO, "attention node listening on " + bound.getHostString() + ":" + bound.getPort());
+        LOG.log(Level.INFO, "attention node listening on " + bound.getHostString() + ":" + bound.getPort()
+                + (tls == null ? ", plaintext" : ", mutual TLS"));
         return new AttentionServer(server, health, watcher, bound);
     }
 
