@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -69,6 +70,9 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
     Long exitWith;
 
+    @Mixin
+    TlsMixin tls;
+
     @Override
     public Integer call() throws Exception {
         boolean fixed = attention != null && !attention.isEmpty();
@@ -80,7 +84,7 @@ final class GatewayCommand implements Callable<Integer> {
         Resolver resolver = fixed ? Resolver.fixed(attention) : Resolver.dns(attentionDns);
         GatewayOptions options = new GatewayOptions(host, port, servedModelName, apiKey, maxBodyBytes, maxInflight,
                 Duration.ofSeconds(drainTimeoutS), ioThreads, Duration.ofMillis(loadIntervalMs),
-                Duration.ofSeconds(dnsIntervalS));
+                Duration.ofSeconds(dnsIntervalS), tls.tls());
         Gateway gateway = Gateway.start(options, model, tokenizer, resolver);
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and Ctrl-C run this: drain, then let the JVM exit. Printed directly: java.util.logging may already

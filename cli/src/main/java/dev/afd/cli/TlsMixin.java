@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
- * Mutual TLS options of the gRPC roles. Off unless all three files are given; in Kubernetes they come from a TLS
+ * Mutual TLS options of the gRPC roles (and of the gateway's connections to attention nodes). Off unless all three files are given; in Kubernetes they come from a TLS
  * Secret mounted read-only ({@code tls.crt}, {@code tls.key}, {@code ca.crt}).
  */
 final class TlsMixin {

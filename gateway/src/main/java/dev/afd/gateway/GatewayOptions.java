@@ -1,5 +1,6 @@
 package dev.afd.gateway;
 
+import dev.afd.transport.MutualTls;
 import java.time.Duration;
 
 /**
@@ -16,9 +17,11 @@ import java.time.Duration;
  * @param ioThreads event loop threads for HTTP and the attention-node channels
  * @param loadInterval how often each attention node's load is polled (also its health check)
  * @param resolveInterval how often the attention nodes' DNS name is resolved again
+ * @param tls mutual TLS towards the attention nodes, or null for plaintext
  */
 public record GatewayOptions(String host, int port, String servedModelName, String apiKey, int maxBodyBytes,
-        int maxInflight, Duration drainTimeout, int ioThreads, Duration loadInterval, Duration resolveInterval) {
+        int maxInflight, Duration drainTimeout, int ioThreads, Duration loadInterval, Duration resolveInterval,
+        MutualTls tls) {
     public static final int DEFAULT_PORT = 8000;
     public static final int DEFAULT_MAX_BODY_BYTES = 8 << 20;
     public static final int DEFAULT_MAX_INFLIGHT = 1024;
@@ -38,41 +41,46 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
     /** All interfaces, port 8000, no API key, 8 MiB bodies, 1024 sequences, 30 s drain, 2 I/O threads. */
     public static GatewayOptions defaults() {
         return new GatewayOptions("0.0.0.0", DEFAULT_PORT, null, null, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT,
-                Duration.ofSeconds(30), 2, Duration.ofMillis(250), Duration.ofSeconds(5));
+                Duration.ofSeconds(30), 2, Duration.ofMillis(250), Duration.ofSeconds(5), null);
     }
 
     public GatewayOptions withAddress(String h, int p) {
         return new GatewayOptions(h, p, servedModelName, apiKey, maxBodyBytes, maxInflight, drainTimeout, ioThreads,
-                loadInterval, resolveInterval);
+                loadInterval, resolveInterval, tls);
     }
 
     public GatewayOptions withServedModelName(String name) {
         return new GatewayOptions(host, port, name, apiKey, maxBodyBytes, maxInflight, drainTimeout, ioThreads,
-                loadInterval, resolveInterval);
+                loadInterval, resolveInterval, tls);
     }
 
     public GatewayOptions withApiKey(String key) {
         return new GatewayOptions(host, port, servedModelName, key, maxBodyBytes, maxInflight, drainTimeout,
-                ioThreads, loadInterval, resolveInterval);
+                ioThreads, loadInterval, resolveInterval, tls);
     }
 
     public GatewayOptions withLimits(int bodyBytes, int inflight) {
         return new GatewayOptions(host, port, servedModelName, apiKey, bodyBytes, inflight, drainTimeout, ioThreads,
-                loadInterval, resolveInterval);
+                loadInterval, resolveInterval, tls);
     }
 
     public GatewayOptions withDrainTimeout(Duration d) {
         return new GatewayOptions(host, port, servedModelName, apiKey, maxBodyBytes, maxInflight, d, ioThreads,
-                loadInterval, resolveInterval);
+                loadInterval, resolveInterval, tls);
     }
 
     public GatewayOptions withIoThreads(int n) {
         return new GatewayOptions(host, port, servedModelName, apiKey, maxBodyBytes, maxInflight, drainTimeout, n,
-                loadInterval, resolveInterval);
+                loadInterval, resolveInterval, tls);
     }
 
     public GatewayOptions withIntervals(Duration load, Duration resolve) {
         return new GatewayOptions(host, port, servedModelName, apiKey, maxBodyBytes, maxInflight, drainTimeout,
-                ioThreads, load, resolve);
+                ioThreads, load, resolve, tls);
+    }
+
+    public GatewayOptions withTls(MutualTls t) {
+        return new GatewayOptions(host, port, servedModelName, apiKey, maxBodyBytes, maxInflight, drainTimeout,
+                ioThreads, loadInterval, resolveInterval, t);
     }
 }

@@ -56,7 +56,7 @@ class RoutingTest {
     }
 
     private Router router(Resolver resolver) {
-        router = new Router(resolver, new Router.Options(Duration.ofMillis(30), Duration.ofMillis(100), fingerprint),
+        router = new Router(resolver, new Router.Options(Duration.ofMillis(30), Duration.ofMillis(100), fingerprint, null),
                 group);
         router.start();
         return router;

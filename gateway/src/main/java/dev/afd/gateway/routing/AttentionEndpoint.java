@@ -5,6 +5,7 @@ import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.LoadRequest;
 import dev.afd.proto.LoadResponse;
 import io.grpc.CallOptions;
+import dev.afd.transport.MutualTls;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
@@ -41,13 +42,13 @@ public final class AttentionEndpoint implements AutoCloseable {
 
     /**
      * @param fingerprint the model fingerprint a node must report to be used, or null to accept any
+     * @param tls mutual TLS towards the node, or null for plaintext
      * @param group the event loop group the channel runs on (shared with the HTTP server so writes need no hop)
      */
-    AttentionEndpoint(String target, String fingerprint, EventLoopGroup group) {
+    AttentionEndpoint(String target, String fingerprint, MutualTls tls, EventLoopGroup group) {
         this.target = target;
         this.fingerprint = fingerprint;
-        this.channel = NettyChannelBuilder.forTarget(target)
-                .usePlaintext()
+        this.channel = MutualTls.secure(NettyChannelBuilder.forTarget(target), tls)
                 .eventLoopGroup(group)
                 .channelType(NioSocketChannel.class)
                 .directExecutor()

@@ -1,6 +1,7 @@
 package dev.afd.gateway.routing;
 
 import dev.afd.proto.FfnExchangeStats;
+import dev.afd.transport.MutualTls;
 import io.netty.channel.EventLoopGroup;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -31,9 +32,9 @@ public final class Router implements AutoCloseable {
      * @param resolveInterval how often the resolver is asked again
      * @param fingerprint the gateway's model fingerprint (nodes serving another model are not used), or null
      */
-    public record Options(Duration loadInterval, Duration resolveInterval, String fingerprint) {
+    public record Options(Duration loadInterval, Duration resolveInterval, String fingerprint, MutualTls tls) {
         public static Options defaults(String fingerprint) {
-            return new Options(Duration.ofMillis(250), Duration.ofSeconds(5), fingerprint);
+            return new Options(Duration.ofMillis(250), Duration.ofSeconds(5), fingerprint, null);
         }
     }
 
@@ -150,7 +151,7 @@ public final class Router implements AutoCloseable {
         for (String t : targets) {
             endpoints.computeIfAbsent(t, target -> {
                 LOG.log(Level.INFO, "attention node " + target + " added (" + resolver.describe() + ")");
-                AttentionEndpoint e = new AttentionEndpoint(target, options.fingerprint(), group);
+                AttentionEndpoint e = new AttentionEndpoint(target, options.fingerprint(), options.tls(), group);
                 e.refresh(options.loadInterval().plusSeconds(1));
                 return e;
             });
