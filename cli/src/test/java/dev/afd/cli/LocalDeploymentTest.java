@@ -1,7 +1,6 @@
 package dev.afd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -57,11 +56,8 @@ class LocalDeploymentTest {
             JsonNode offlineJson = new ObjectMapper().readTree(offline);
             assertThat(remoteJson.path("token_ids")).isEqualTo(offlineJson.path("token_ids")).hasSize(12);
             assertThat(remoteJson.path("finish_reason").asText()).isEqualTo("length");
-            // Kernels may sum in a different order from run to run: log-probabilities agree to the project's 1e-4.
-            for (int i = 0; i < 12; i++) {
-                assertThat(remoteJson.path("logprobs").get(i).asDouble())
-                        .isCloseTo(offlineJson.path("logprobs").get(i).asDouble(), within(1e-4));
-            }
+            // Same ffn layout and wire dtype: the separate processes give exactly the single process's numbers.
+            assertThat(remoteJson.path("logprobs")).isEqualTo(offlineJson.path("logprobs"));
 
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                             URI.create(d.gatewayUrl() + "/v1/completions"))
