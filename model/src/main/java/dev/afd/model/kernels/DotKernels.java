@@ -41,7 +41,7 @@ final class DotKernels {
      * Tiles whose accumulators are reduced together: one pass of {@link Lanes#sums} over many tiles keeps its
      * folds independent, where a pass per tile would wait on each level in turn.
      */
-    private static final int BATCH_TILES = 32;
+    private static final int BATCH_TILES = 16;
     /** Per-thread buffers, written and read only by their owning thread: widened weight blocks, lane partials. */
     private static final ThreadLocal<float[]> WIDENED = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PARTIALS =
