@@ -66,7 +66,7 @@ class FailureHandlingTest {
                     CompletableFuture.supplyAsync(() -> client.generate("long", longRequest()));
             awaitRunning(cluster);
             long killed = System.nanoTime();
-            victim.close();
+            victim.kill();
 
             assertThatThrownBy(inFlight::join)
                     .hasMessageContaining("ffn 127.0.0.1:" + port);
