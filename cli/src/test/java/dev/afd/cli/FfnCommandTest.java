@@ -7,13 +7,11 @@ import dev.afd.ffn.cuda.CudaProbe;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.tensor.DType;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The argument checks of {@code afd ffn}; the server itself is tested in the ffn-node module. */
 class FfnCommandTest {
@@ -22,8 +20,9 @@ class FfnCommandTest {
 
     static Path model;
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
+    private final CliRun cli = new CliRun();
+    private final StringWriter out = cli.out;
+    private final StringWriter err = cli.err;
 
     @BeforeAll
     static void makeModel() throws Exception {
@@ -33,10 +32,7 @@ class FfnCommandTest {
     }
 
     private int run(String... args) {
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return cli.execute(args);
     }
 
     @Test

@@ -10,13 +10,11 @@ import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.reference.Float64Reference;
 import dev.afd.model.tensor.DType;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class GenerateCommandTest {
     @TempDir
@@ -24,8 +22,9 @@ class GenerateCommandTest {
 
     static Path model;
 
-    private final StringWriter out = new StringWriter();
-    private final StringWriter err = new StringWriter();
+    private final CliRun cli = new CliRun();
+    private final StringWriter out = cli.out;
+    private final StringWriter err = cli.err;
 
     @BeforeAll
     static void makeModel() throws Exception {
@@ -36,10 +35,7 @@ class GenerateCommandTest {
     }
 
     private int run(String... args) {
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return cli.execute(args);
     }
 
     @Test
