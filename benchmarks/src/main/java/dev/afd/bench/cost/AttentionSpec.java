@@ -16,7 +16,7 @@ import java.util.Locale;
  *       low-rank factors). Embedding, {@code lm_head}, norms and the MoE router are not counted.
  * </ul>
  */
-public sealed interface AttentionSpec permits AttentionSpec.Mfa, AttentionSpec.Mla, AttentionSpec.Gqa {
+public sealed interface AttentionSpec permits AttentionSpec.PlainHeads, AttentionSpec.Mla {
 
     /** {@code "MFA"}, {@code "MLA"} or {@code "GQA"}. */
     @JsonProperty("kind")
@@ -38,10 +38,37 @@ public sealed interface AttentionSpec permits AttentionSpec.Mfa, AttentionSpec.M
     String shape();
 
     /**
+     * Attention whose {@code kvHeads} cached K/V heads have the query heads' width (MFA, GQA): each cached token
+     * holds a key and a value per K/V head, and each query head spends {@code 2·(d + d)} FLOPs on it.
+     */
+    sealed interface PlainHeads extends AttentionSpec permits Mfa, Gqa {
+        int heads();
+
+        int kvHeads();
+
+        int headDim();
+
+        @Override
+        default long kvValuesPerToken() {
+            return 2L * kvHeads() * headDim();
+        }
+
+        @Override
+        default long flopsPerContextToken() {
+            return 2L * heads() * (headDim() + headDim());
+        }
+
+        @Override
+        default String flopsPerContextTokenExpression() {
+            return "2 x " + heads() + " heads x (" + headDim() + " + " + headDim() + ")";
+        }
+    }
+
+    /**
      * Multi-matrix factorization attention (Step-3): a low-rank query ({@code hidden → queryRank → heads·headDim})
      * against {@code kvHeads} shared K/V heads projected straight from the hidden state.
      */
-    record Mfa(int heads, int kvHeads, int headDim, int queryRank) implements AttentionSpec {
+    record Mfa(int heads, int kvHeads, int headDim, int queryRank) implements PlainHeads {
         public Mfa {
             positive("num_attention_heads", heads);
             positive("num_attention_groups", kvHeads);
@@ -52,21 +79,6 @@ public sealed interface AttentionSpec permits AttentionSpec.Mfa, AttentionSpec.M
         @Override
         public String kind() {
             return "MFA";
-        }
-
-        @Override
-        public long kvValuesPerToken() {
-            return 2L * kvHeads * headDim;
-        }
-
-        @Override
-        public long flopsPerContextToken() {
-            return 2L * heads * (headDim + headDim);
-        }
-
-        @Override
-        public String flopsPerContextTokenExpression() {
-            return "2 x " + heads + " heads x (" + headDim + " + " + headDim + ")";
         }
 
         @Override
@@ -150,7 +162,7 @@ public sealed interface AttentionSpec permits AttentionSpec.Mfa, AttentionSpec.M
     }
 
     /** Grouped-query attention (Llama, Qwen): {@code kvHeads} K/V heads shared by groups of query heads. */
-    record Gqa(int heads, int kvHeads, int headDim) implements AttentionSpec {
+    record Gqa(int heads, int kvHeads, int headDim) implements PlainHeads {
         public Gqa {
             positive("num_attention_heads", heads);
             positive("num_key_value_heads", kvHeads);
@@ -164,21 +176,6 @@ public sealed interface AttentionSpec permits AttentionSpec.Mfa, AttentionSpec.M
         @Override
         public String kind() {
             return "GQA";
-        }
-
-        @Override
-        public long kvValuesPerToken() {
-            return 2L * kvHeads * headDim;
-        }
-
-        @Override
-        public long flopsPerContextToken() {
-            return 2L * heads * (headDim + headDim);
-        }
-
-        @Override
-        public String flopsPerContextTokenExpression() {
-            return "2 x " + heads + " heads x (" + headDim + " + " + headDim + ")";
         }
 
         @Override
