@@ -32,6 +32,12 @@ final class DotKernels {
      */
     private static final int ROW_TILE = 6;
     /**
+     * Up to this many input rows stream BF16/F32 weights straight from memory, all rows against each loaded weight
+     * vector: a routed expert sees a few rows per step, too few to pay for widening a block first (which made an
+     * expert cost the same for 2 rows as for 6).
+     */
+    private static final int STREAM_ROWS = 8;
+    /**
      * Widened weights per block: the block plus a block of input rows stay in a core's L2 while every tile of one
      * sweeps the other.
      */
@@ -54,14 +60,15 @@ final class DotKernels {
      * rows o in [oFrom, oTo).
      *
      * <p>One row (decode, bound by memory bandwidth) streams BF16/F32 weights straight from their memory, each
-     * element loaded once. More rows, or F16 weights, widen the weights to f32 a block at a time and run register
+     * element loaded once; so do up to {@link #STREAM_ROWS} rows (a routed expert's share of a decode batch), each
+     * loaded weight vector feeding every row. More rows, or F16 weights, widen the weights to f32 a block at a time and run register
      * tiles of {@link #ROW_TILE} input rows by {@link #TILE} weight rows over the block: the widening is paid once
      * per block instead of once per tile, and each loaded weight vector feeds six FMAs.
      */
     static void range(RowMatrix w, float[] x, int xOff, int rows, float[] out, int outOff, int outStride,
             int oFrom, int oTo) {
-        if (rows == 1 && Widen.loadable(w.dtype())) {
-            streamed(w, x, xOff, out, outOff, oFrom, oTo);
+        if (rows <= STREAM_ROWS && Widen.loadable(w.dtype())) {
+            streamed(w, x, xOff, rows, out, outOff, outStride, oFrom, oTo);
             return;
         }
         int k = w.cols();
@@ -79,35 +86,55 @@ final class DotKernels {
     }
 
     /**
-     * One input row against weight rows [oFrom, oTo), tiles of {@link #TILE} rows. The range is cut into TILE
-     * quarters and each tile takes one row from each quarter: the four row streams then each read one long
-     * contiguous stretch of memory, which the hardware prefetchers follow far better than four neighbouring rows.
+     * Up to {@link #STREAM_ROWS} input rows against weight rows [oFrom, oTo), tiles of {@link #TILE} weight rows by
+     * up to {@link #TILE} input rows. The range is cut into TILE quarters and each tile takes one row from each
+     * quarter: the four row streams then each read one long contiguous stretch of memory, which the hardware
+     * prefetchers follow far better than four neighbouring rows. Each batch of tiles runs for every group of four
+     * input rows before the next batch: the first group reads the weights from memory, the others from L2.
      */
-    private static void streamed(RowMatrix w, float[] x, int xOff, float[] out, int outOff, int oFrom, int oTo) {
+    private static void streamed(RowMatrix w, float[] x, int xOff, int rows, float[] out, int outOff, int outStride,
+            int oFrom, int oTo) {
         DType t = w.dtype();
         int k = w.cols();
         float[] partials = PARTIALS.get();
         long[] weightRows = new long[TILE];
+        int[] inputRows = new int[TILE];
         int quarter = (oTo - oFrom + TILE - 1) / TILE;
         for (int q0 = 0; q0 < quarter; q0 += BATCH_TILES) {
             int q1 = Math.min(quarter, q0 + BATCH_TILES);
-            for (int q = q0; q < q1; q++) {
-                int count = rowsInTile(oFrom, oTo, q, quarter);
-                // A short tile repeats its last row to stay four wide; the repeats are not stored.
-                for (int j = 0; j < TILE; j++) {
-                    weightRows[j] = w.offset(oFrom + q + Math.min(j, count - 1) * quarter, 0);
+            for (int r0 = 0; r0 < rows; r0 += TILE) {
+                int group = Math.min(TILE, rows - r0);
+                // Input rows per tile (1, 2 or 4); a group of three repeats its last row, whose sums are not stored.
+                int width = group == 3 ? TILE : group;
+                int tileVectors = width * TILE;
+                for (int r = 0; r < TILE; r++) {
+                    inputRows[r] = xOff + (r0 + Math.min(r, group - 1)) * k;
                 }
-                tile1x4(w, weightRows, x, xOff, partials, (q - q0) * TILE * LANES);
-            }
-            Lanes.sums(partials, (q1 - q0) * TILE);
-            for (int q = q0; q < q1; q++) {
-                for (int j = 0; j < rowsInTile(oFrom, oTo, q, quarter); j++) {
-                    int o = oFrom + q + j * quarter;
-                    float s = partials[(q - q0) * TILE + j];
-                    for (int i = F.loopBound(k); i < k; i++) {
-                        s = Math.fma(Widen.get(t, w.data(), w.offset(o, i)), x[xOff + i], s);
+                for (int q = q0; q < q1; q++) {
+                    int count = rowsInTile(oFrom, oTo, q, quarter);
+                    // A short tile repeats its last weight row to stay four wide; the repeats are not stored.
+                    for (int j = 0; j < TILE; j++) {
+                        weightRows[j] = w.offset(oFrom + q + Math.min(j, count - 1) * quarter, 0);
                     }
-                    out[outOff + o] = s;
+                    int at = (q - q0) * tileVectors * LANES;
+                    switch (width) {
+                        case 1 -> tile1x4(w, weightRows, x, inputRows[0], partials, at);
+                        case 2 -> tile2x4(w, weightRows, x, inputRows[0], inputRows[1], partials, at);
+                        default -> tile4x4(w, weightRows, x, inputRows, partials, at);
+                    }
+                }
+                Lanes.sums(partials, (q1 - q0) * tileVectors);
+                for (int q = q0; q < q1; q++) {
+                    for (int r = 0; r < group; r++) {
+                        for (int j = 0; j < rowsInTile(oFrom, oTo, q, quarter); j++) {
+                            int o = oFrom + q + j * quarter;
+                            float s = partials[(q - q0) * tileVectors + r * TILE + j];
+                            for (int i = F.loopBound(k); i < k; i++) {
+                                s = Math.fma(Widen.get(t, w.data(), w.offset(o, i)), x[inputRows[r] + i], s);
+                            }
+                            out[outOff + (r0 + r) * outStride + o] = s;
+                        }
+                    }
                 }
             }
         }
@@ -194,6 +221,118 @@ final class DotKernels {
         a1.intoArray(partials, at + LANES);
         a2.intoArray(partials, at + 2 * LANES);
         a3.intoArray(partials, at + 3 * LANES);
+    }
+
+    /**
+     * Two input rows by four weight rows read from memory: eight accumulator vectors, stored to {@code partials}
+     * (input row r, weight row j at {@code at + (r*TILE + j)*LANES}).
+     */
+    private static void tile2x4(RowMatrix w, long[] weightRows, float[] x, int x0, int x1, float[] partials, int at) {
+        DType t = w.dtype();
+        MemorySegment seg = w.data();
+        int es = t.byteSize();
+        long b0 = weightRows[0];
+        long b1 = weightRows[1];
+        long b2 = weightRows[2];
+        long b3 = weightRows[3];
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        int bound = F.loopBound(w.cols());
+        for (int i = 0; i < bound; i += LANES) {
+            long d = (long) i * es;
+            FloatVector w0 = Widen.load(t, seg, b0 + d);
+            FloatVector w1 = Widen.load(t, seg, b1 + d);
+            FloatVector w2 = Widen.load(t, seg, b2 + d);
+            FloatVector w3 = Widen.load(t, seg, b3 + d);
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
+            a00 = w0.fma(v0, a00);
+            a01 = w1.fma(v0, a01);
+            a02 = w2.fma(v0, a02);
+            a03 = w3.fma(v0, a03);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + i);
+            a10 = w0.fma(v1, a10);
+            a11 = w1.fma(v1, a11);
+            a12 = w2.fma(v1, a12);
+            a13 = w3.fma(v1, a13);
+        }
+        int v = LANES;
+        a00.intoArray(partials, at);
+        a01.intoArray(partials, at + v);
+        a02.intoArray(partials, at + 2 * v);
+        a03.intoArray(partials, at + 3 * v);
+        a10.intoArray(partials, at + 4 * v);
+        a11.intoArray(partials, at + 5 * v);
+        a12.intoArray(partials, at + 6 * v);
+        a13.intoArray(partials, at + 7 * v);
+    }
+
+    /**
+     * Four input rows by four weight rows read from memory: 16 accumulator vectors, stored to {@code partials} (input
+     * row r, weight row j at {@code at + (r*TILE + j)*LANES}).
+     */
+    private static void tile4x4(RowMatrix w, long[] weightRows, float[] x, int[] inputRows, float[] partials,
+            int at) {
+        DType t = w.dtype();
+        MemorySegment seg = w.data();
+        int es = t.byteSize();
+        long b0 = weightRows[0];
+        long b1 = weightRows[1];
+        long b2 = weightRows[2];
+        long b3 = weightRows[3];
+        int x0 = inputRows[0];
+        int x1 = inputRows[1];
+        int x2 = inputRows[2];
+        int x3 = inputRows[3];
+        // a<r><j>: input row r, weight row j.
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int bound = F.loopBound(w.cols());
+        for (int i = 0; i < bound; i += LANES) {
+            long d = (long) i * es;
+            FloatVector w0 = Widen.load(t, seg, b0 + d);
+            FloatVector w1 = Widen.load(t, seg, b1 + d);
+            FloatVector w2 = Widen.load(t, seg, b2 + d);
+            FloatVector w3 = Widen.load(t, seg, b3 + d);
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
+            a00 = w0.fma(v0, a00);
+            a01 = w1.fma(v0, a01);
+            a02 = w2.fma(v0, a02);
+            a03 = w3.fma(v0, a03);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + i);
+            a10 = w0.fma(v1, a10);
+            a11 = w1.fma(v1, a11);
+            a12 = w2.fma(v1, a12);
+            a13 = w3.fma(v1, a13);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + i);
+            a20 = w0.fma(v2, a20);
+            a21 = w1.fma(v2, a21);
+            a22 = w2.fma(v2, a22);
+            a23 = w3.fma(v2, a23);
+            FloatVector v3 = FloatVector.fromArray(F, x, x3 + i);
+            a30 = w0.fma(v3, a30);
+            a31 = w1.fma(v3, a31);
+            a32 = w2.fma(v3, a32);
+            a33 = w3.fma(v3, a33);
+        }
+        int v = LANES;
+        a00.intoArray(partials, at);
+        a01.intoArray(partials, at + v);
+        a02.intoArray(partials, at + 2 * v);
+        a03.intoArray(partials, at + 3 * v);
+        a10.intoArray(partials, at + 4 * v);
+        a11.intoArray(partials, at + 5 * v);
+        a12.intoArray(partials, at + 6 * v);
+        a13.intoArray(partials, at + 7 * v);
+        a20.intoArray(partials, at + 8 * v);
+        a21.intoArray(partials, at + 9 * v);
+        a22.intoArray(partials, at + 10 * v);
+        a23.intoArray(partials, at + 11 * v);
+        a30.intoArray(partials, at + 12 * v);
+        a31.intoArray(partials, at + 13 * v);
+        a32.intoArray(partials, at + 14 * v);
+        a33.intoArray(partials, at + 15 * v);
     }
 
     /**
