@@ -1,21 +1,25 @@
 package dev.afd.model.kernels;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The kernel thread pool: one thread per core, shared by every kernel in the process. Kernels split their work into
  * contiguous index ranges; I/O threads (gRPC, HTTP) never run here.
  *
- * <p>The calling thread works as one of the threads, and the other {@code threads() - 1} workers spin for
- * {@code afd.kernel.spinMicros} (default 200 µs) after each job before they park. A decode step is hundreds of
- * kernel calls of tens of microseconds each; waking a parked thread costs about as much as one such call (a
- * fork/join pool measured ~18 µs per empty dispatch here, this design ~1 µs).
+ * <p>The calling thread works on its own job, and the {@code threads() - 1} workers help whichever open job has
+ * chunks left, oldest first. Several threads may run jobs at once (an attention engine and the ffn-nodes it talks to
+ * in one process, two ffn-nodes side by side): each works on its own job and the workers go where work is left, so a
+ * core never idles while some job still has chunks to hand out. Workers spin for {@code afd.kernel.spinMicros}
+ * (default 200 µs) after the last open job before they park: a decode step is hundreds of kernel calls of tens of
+ * microseconds each, and waking a parked thread costs about as much as one such call (a fork/join pool measured
+ * ~18 µs per empty dispatch here, this design ~1 µs).
  *
- * <p>Threading: one job runs at a time. A call made while another is running (from a second thread, or nested
- * inside a task) runs on its own calling thread instead of waiting, so calls never deadlock.
+ * <p>Threading: any thread may call {@link #forRange}; a call nested inside a task runs on its own thread, so calls
+ * never wait on each other and never deadlock.
  */
 public final class Parallel {
     /** Work on the index range [from, to). */
@@ -27,12 +31,11 @@ public final class Parallel {
     private static final int THREADS = Integer.getInteger("afd.kernel.threads",
             Runtime.getRuntime().availableProcessors());
     private static final long SPIN_NANOS = Long.getLong("afd.kernel.spinMicros", 200) * 1000;
-    private static final ReentrantLock DISPATCH = new ReentrantLock();
     private static final Worker[] WORKERS = new Worker[Math.max(0, THREADS - 1)];
-    /** The job workers should join, null between jobs (so a finished job's data can be collected). */
-    private static volatile Job current;
-    /** Jobs dispatched so far; written under {@link #DISPATCH}. */
-    private static long jobs;
+    /** Jobs that may have chunks left to claim, oldest first; each caller adds and removes its own. */
+    private static final Queue<Job> OPEN = new ConcurrentLinkedQueue<>();
+    /** Set while this thread runs a job's task, or inside {@link #alone}: its kernel calls then run inline. */
+    private static final ThreadLocal<boolean[]> INLINE = ThreadLocal.withInitial(() -> new boolean[1]);
 
     static {
         for (int i = 0; i < WORKERS.length; i++) {
@@ -57,42 +60,46 @@ public final class Parallel {
             return;
         }
         int chunks = Math.min(THREADS * 4, Math.max(1, n / Math.max(1, minChunk)));
-        if (chunks == 1 || THREADS == 1 || Thread.currentThread() instanceof Worker || !DISPATCH.tryLock()) {
+        if (chunks == 1 || THREADS == 1 || Thread.currentThread() instanceof Worker) {
             task.run(0, n);
             return;
         }
-        try {
-            if (DISPATCH.getHoldCount() > 1) { // nested inside one of our own tasks, or inside serially()
-                task.run(0, n);
-                return;
-            }
-            Job job = new Job(++jobs, task, n, chunks);
-            current = job;
-            for (Worker w : WORKERS) {
-                if (w.parked) {
-                    LockSupport.unpark(w);
-                }
-            }
-            job.work();
-            job.awaitAll();
-            current = null;
-            job.rethrow();
-        } finally {
-            DISPATCH.unlock();
+        boolean[] inline = INLINE.get();
+        if (inline[0]) { // nested inside one of our own tasks, or inside alone()
+            task.run(0, n);
+            return;
         }
+        Job job = new Job(task, n, chunks);
+        OPEN.add(job);
+        for (Worker w : WORKERS) {
+            if (w.parked) {
+                LockSupport.unpark(w);
+            }
+        }
+        inline[0] = true;
+        try {
+            job.work();
+        } finally {
+            inline[0] = false;
+            OPEN.remove(job); // every chunk is claimed by now
+        }
+        job.awaitAll();
+        job.rethrow();
     }
 
     /**
      * Runs {@code body} with every kernel call it makes on the calling thread alone, as one chunk: a way for tests
-     * to check that results do not depend on the thread count. Holds the dispatch lock meanwhile, so other threads'
-     * kernel calls run on their own threads too.
+     * to check that results do not depend on the thread count, and for a benchmark to hold one side of a
+     * disaggregated run to one core, as if it had its own hardware. Other threads' calls are not affected.
      */
-    static void serially(Runnable body) {
-        DISPATCH.lock();
+    public static void alone(Runnable body) {
+        boolean[] inline = INLINE.get();
+        boolean outer = inline[0];
+        inline[0] = true;
         try {
             body.run();
         } finally {
-            DISPATCH.unlock();
+            inline[0] = outer;
         }
     }
 
@@ -111,9 +118,18 @@ public final class Parallel {
         forRange(n, minChunk, task);
     }
 
+    /** The oldest open job with a chunk left to claim, or null. */
+    private static Job claimable() {
+        for (Job job : OPEN) {
+            if (job.hasChunksLeft()) {
+                return job;
+            }
+        }
+        return null;
+    }
+
     /** One dispatch: chunks are claimed in order by whichever thread is free. */
     private static final class Job {
-        private final long id;
         private final RangeTask task;
         private final int n;
         private final int chunks;
@@ -121,11 +137,14 @@ public final class Parallel {
         private final AtomicInteger finished = new AtomicInteger();
         private volatile Throwable failure;
 
-        Job(long id, RangeTask task, int n, int chunks) {
-            this.id = id;
+        Job(RangeTask task, int n, int chunks) {
             this.task = task;
             this.n = n;
             this.chunks = chunks;
+        }
+
+        boolean hasChunksLeft() {
+            return next.get() < chunks;
         }
 
         void work() {
@@ -178,26 +197,23 @@ public final class Parallel {
 
         @Override
         public void run() {
-            long seen = 0; // id of the last job joined; ids start at 1
             while (true) {
                 long idleSince = System.nanoTime();
                 Job job;
-                while ((job = current) == null || job.id == seen) {
+                while ((job = claimable()) == null) {
                     if (System.nanoTime() - idleSince < SPIN_NANOS) {
                         Thread.onSpinWait();
                     } else {
-                        // Volatile flag, then re-check: either the dispatcher sees parked and unparks us, or we see
-                        // its new job and skip the park.
+                        // Volatile flag, then re-check: either a caller sees parked and unparks us, or we see its
+                        // new job and skip the park.
                         parked = true;
-                        Job now = current;
-                        if (now == null || now.id == seen) {
+                        if (claimable() == null) {
                             LockSupport.park(this);
                         }
                         parked = false;
                         idleSince = System.nanoTime();
                     }
                 }
-                seen = job.id;
                 job.work();
             }
         }

@@ -141,7 +141,7 @@ class DeterminismTest {
     void oneThreadGivesTheSameBitsAsThePool() {
         float[] pooled = outputs(Sizes.SPLIT);
         float[][] alone = new float[1][];
-        Parallel.serially(() -> alone[0] = outputs(Sizes.SPLIT));
+        Parallel.alone(() -> alone[0] = outputs(Sizes.SPLIT));
         TestTensors.assertSameBits(alone[0], pooled, "one thread vs %d", Parallel.threads());
     }
 }
