@@ -78,20 +78,58 @@ public final class RowCodec {
             throw new IllegalArgumentException(rows + " rows of width " + hidden + " need " + 4 * values
                     + " bytes of f32 values, the segment has " + x.byteSize());
         }
-        ByteBuffer data = allocate(dataBytes(dtype, rows, hidden));
-        MemorySegment out = MemorySegment.ofBuffer(data);
-        ByteString scales = ByteString.EMPTY;
-        switch (dtype) {
-            case WIRE_F32 -> MemorySegment.copy(x, F32, 0, out, F32_LE, 0, values);
-            case WIRE_BF16 -> Bf16.encode(x, out, values);
-            case WIRE_FP8_E4M3 -> {
-                ByteBuffer scaleBuffer = allocate(scaleBytes(dtype, rows));
-                encodeFp8(x, rows, hidden, out, MemorySegment.ofBuffer(scaleBuffer));
-                scales = wrap(scaleBuffer);
+        Buffers out = Buffers.allocate(dtype, rows, hidden);
+        write(dtype, x, rows, hidden, out.data, out.scales);
+        return out.wrap();
+    }
+
+    /**
+     * Encodes the rows {@code rows[0], rows[1], ...} of {@code x} (row-major, width {@code hidden}) in that order,
+     * reading each straight from {@code x}: the frame for one ffn-node, gathered and encoded in one pass.
+     */
+    public static Encoded encodeRows(WireDtype dtype, float[] x, int[] rows, int hidden) {
+        checkShape(rows.length, hidden);
+        for (int r : rows) {
+            if (r < 0 || (long) (r + 1) * hidden > x.length) {
+                throw new IllegalArgumentException("row " + r + " of width " + hidden + " does not fit an array of "
+                        + x.length + " floats");
             }
+        }
+        Buffers out = Buffers.allocate(dtype, rows.length, hidden);
+        MemorySegment all = MemorySegment.ofArray(x);
+        long rowIn = 4L * hidden;
+        long rowOut = (long) bytesPerValue(dtype) * hidden;
+        long scaleOut = scaleBytes(dtype, 1);
+        for (int i = 0; i < rows.length; i++) {
+            write(dtype, all.asSlice(rows[i] * rowIn, rowIn), 1, hidden, out.data.asSlice(i * rowOut, rowOut),
+                    out.scales.asSlice(i * scaleOut, scaleOut));
+        }
+        return out.wrap();
+    }
+
+    /** Writes {@code rows × hidden} f32 values of {@code x} as {@code dtype} to {@code data} (and fp8 scales). */
+    private static void write(WireDtype dtype, MemorySegment x, int rows, int hidden, MemorySegment data,
+            MemorySegment scales) {
+        switch (dtype) {
+            case WIRE_F32 -> MemorySegment.copy(x, F32, 0, data, F32_LE, 0, (long) rows * hidden);
+            case WIRE_BF16 -> Bf16.encode(x, data, (long) rows * hidden);
+            case WIRE_FP8_E4M3 -> encodeFp8(x, rows, hidden, data, scales);
             default -> throw new IllegalArgumentException("cannot encode wire dtype " + dtype);
         }
-        return new Encoded(wrap(data), scales);
+    }
+
+    /** Fresh direct buffers for a frame's data and scales, and their segments to write through. */
+    private record Buffers(ByteBuffer dataBuffer, ByteBuffer scaleBuffer, MemorySegment data, MemorySegment scales) {
+        static Buffers allocate(WireDtype dtype, int rows, int hidden) {
+            ByteBuffer data = RowCodec.allocate(dataBytes(dtype, rows, hidden));
+            ByteBuffer scales = RowCodec.allocate(scaleBytes(dtype, rows));
+            return new Buffers(data, scales, MemorySegment.ofBuffer(data), MemorySegment.ofBuffer(scales));
+        }
+
+        /** Hands both buffers over to ByteStrings (see the ownership rule). */
+        Encoded wrap() {
+            return new Encoded(RowCodec.wrap(dataBuffer), RowCodec.wrap(scaleBuffer));
+        }
     }
 
     /** Decodes a frame's bytes into a new {@code rows × hidden} array. */

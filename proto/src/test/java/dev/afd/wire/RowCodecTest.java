@@ -145,6 +145,30 @@ class RowCodecTest {
 
     @ParameterizedTest
     @EnumSource(value = WireDtype.class, names = {"WIRE_F32", "WIRE_BF16", "WIRE_FP8_E4M3"})
+    void gatheredRowsEncodeLikeTheSameRowsCopiedTogether(WireDtype dtype) {
+        Random random = new Random(6);
+        for (int hidden : WIDTHS) {
+            int total = 9;
+            float[] x = random(random, total * hidden);
+            int[] rows = {7, 0, 3, 8, 3}; // any order, repeats allowed
+            float[] copied = new float[rows.length * hidden];
+            for (int i = 0; i < rows.length; i++) {
+                System.arraycopy(x, rows[i] * hidden, copied, i * hidden, hidden);
+            }
+            RowCodec.Encoded gathered = RowCodec.encodeRows(dtype, x, rows, hidden);
+            assertThat(gathered).as("hidden %d", hidden).isEqualTo(RowCodec.encode(dtype, copied, 0, rows.length,
+                    hidden));
+            assertThat(gathered.data().asReadOnlyByteBuffer().isDirect()).isTrue();
+        }
+        RowCodec.Encoded none = RowCodec.encodeRows(dtype, new float[4], new int[0], 4);
+        assertThat(none.data().isEmpty()).isTrue();
+        assertThatThrownBy(() -> RowCodec.encodeRows(dtype, new float[8], new int[] {0, 2}, 4))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("row 2 of width 4 does not fit an array of 8 floats");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WireDtype.class, names = {"WIRE_F32", "WIRE_BF16", "WIRE_FP8_E4M3"})
     void decodesHeapByteStringsAsReceivedFromTheNetwork(WireDtype dtype) {
         float[] x = random(new Random(5), 2 * 19);
         RowCodec.Encoded e = RowCodec.encode(dtype, x, 0, 2, 19);

@@ -12,6 +12,7 @@ import dev.afd.proto.WireDtype;
 import dev.afd.wire.RowCodec;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -97,9 +98,10 @@ public final class DisaggregatedFfn implements FfnExecutor {
             stats.routed(work.routing().experts());
         }
         long start = System.nanoTime();
+        int[] owners = owners(work.routing(), live);
         List<Part> parts = new ArrayList<>(live.size());
         for (int n = 0; n < live.size(); n++) {
-            Part part = part(work, live, n);
+            Part part = part(work, live, n, owners);
             if (part != null) {
                 parts.add(part);
             }
@@ -108,53 +110,60 @@ public final class DisaggregatedFfn implements FfnExecutor {
         return CompletableFuture.allOf(futures).thenApply(ignored -> combine(work, parts, start));
     }
 
-    /** The frame for node {@code n}: its share of shared/dense rows plus every row with a slot it owns. */
-    private Part part(FfnWork work, List<FfnLink> live, int n) {
+    /** For every routing slot, the index in {@code live} of the node holding its expert (-1 for none). */
+    private static int[] owners(Routing routing, List<FfnLink> live) {
+        if (routing == null) {
+            return new int[0];
+        }
+        int[] owners = new int[routing.experts().length];
+        for (int s = 0; s < owners.length; s++) {
+            owners[s] = owner(live, routing.experts()[s]);
+        }
+        return owners;
+    }
+
+    /**
+     * The frame for node {@code n}: its share of shared/dense rows plus every row with a slot it owns, gathered
+     * from the micro-batch and encoded in one pass.
+     */
+    private Part part(FfnWork work, List<FfnLink> live, int n, int[] owners) {
         int hidden = config.hiddenSize();
         Routing routing = work.routing();
         int k = routing == null ? 0 : routing.k();
-        List<Integer> rows = new ArrayList<>();
-        List<Integer> shared = new ArrayList<>();
-        List<Integer> ids = new ArrayList<>();
-        List<Float> weights = new ArrayList<>();
+        int[] positions = work.positions();
+        ActivationFrame.Builder frame = ActivationFrame.newBuilder();
+        int[] rows = new int[work.rows()];
+        int count = 0;
         for (int r = 0; r < work.rows(); r++) {
-            boolean sharedHere = Math.floorMod(work.positions()[r], live.size()) == n;
+            boolean sharedHere = Math.floorMod(positions[r], live.size()) == n;
             boolean slotHere = false;
             for (int j = 0; j < k; j++) {
-                slotHere |= owner(live, routing.experts()[r * k + j]) == n;
+                slotHere |= owners[r * k + j] == n;
             }
             if (!sharedHere && !slotHere) {
                 continue;
             }
             if (sharedHere) {
-                shared.add(rows.size());
+                frame.addSharedRows(count);
             }
             for (int j = 0; j < k; j++) {
-                int e = routing.experts()[r * k + j];
-                boolean mine = owner(live, e) == n;
-                ids.add(mine ? e : -1);
-                weights.add(mine ? routing.weights()[r * k + j] : 0f);
+                boolean mine = owners[r * k + j] == n;
+                frame.addExpertIds(mine ? routing.experts()[r * k + j] : -1);
+                frame.addExpertWeights(mine ? routing.weights()[r * k + j] : 0f);
             }
-            rows.add(r);
+            rows[count++] = r;
         }
-        if (rows.isEmpty()) {
+        if (count == 0) {
             return null;
         }
-        float[] x = new float[rows.size() * hidden];
-        for (int i = 0; i < rows.size(); i++) {
-            System.arraycopy(work.f(), rows.get(i) * hidden, x, i * hidden, hidden);
-        }
-        RowCodec.Encoded encoded = RowCodec.encode(requestDtype, x, 0, rows.size(), hidden);
-        ActivationFrame.Builder frame = ActivationFrame.newBuilder()
-                .setLayer(work.layer())
+        rows = Arrays.copyOf(rows, count);
+        RowCodec.Encoded encoded = RowCodec.encodeRows(requestDtype, work.f(), rows, hidden);
+        frame.setLayer(work.layer())
                 .setMicroBatch(work.microBatch())
                 .setStep(work.step())
-                .setRows(rows.size())
+                .setRows(count)
                 .setHidden(hidden)
-                .addAllSharedRows(shared)
                 .setK(k)
-                .addAllExpertIds(ids)
-                .addAllExpertWeights(weights)
                 .setDtype(requestDtype)
                 .setData(encoded.data())
                 .setRowScales(encoded.rowScales());
@@ -165,7 +174,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
                 .exceptionally(e -> {
                     throw failure(link, work, e);
                 });
-        return new Part(link, rows.stream().mapToInt(Integer::intValue).toArray(), sent, result);
+        return new Part(link, rows, sent, result);
     }
 
     private float[] combine(FfnWork work, List<Part> parts, long start) {

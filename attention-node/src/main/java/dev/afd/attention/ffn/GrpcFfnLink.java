@@ -73,6 +73,9 @@ public final class GrpcFfnLink implements FfnLink {
         this.channel = MutualTls.secure(NettyChannelBuilder.forTarget(target), tls)
                 .maxInboundMessageSize(256 << 20)
                 .keepAliveTime(30, TimeUnit.SECONDS)
+                // Results complete their futures on the network thread (and the last one sums the partials there):
+                // no thread hop between a result arriving and the engine seeing it.
+                .directExecutor()
                 .build();
         scheduler.execute(this::connect);
     }
