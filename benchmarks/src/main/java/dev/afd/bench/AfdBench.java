@@ -1,5 +1,6 @@
 package dev.afd.bench;
 
+import com.sun.management.OperatingSystemMXBean;
 import dev.afd.attention.AttentionNode;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.ffn.DisaggregatedFfn;
@@ -8,37 +9,60 @@ import dev.afd.attention.ffn.FfnLink;
 import dev.afd.attention.ffn.GrpcFfnLink;
 import dev.afd.ffn.CpuFfnBackend;
 import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.FfnBackend;
 import dev.afd.ffn.FfnServer;
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.kernels.Parallel;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.step3.LocalFfn;
 import dev.afd.model.step3.Step3Model;
 import dev.afd.proto.WireDtype;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Decode throughput of one model three ways on this machine: in a single process (FFN computed in place, no wire);
- * disaggregated without pipelining (m = 1); and disaggregated with the micro-batch ping-pong (m = 2, 3). The
- * disaggregated runs use real gRPC over loopback to ffn-nodes that each hold half of the experts.
+ * Decode throughput of one model on this machine, in these modes:
+ *
+ * <ul>
+ *   <li>{@code single process}: the FFN computed in place, every kernel on all cores (the peer of every other row);
+ *   <li>{@code single process m=N}: the same, with each step split into the micro-batches the pipeline would use,
+ *       and no wire: what the split alone costs;
+ *   <li>{@code disaggregated m=N}: two ffn-nodes, each with half of the experts, behind real gRPC servers on loopback;
+ *       the attention side and the nodes share all cores (m = 1 is no pipelining);
+ *   <li>{@code one core per side m=N}: one ffn-node with every expert; the attention engine and the node each run
+ *       their kernels on their own thread alone, so each side has one core, as if on separate hardware.
+ * </ul>
+ *
+ * Each deployment first decodes one discarded run: without it the first measured run still paid for compiling the
+ * gRPC path (at batch 1, m=1 measured 40% below m=2 and m=3, which do the same work there).
  */
 public final class AfdBench {
+    /** Timed decode lasts at least this long (or the requested steps, when longer). */
+    private static final double MIN_TIMED_SECONDS = 2.0;
+
     /**
      * One configuration's figures.
      *
-     * @param mode "single process" or "disaggregated m=N"
+     * @param mode one of the modes above, e.g. "disaggregated m=2"
      * @param batch sequences decoding together
+     * @param microBatches m
      * @param tokensPerSecond decode tokens per second
-     * @param exchange per-layer exchange latency and bytes (null for the single process)
+     * @param coresBusy process CPU time over wall time while timed (2.0 = both cores of this machine busy)
+     * @param exchange per-layer exchange latency and bytes (null without a wire)
      */
-    public record Run(String mode, int batch, double tokensPerSecond, ExchangeStats.Snapshot exchange,
-            long decodedTokens) {
+    public record Run(String mode, int batch, int microBatches, double tokensPerSecond, double coresBusy,
+            ExchangeStats.Snapshot exchange, long decodedTokens) {
         /** Bytes on the wire (both directions) per decoded token. */
         public double wireBytesPerToken() {
             return exchange == null ? 0 : (double) (exchange.bytesSent() + exchange.bytesReceived()) / decodedTokens;
+        }
+
+        public boolean pipelined() {
+            return exchange != null && microBatches > 1;
         }
     }
 
@@ -46,55 +70,145 @@ public final class AfdBench {
 
     /**
      * @param microBatches the pipelined micro-batch counts to measure besides m = 1
+     * @param steps timed decode steps per run, at least (runs last at least {@value #MIN_TIMED_SECONDS} s)
      * @param progress told before each run
      */
     public static List<Run> run(Checkpoint checkpoint, int[] batches, int[] microBatches, int steps, WireDtype wire,
             Consumer<String> progress) throws IOException, InterruptedException {
         Step3Config c = checkpoint.config();
+        int[] ms = new int[microBatches.length + 1];
+        ms[0] = 1;
+        System.arraycopy(microBatches, 0, ms, 1, microBatches.length);
+        int[] stepsAt = new int[batches.length];
         List<Run> runs = new ArrayList<>();
+
         Step3Model single = new Step3Model(c, checkpoint.weights(), new LocalFfn(checkpoint.weights()));
-        for (int batch : batches) {
-            progress.accept("single process, batch " + batch);
-            DecodeBench.Result r = DecodeBench.run(single, batch, 16, steps, 1, Double.NaN, () -> { });
-            runs.add(new Run("single process", batch, r.tokensPerSecond(), null, (long) batch * steps));
-        }
-        List<FfnServer> servers = new ArrayList<>();
-        try {
-            List<String> targets = new ArrayList<>();
-            int experts = c.numExperts();
-            for (int n = 0; n < 2; n++) {
-                FfnServer s = FfnServer.start("127.0.0.1", 0, c, new CpuFfnBackend(c, checkpoint.weights(),
-                        new ExpertRange(n * experts / 2, (n + 1) * experts / 2 - 1)), "bench");
-                servers.add(s);
-                targets.add("127.0.0.1:" + s.port());
+        for (int b = 0; b < batches.length; b++) {
+            int batch = batches[b];
+            for (int m : ms) {
+                String mode = m == 1 ? "single process" : "single process m=" + m;
+                progress.accept(mode + ", batch " + batch);
+                Run r = measure(mode, single, batch, m, Math.max(steps, stepsAt[b]), null);
+                if (m == 1) { // size every run at this batch to last about MIN_TIMED_SECONDS
+                    stepsAt[b] = (int) Math.ceil(MIN_TIMED_SECONDS * r.tokensPerSecond() / batch);
+                }
+                runs.add(r);
             }
-            AttentionNode.Wire w = new AttentionNode.Wire(wire, WireDtype.WIRE_BF16, Duration.ofSeconds(60));
-            try (AttentionNode node = AttentionNode.remote(checkpoint, targets, w,
-                    EngineOptions.defaults().withKvMemory(16L << 20), "attention bench")) {
+        }
+
+        int experts = c.numExperts();
+        List<FfnBackend> halves = List.of(
+                new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(0, experts / 2 - 1)),
+                new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(experts / 2, experts - 1)));
+        try (Deployment shared = Deployment.start(checkpoint, halves, wire)) {
+            progress.accept("disaggregated, warming up the gRPC path");
+            measure("warm-up", shared.model(), batches[batches.length - 1], 1, steps, shared.ffn());
+            for (int b = 0; b < batches.length; b++) {
+                for (int m : ms) {
+                    progress.accept("disaggregated m=" + m + ", batch " + batches[b]);
+                    runs.add(measure("disaggregated m=" + m, shared.model(), batches[b], m,
+                            Math.max(steps, stepsAt[b]), shared.ffn()));
+                }
+            }
+        }
+
+        FfnBackend all = new OneCore(new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(0, experts - 1)));
+        try (Deployment split = Deployment.start(checkpoint, List.of(all), wire)) {
+            progress.accept("one core per side, warming up");
+            Parallel.alone(() -> measure("warm-up", split.model(), batches[batches.length - 1], 1, steps,
+                    split.ffn()));
+            for (int b = 0; b < batches.length; b++) {
+                for (int m : ms) {
+                    progress.accept("one core per side m=" + m + ", batch " + batches[b]);
+                    Run[] r = new Run[1];
+                    int batch = batches[b];
+                    int n = Math.max(steps, stepsAt[b]);
+                    Parallel.alone(() -> r[0] = measure("one core per side m=" + m, split.model(), batch, m, n,
+                            split.ffn()));
+                    runs.add(r[0]);
+                }
+            }
+        }
+        return runs;
+    }
+
+    private static Run measure(String mode, Step3Model model, int batch, int m, int steps, DisaggregatedFfn ffn) {
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long[] start = new long[2];
+        DecodeBench.Result r = DecodeBench.run(model, batch, 16, steps, m, Double.NaN, () -> {
+            if (ffn != null) {
+                ffn.stats().reset();
+            }
+            start[0] = System.nanoTime();
+            start[1] = os.getProcessCpuTime();
+        });
+        double cores = (double) (os.getProcessCpuTime() - start[1]) / (System.nanoTime() - start[0]);
+        return new Run(mode, batch, m, r.tokensPerSecond(), cores, ffn == null ? null : ffn.stats().snapshot(),
+                (long) batch * steps);
+    }
+
+    /** ffn-nodes behind real gRPC servers on loopback, and an attention node connected to them. */
+    private record Deployment(List<FfnServer> servers, AttentionNode node) implements AutoCloseable {
+        static Deployment start(Checkpoint checkpoint, List<FfnBackend> backends, WireDtype wire)
+                throws IOException, InterruptedException {
+            List<FfnServer> servers = new ArrayList<>();
+            try {
+                List<String> targets = new ArrayList<>();
+                for (FfnBackend backend : backends) {
+                    FfnServer s = FfnServer.start("127.0.0.1", 0, checkpoint.config(), backend, "bench");
+                    servers.add(s);
+                    targets.add("127.0.0.1:" + s.port());
+                }
+                AttentionNode.Wire w = new AttentionNode.Wire(wire, WireDtype.WIRE_BF16, Duration.ofSeconds(60));
+                AttentionNode node = AttentionNode.remote(checkpoint, targets, w,
+                        EngineOptions.defaults().withKvMemory(16L << 20), "attention bench");
+                Deployment d = new Deployment(servers, node);
                 for (FfnLink link : node.ffn().links()) {
                     if (!((GrpcFfnLink) link).awaitLive(Duration.ofSeconds(30))) {
+                        d.close();
                         throw new IOException(link.node() + " did not connect: " + ((GrpcFfnLink) link).lastError());
                     }
                 }
-                Step3Model disaggregated = node.engine().model();
-                DisaggregatedFfn ffn = node.ffn();
-                List<Integer> ms = new ArrayList<>(List.of(1));
-                for (int m : microBatches) {
-                    ms.add(m);
-                }
-                for (int batch : batches) {
-                    for (int m : ms) {
-                        progress.accept("disaggregated m=" + m + ", batch " + batch);
-                        DecodeBench.Result r = DecodeBench.run(disaggregated, batch, 16, steps, m, Double.NaN,
-                                ffn.stats()::reset);
-                        runs.add(new Run("disaggregated m=" + m, batch, r.tokensPerSecond(), ffn.stats().snapshot(),
-                                (long) batch * steps));
-                    }
-                }
+                return d;
+            } catch (IOException | RuntimeException e) {
+                servers.forEach(FfnServer::close);
+                throw e;
             }
-        } finally {
+        }
+
+        Step3Model model() {
+            return node.engine().model();
+        }
+
+        DisaggregatedFfn ffn() {
+            return node.ffn();
+        }
+
+        @Override
+        public void close() {
+            node.close();
             servers.forEach(FfnServer::close);
         }
-        return runs;
+    }
+
+    /** A backend whose kernels run on the node's compute thread alone: the ffn-node gets one core. */
+    private record OneCore(FfnBackend backend) implements FfnBackend {
+        @Override
+        public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
+                float[] expertWeights) {
+            float[][] out = new float[1][];
+            Parallel.alone(() -> out[0] = backend.compute(layer, x, rows, sharedRows, k, expertIds, expertWeights));
+            return out[0];
+        }
+
+        @Override
+        public ExpertRange experts() {
+            return backend.experts();
+        }
+
+        @Override
+        public String name() {
+            return backend.name();
+        }
     }
 }
