@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces every figure of README's Benchmarks section, as JSON + markdown (+ PNG plots) in one results format:
 #   kernels  ./afd bench kernels   matmul vs memory bandwidth and numpy, decode vs its roofline
-#   afd      ./afd bench afd       single process vs disaggregated (m=1, pipelined m=2,3)
+#   afd      ./afd bench afd       single process vs disaggregated (m=1, pipelined m=2,3), shared cores and one core per side
 #   serve    ./afd bench serve     OpenAI-API load sweep against a local deployment (gateway + nodes)
 # Sized for a 2-core machine: all three take under 15 minutes there.
 #
