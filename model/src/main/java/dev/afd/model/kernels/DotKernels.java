@@ -104,9 +104,9 @@ final class DotKernels {
             int q1 = Math.min(quarter, q0 + BATCH_TILES);
             for (int r0 = 0; r0 < rows; r0 += TILE) {
                 int group = Math.min(TILE, rows - r0);
-                // Input rows per tile (1, 2 or 4); a group of three repeats its last row, whose sums are not stored.
-                int width = group == 3 ? TILE : group;
-                int tileVectors = width * TILE;
+                // Accumulator vectors per tile; a short group repeats its last input row, whose sums are not stored
+                // (memory-bound at these sizes: the spare FMAs cost nothing measurable).
+                int tileVectors = (group == 1 ? 1 : TILE) * TILE;
                 for (int r = 0; r < TILE; r++) {
                     inputRows[r] = xOff + (r0 + Math.min(r, group - 1)) * k;
                 }
@@ -117,10 +117,10 @@ final class DotKernels {
                         weightRows[j] = w.offset(oFrom + q + Math.min(j, count - 1) * quarter, 0);
                     }
                     int at = (q - q0) * tileVectors * LANES;
-                    switch (width) {
-                        case 1 -> tile1x4(w, weightRows, x, inputRows[0], partials, at);
-                        case 2 -> tile2x4(w, weightRows, x, inputRows[0], inputRows[1], partials, at);
-                        default -> tile4x4(w, weightRows, x, inputRows, partials, at);
+                    if (group == 1) {
+                        tile1x4(w, weightRows, x, inputRows[0], partials, at);
+                    } else {
+                        tile4x4(w, weightRows, x, inputRows, partials, at);
                     }
                 }
                 Lanes.sums(partials, (q1 - q0) * tileVectors);
@@ -221,49 +221,6 @@ final class DotKernels {
         a1.intoArray(partials, at + LANES);
         a2.intoArray(partials, at + 2 * LANES);
         a3.intoArray(partials, at + 3 * LANES);
-    }
-
-    /**
-     * Two input rows by four weight rows read from memory: eight accumulator vectors, stored to {@code partials}
-     * (input row r, weight row j at {@code at + (r*TILE + j)*LANES}).
-     */
-    private static void tile2x4(RowMatrix w, long[] weightRows, float[] x, int x0, int x1, float[] partials, int at) {
-        DType t = w.dtype();
-        MemorySegment seg = w.data();
-        int es = t.byteSize();
-        long b0 = weightRows[0];
-        long b1 = weightRows[1];
-        long b2 = weightRows[2];
-        long b3 = weightRows[3];
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        int bound = F.loopBound(w.cols());
-        for (int i = 0; i < bound; i += LANES) {
-            long d = (long) i * es;
-            FloatVector w0 = Widen.load(t, seg, b0 + d);
-            FloatVector w1 = Widen.load(t, seg, b1 + d);
-            FloatVector w2 = Widen.load(t, seg, b2 + d);
-            FloatVector w3 = Widen.load(t, seg, b3 + d);
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
-            a00 = w0.fma(v0, a00);
-            a01 = w1.fma(v0, a01);
-            a02 = w2.fma(v0, a02);
-            a03 = w3.fma(v0, a03);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + i);
-            a10 = w0.fma(v1, a10);
-            a11 = w1.fma(v1, a11);
-            a12 = w2.fma(v1, a12);
-            a13 = w3.fma(v1, a13);
-        }
-        int v = LANES;
-        a00.intoArray(partials, at);
-        a01.intoArray(partials, at + v);
-        a02.intoArray(partials, at + 2 * v);
-        a03.intoArray(partials, at + 3 * v);
-        a10.intoArray(partials, at + 4 * v);
-        a11.intoArray(partials, at + 5 * v);
-        a12.intoArray(partials, at + 6 * v);
-        a13.intoArray(partials, at + 7 * v);
     }
 
     /**
