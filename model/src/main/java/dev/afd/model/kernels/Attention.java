@@ -65,89 +65,89 @@ public final class Attention {
 
     /**
      * out[h] = sum_p probs[h*len + p] * v_p. Work is split over columns (a group of up to {@link #HEADS_PER_TILE}
-     * heads by one vector of dimensions, or the dimensions past the last whole vector), each of which runs through
-     * all blocks in order; within a task the blocks are the outer loop, so a block's values stay in cache while all
-     * of the task's columns use them.
+     * heads by one vector of dimensions, or the dimensions past the last whole vector); each column runs through all
+     * blocks in order with its sums held in registers (a sequence's values for one layer fit in L2, so nothing is
+     * gained by sharing a block between columns).
      */
     private static void weightedValues(float[] probs, int heads, int headDim, KvView kv, int len, float[] out,
             int outOff) {
-        int blocks = (len + kv.blockSize() - 1) / kv.blockSize();
         int headTiles = (heads + HEADS_PER_TILE - 1) / HEADS_PER_TILE;
         int vectors = F.loopBound(headDim) / LANES;
         int columnsPerTile = vectors + (headDim % LANES == 0 ? 0 : 1);
-        float[] acc = new float[heads * headDim];
         Parallel.forRange(headTiles * columnsPerTile, 1, kv.values(0), (from, to) -> {
-            for (int b = 0; b < blocks; b++) {
-                for (int c = from; c < to; c++) {
-                    int h = c / columnsPerTile * HEADS_PER_TILE;
-                    int column = c % columnsPerTile;
-                    int count = Math.min(HEADS_PER_TILE, heads - h);
-                    if (column < vectors) {
-                        valueTile(probs, len, h, count, kv, b, headDim, column * LANES, acc);
-                    } else {
-                        valueTail(probs, len, h, count, kv, b, headDim, acc);
-                    }
+            for (int c = from; c < to; c++) {
+                int h = c / columnsPerTile * HEADS_PER_TILE;
+                int column = c % columnsPerTile;
+                int count = Math.min(HEADS_PER_TILE, heads - h);
+                if (column < vectors) {
+                    valueTile(probs, len, h, count, kv, headDim, column * LANES, out, outOff);
+                } else {
+                    valueTail(probs, len, h, count, kv, headDim, out, outOff);
                 }
             }
         });
-        System.arraycopy(acc, 0, out, outOff, acc.length);
     }
 
-    /** The dimensions past the last whole vector, for heads h..h+count-1, over one block's positions. */
-    private static void valueTail(float[] probs, int len, int h, int count, KvView kv, int b, int headDim,
-            float[] acc) {
+    /** The dimensions past the last whole vector, for heads h..h+count-1, over all positions. */
+    private static void valueTail(float[] probs, int len, int h, int count, KvView kv, int headDim, float[] out,
+            int outOff) {
         DType t = kv.dtype();
-        MemorySegment values = kv.values(b);
-        int first = b * kv.blockSize();
-        int used = Math.min(kv.blockSize(), len - first);
+        int blockSize = kv.blockSize();
         for (int d = F.loopBound(headDim); d < headDim; d++) {
             for (int j = h; j < h + count; j++) {
-                float sum = acc[j * headDim + d];
-                for (int p = 0; p < used; p++) {
-                    float v = Widen.get(t, values, ((long) p * headDim + d) * t.byteSize());
-                    sum = Math.fma(probs[j * len + first + p], v, sum);
+                float sum = 0;
+                for (int first = 0; first < len; first += blockSize) {
+                    MemorySegment values = kv.values(first / blockSize);
+                    int used = Math.min(blockSize, len - first);
+                    for (int p = 0; p < used; p++) {
+                        float v = Widen.get(t, values, ((long) p * headDim + d) * t.byteSize());
+                        sum = Math.fma(probs[j * len + first + p], v, sum);
+                    }
                 }
-                acc[j * headDim + d] = sum;
+                out[outOff + j * headDim + d] = sum;
             }
         }
     }
 
     /**
      * Heads h..h+count-1 (count ≤ 4; a short tile repeats its last head and does not store the repeats) by one
-     * vector of dimensions from d, over block b's positions, continuing the sums in acc.
+     * vector of dimensions from d, over all positions in order.
      */
-    private static void valueTile(float[] probs, int len, int h, int count, KvView kv, int b, int headDim, int d,
-            float[] acc) {
+    private static void valueTile(float[] probs, int len, int h, int count, KvView kv, int headDim, int d,
+            float[] out, int outOff) {
         DType t = kv.dtype();
-        MemorySegment values = kv.values(b);
-        int first = b * kv.blockSize();
-        int used = Math.min(kv.blockSize(), len - first);
-        int p0 = h * len + first;
-        int p1 = (h + Math.min(1, count - 1)) * len + first;
-        int p2 = (h + Math.min(2, count - 1)) * len + first;
-        int p3 = (h + Math.min(3, count - 1)) * len + first;
-        FloatVector a0 = FloatVector.fromArray(F, acc, h * headDim + d);
-        FloatVector a1 = FloatVector.fromArray(F, acc, (h + Math.min(1, count - 1)) * headDim + d);
-        FloatVector a2 = FloatVector.fromArray(F, acc, (h + Math.min(2, count - 1)) * headDim + d);
-        FloatVector a3 = FloatVector.fromArray(F, acc, (h + Math.min(3, count - 1)) * headDim + d);
+        int blockSize = kv.blockSize();
+        int p0 = h * len;
+        int p1 = (h + Math.min(1, count - 1)) * len;
+        int p2 = (h + Math.min(2, count - 1)) * len;
+        int p3 = (h + Math.min(3, count - 1)) * len;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
         long rowBytes = (long) headDim * t.byteSize();
-        long at = (long) d * t.byteSize();
-        for (int p = 0; p < used; p++, at += rowBytes) {
-            FloatVector v = Widen.load(t, values, at);
-            a0 = v.fma(FloatVector.broadcast(F, probs[p0 + p]), a0);
-            a1 = v.fma(FloatVector.broadcast(F, probs[p1 + p]), a1);
-            a2 = v.fma(FloatVector.broadcast(F, probs[p2 + p]), a2);
-            a3 = v.fma(FloatVector.broadcast(F, probs[p3 + p]), a3);
+        for (int first = 0; first < len; first += blockSize) {
+            MemorySegment values = kv.values(first / blockSize);
+            int end = first + Math.min(blockSize, len - first);
+            long at = (long) d * t.byteSize();
+            for (int p = first; p < end; p++, at += rowBytes) {
+                FloatVector v = Widen.load(t, values, at);
+                a0 = v.fma(FloatVector.broadcast(F, probs[p0 + p]), a0);
+                a1 = v.fma(FloatVector.broadcast(F, probs[p1 + p]), a1);
+                a2 = v.fma(FloatVector.broadcast(F, probs[p2 + p]), a2);
+                a3 = v.fma(FloatVector.broadcast(F, probs[p3 + p]), a3);
+            }
         }
-        a0.intoArray(acc, h * headDim + d);
+        int o = outOff + h * headDim + d;
+        a0.intoArray(out, o);
         if (count > 1) {
-            a1.intoArray(acc, (h + 1) * headDim + d);
+            a1.intoArray(out, o + headDim);
         }
         if (count > 2) {
-            a2.intoArray(acc, (h + 2) * headDim + d);
+            a2.intoArray(out, o + 2 * headDim);
         }
         if (count > 3) {
-            a3.intoArray(acc, (h + 3) * headDim + d);
+            a3.intoArray(out, o + 3 * headDim);
         }
     }
 }

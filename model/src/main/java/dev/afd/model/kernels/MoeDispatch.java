@@ -4,6 +4,8 @@ import static dev.afd.model.kernels.Widen.F;
 import static dev.afd.model.kernels.Widen.LANES;
 
 import dev.afd.model.step3.MoeWeights;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -65,34 +67,36 @@ public final class MoeDispatch {
         // results[e] row i is expert e's output for slot slotsOf[start[e] + i].
         float[][] results = new float[numExperts][];
         int[] resultRow = new int[slots];
-        int[] active = new int[numExperts];
-        int activeCount = 0;
+        List<Mlp.Call> calls = new ArrayList<>();
         for (int e = 0; e < numExperts; e++) {
-            for (int i = start[e]; i < start[e + 1]; i++) {
-                resultRow[slotsOf[i]] = i - start[e];
+            int count = start[e + 1] - start[e];
+            if (count == 0) {
+                continue;
             }
-            if (start[e + 1] > start[e]) {
-                active[activeCount++] = e;
+            float[] block = new float[count * hidden];
+            for (int i = 0; i < count; i++) {
+                int s = slotsOf[start[e] + i];
+                System.arraycopy(x, s / k * hidden, block, i * hidden, hidden);
+                resultRow[s] = i;
             }
+            results[e] = new float[count * hidden];
+            calls.add(new Mlp.Call(w.expert(e), block, count, results[e]));
         }
-        // Enough experts to share out: each thread runs whole experts (their matmuls then run on it alone), one
-        // dispatch for the layer instead of three per expert. Few experts: one after another, each matmul spread.
-        int perTask = activeCount >= EXPERTS_PER_THREAD * Parallel.threads() ? 1 : Math.max(1, activeCount);
-        int last = activeCount - 1;
-        boolean backwards = (CALLS.getAndIncrement() & 1) == 1;
-        Parallel.forRange(activeCount, perTask, (from, to) -> {
-            for (int a = from; a < to; a++) {
-                int e = active[backwards ? last - a : a];
-                int count = start[e + 1] - start[e];
-                float[] block = new float[count * hidden];
-                for (int i = 0; i < count; i++) {
-                    System.arraycopy(x, slotsOf[start[e] + i] / k * hidden, block, i * hidden, hidden);
+        if (calls.size() >= EXPERTS_PER_THREAD * Parallel.threads()) {
+            // Enough experts to share out: each thread runs whole experts (their matmuls then run on it alone), one
+            // dispatch for the layer instead of two per expert.
+            int last = calls.size() - 1;
+            boolean backwards = (CALLS.getAndIncrement() & 1) == 1;
+            Parallel.forRange(calls.size(), 1, (from, to) -> {
+                for (int a = from; a < to; a++) {
+                    Mlp.forward(List.of(calls.get(backwards ? last - a : a)));
                 }
-                float[] result = new float[count * hidden];
-                Mlp.forward(w.expert(e), block, count, result);
-                results[e] = result;
-            }
-        });
+            });
+        } else {
+            // Few experts: all threads on each projection, every expert's gate and up in one dispatch, the downs in
+            // another.
+            Mlp.forward(calls);
+        }
         Parallel.forRange(rows, Math.max(1, 16_384 / Math.max(1, k * hidden)), (from, to) -> {
             for (int r = from; r < to; r++) {
                 for (int j = 0; j < k; j++) {

@@ -135,14 +135,13 @@ public final class Step3Model {
         RmsNorm.rmsNorm(h, n, w.inputNorm(), eps(), a);
 
         float[] lowRankQ = new float[n * config.shareQDim()];
-        MatMul.matmul(w.qProj(), a, n, lowRankQ);
+        float[] k = new float[n * headDim];
+        float[] v = new float[n * headDim];
+        MatMul.matmuls(List.of(new MatMul.Product(w.qProj(), a, n, lowRankQ), new MatMul.Product(w.kProj(), a, n, k),
+                new MatMul.Product(w.vProj(), a, n, v)));
         RmsNorm.rmsNorm(lowRankQ, n, w.interNorm(), eps(), lowRankQ);
         float[] q = new float[n * qDim];
         MatMul.matmul(w.wq(), lowRankQ, n, q);
-        float[] k = new float[n * headDim];
-        float[] v = new float[n * headDim];
-        MatMul.matmul(w.kProj(), a, n, k);
-        MatMul.matmul(w.vProj(), a, n, v);
 
         // Rotate and cache every row's key before any row attends: a prefill row at position p must see the keys
         // of the earlier rows of its own chunk.

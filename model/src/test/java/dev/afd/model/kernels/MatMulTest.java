@@ -12,6 +12,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
 
@@ -86,6 +87,47 @@ class MatMulTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Several products in one dispatch give each product's own matmul bit for bit, for one row (streamed), a few and
+     * many (widened), with one input or one each; weights in another arena go one at a time.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(DType.class)
+    void joinedMatmulsEqualSeparateOnes(DType t) {
+        Random random = new Random(23 + t.ordinal());
+        int k = 67;
+        int[] heights = {5, 128, 33};
+        try (Arena arena = Arena.ofShared(); Arena other = Arena.ofShared()) {
+            Tensor[] ws = new Tensor[heights.length];
+            for (int i = 0; i < ws.length; i++) {
+                ws[i] = TestTensors.randomTensor(i == 2 ? other : arena, t, random, heights[i], k);
+            }
+            for (int rows : new int[] {1, 3, 9, 40}) {
+                float[] shared = TestTensors.random(random, rows * k);
+                for (int weights : new int[] {2, 3}) {
+                    for (boolean ownInputs : new boolean[] {false, true}) {
+                        List<MatMul.Product> joined = new ArrayList<>();
+                        for (int i = 0; i < weights; i++) {
+                            int r = ownInputs ? rows + i : rows;
+                            float[] x = ownInputs ? TestTensors.random(random, r * k) : shared;
+                            joined.add(new MatMul.Product(ws[i], x, r, new float[r * heights[i]]));
+                        }
+                        MatMul.matmuls(joined);
+                        for (MatMul.Product p : joined) {
+                            float[] alone = new float[p.out().length];
+                            MatMul.matmul(p.w(), p.x(), p.rows(), alone);
+                            TestTensors.assertSameBits(p.out(), alone, "%s, %d rows, %d weights", p.w(), p.rows(),
+                                    weights);
+                        }
+                    }
+                }
+            }
+            assertThatThrownBy(() -> MatMul.matmuls(List.of(new MatMul.Product(ws[0], new float[k], 1,
+                    new float[5]), new MatMul.Product(ws[1], new float[k], 2, new float[256]))))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs x of at least 134");
         }
     }
 
