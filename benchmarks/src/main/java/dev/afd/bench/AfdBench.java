@@ -41,9 +41,6 @@ import java.util.function.Consumer;
  * gRPC path (at batch 1, m=1 measured 40% below m=2 and m=3, which do the same work there).
  */
 public final class AfdBench {
-    /** Timed decode lasts at least this long (or the requested steps, when longer). */
-    private static final double MIN_TIMED_SECONDS = 2.0;
-
     /**
      * One configuration's figures.
      *
@@ -70,29 +67,24 @@ public final class AfdBench {
 
     /**
      * @param microBatches the pipelined micro-batch counts to measure besides m = 1
-     * @param steps timed decode steps per run, at least (runs last at least {@value #MIN_TIMED_SECONDS} s)
+     * @param steps timed decode steps per run, at least
+     * @param timing warm-up and least timed duration of every run
      * @param progress told before each run
      */
     public static List<Run> run(Checkpoint checkpoint, int[] batches, int[] microBatches, int steps, WireDtype wire,
-            Consumer<String> progress) throws IOException, InterruptedException {
+            DecodeBench.Timing timing, Consumer<String> progress) throws IOException, InterruptedException {
         Step3Config c = checkpoint.config();
         int[] ms = new int[microBatches.length + 1];
         ms[0] = 1;
         System.arraycopy(microBatches, 0, ms, 1, microBatches.length);
-        int[] stepsAt = new int[batches.length];
         List<Run> runs = new ArrayList<>();
 
         Step3Model single = new Step3Model(c, checkpoint.weights(), new LocalFfn(checkpoint.weights()));
-        for (int b = 0; b < batches.length; b++) {
-            int batch = batches[b];
+        for (int batch : batches) {
             for (int m : ms) {
                 String mode = m == 1 ? "single process" : "single process m=" + m;
                 progress.accept(mode + ", batch " + batch);
-                Run r = measure(mode, single, batch, m, Math.max(steps, stepsAt[b]), null);
-                if (m == 1) { // size every run at this batch to last about MIN_TIMED_SECONDS
-                    stepsAt[b] = (int) Math.ceil(MIN_TIMED_SECONDS * r.tokensPerSecond() / batch);
-                }
-                runs.add(r);
+                runs.add(measure(mode, single, batch, m, steps, timing, null));
             }
         }
 
@@ -102,12 +94,12 @@ public final class AfdBench {
                 new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(experts / 2, experts - 1)));
         try (Deployment shared = Deployment.start(checkpoint, halves, wire)) {
             progress.accept("disaggregated, warming up the gRPC path");
-            measure("warm-up", shared.model(), batches[batches.length - 1], 1, steps, shared.ffn());
-            for (int b = 0; b < batches.length; b++) {
+            measure("warm-up", shared.model(), batches[batches.length - 1], 1, steps, timing, shared.ffn());
+            for (int batch : batches) {
                 for (int m : ms) {
-                    progress.accept("disaggregated m=" + m + ", batch " + batches[b]);
-                    runs.add(measure("disaggregated m=" + m, shared.model(), batches[b], m,
-                            Math.max(steps, stepsAt[b]), shared.ffn()));
+                    progress.accept("disaggregated m=" + m + ", batch " + batch);
+                    runs.add(measure("disaggregated m=" + m, shared.model(), batch, m, steps, timing,
+                            shared.ffn()));
                 }
             }
         }
@@ -115,16 +107,14 @@ public final class AfdBench {
         FfnBackend all = new OneCore(new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(0, experts - 1)));
         try (Deployment split = Deployment.start(checkpoint, List.of(all), wire)) {
             progress.accept("one core per side, warming up");
-            Parallel.alone(() -> measure("warm-up", split.model(), batches[batches.length - 1], 1, steps,
+            Parallel.alone(() -> measure("warm-up", split.model(), batches[batches.length - 1], 1, steps, timing,
                     split.ffn()));
-            for (int b = 0; b < batches.length; b++) {
+            for (int batch : batches) {
                 for (int m : ms) {
-                    progress.accept("one core per side m=" + m + ", batch " + batches[b]);
+                    progress.accept("one core per side m=" + m + ", batch " + batch);
                     Run[] r = new Run[1];
-                    int batch = batches[b];
-                    int n = Math.max(steps, stepsAt[b]);
-                    Parallel.alone(() -> r[0] = measure("one core per side m=" + m, split.model(), batch, m, n,
-                            split.ffn()));
+                    Parallel.alone(() -> r[0] = measure("one core per side m=" + m, split.model(), batch, m, steps,
+                            timing, split.ffn()));
                     runs.add(r[0]);
                 }
             }
@@ -132,10 +122,11 @@ public final class AfdBench {
         return runs;
     }
 
-    private static Run measure(String mode, Step3Model model, int batch, int m, int steps, DisaggregatedFfn ffn) {
+    private static Run measure(String mode, Step3Model model, int batch, int m, int steps, DecodeBench.Timing timing,
+            DisaggregatedFfn ffn) {
         OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long[] start = new long[2];
-        DecodeBench.Result r = DecodeBench.run(model, batch, 16, steps, m, Double.NaN, () -> {
+        DecodeBench.Result r = DecodeBench.run(model, batch, 16, steps, m, Double.NaN, timing, () -> {
             if (ffn != null) {
                 ffn.stats().reset();
             }
@@ -144,7 +135,7 @@ public final class AfdBench {
         });
         double cores = (double) (os.getProcessCpuTime() - start[1]) / (System.nanoTime() - start[0]);
         return new Run(mode, batch, m, r.tokensPerSecond(), cores, ffn == null ? null : ffn.stats().snapshot(),
-                (long) batch * steps);
+                r.tokens());
     }
 
     /** ffn-nodes behind real gRPC servers on loopback, and an attention node connected to them. */

@@ -5,6 +5,7 @@ import dev.afd.model.kv.SequenceKvCache;
 import dev.afd.model.step3.Step3Model;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -17,33 +18,45 @@ public final class DecodeBench {
     /**
      * @param batch sequences decoding together
      * @param tokensPerSecond measured decode tokens per second over all sequences
+     * @param tokens tokens decoded while timed
      * @param bytesPerStep weight bytes one step reads (dense parts, shared experts, expected distinct routed experts)
      * @param rooflineTokensPerSecond {@code batch × bandwidth / bytesPerStep}
      */
-    public record Result(int batch, double tokensPerSecond, long bytesPerStep, double rooflineTokensPerSecond) {
+    public record Result(int batch, double tokensPerSecond, long tokens, long bytesPerStep,
+            double rooflineTokensPerSecond) {
         public double fractionOfRoofline() {
             return tokensPerSecond / rooflineTokensPerSecond;
         }
     }
 
-    private static final java.time.Duration WARM_UP = java.time.Duration.ofSeconds(3);
+    /**
+     * How long a run warms up and how long its timed part lasts at least.
+     *
+     * @param warmUp a cold JVM decodes at a third of its steady speed: warm up until the JIT has compiled every path
+     * @param minTimed at batch 1 a few steps are a fraction of a second, and noisy
+     */
+    public record Timing(Duration warmUp, Duration minTimed) {
+        /** 3 s of warm-up, at least 2 s timed. */
+        public static final Timing DEFAULT = new Timing(Duration.ofSeconds(3), Duration.ofSeconds(2));
+    }
 
     private DecodeBench() {}
 
     /**
-     * Prefills {@code batch} random prompts of {@code promptLength} tokens, then times {@code steps} decode steps
-     * (greedy, the argmax fed back) after a warm-up of at least 3 s and {@code steps} steps.
+     * Prefills {@code batch} random prompts of {@code promptLength} tokens, then times at least {@code steps} decode
+     * steps and at least 2 s (greedy, the argmax fed back) after a warm-up of at least 3 s and {@code steps} steps.
      */
     public static Result run(Step3Model model, int batch, int promptLength, int steps, double bytesPerSecond) {
-        return run(model, batch, promptLength, steps, 1, bytesPerSecond, () -> { });
+        return run(model, batch, promptLength, steps, 1, bytesPerSecond, Timing.DEFAULT, () -> { });
     }
 
     /**
-     * As {@link #run(Step3Model, int, int, int, double)}, with each step split into {@code microBatches}, calling
-     * {@code beforeTimedSteps} once prefill and warm-up are done (e.g. to reset exchange statistics).
+     * As {@link #run(Step3Model, int, int, int, double)}, with each step split into {@code microBatches}, warm-up and
+     * timed part as {@code timing} says, calling {@code beforeTimedSteps} once prefill and warm-up are done (e.g. to
+     * reset exchange statistics).
      */
     public static Result run(Step3Model model, int batch, int promptLength, int steps, int microBatches,
-            double bytesPerSecond, Runnable beforeTimedSteps) {
+            double bytesPerSecond, Timing timing, Runnable beforeTimedSteps) {
         Step3Config c = model.config();
         SplittableRandom random = new SplittableRandom(batch);
         List<SequenceKvCache> caches = new ArrayList<>();
@@ -56,32 +69,34 @@ public final class DecodeBench {
             }
             float[][] logits = model.forward(chunks, microBatches);
             int position = promptLength;
-            long start = 0;
-            // Warm-up until the JIT has compiled every path (at least WARM_UP, and as many steps as are timed): a
-            // cold JVM decodes at a third of its steady speed.
-            long warmUntil = System.nanoTime() + WARM_UP.toNanos();
-            int warmSteps = 0;
-            for (int step = 0; step < steps; step++) {
-                if (step == 0 && (warmSteps < steps || System.nanoTime() < warmUntil)) {
-                    step = -1;
-                    warmSteps++;
-                } else if (step == 0) {
-                    beforeTimedSteps.run();
-                    start = System.nanoTime();
-                }
-                List<Step3Model.Chunk> decode = new ArrayList<>(batch);
-                for (int b = 0; b < batch; b++) {
-                    decode.add(new Step3Model.Chunk(caches.get(b), new int[] {argmax(logits[b])}, position, true));
-                }
-                logits = model.forward(decode, microBatches);
-                position++;
+            // Warm-up: at least timing.warmUp(), and as many steps as are timed.
+            long warmUntil = System.nanoTime() + timing.warmUp().toNanos();
+            for (int step = 0; step < steps || System.nanoTime() < warmUntil; step++, position++) {
+                logits = model.forward(next(caches, logits, position), microBatches);
+            }
+            beforeTimedSteps.run();
+            long start = System.nanoTime();
+            long timedUntil = start + timing.minTimed().toNanos();
+            int timed = 0;
+            for (; timed < steps || System.nanoTime() < timedUntil; timed++, position++) {
+                logits = model.forward(next(caches, logits, position), microBatches);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             long bytes = bytesPerStep(model.weights(), c, batch);
-            return new Result(batch, batch * steps / seconds, bytes, batch * bytesPerSecond / bytes);
+            long tokens = (long) batch * timed;
+            return new Result(batch, tokens / seconds, tokens, bytes, batch * bytesPerSecond / bytes);
         } finally {
             caches.forEach(SequenceKvCache::close);
         }
+    }
+
+    /** One decode step: every sequence's argmax token at {@code position}. */
+    private static List<Step3Model.Chunk> next(List<SequenceKvCache> caches, float[][] logits, int position) {
+        List<Step3Model.Chunk> decode = new ArrayList<>(caches.size());
+        for (int b = 0; b < caches.size(); b++) {
+            decode.add(new Step3Model.Chunk(caches.get(b), new int[] {argmax(logits[b])}, position, true));
+        }
+        return decode;
     }
 
     /**
