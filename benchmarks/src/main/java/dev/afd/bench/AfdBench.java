@@ -37,8 +37,8 @@ import java.util.function.Consumer;
  *       their kernels on their own thread alone, so each side has one core, as if on separate hardware.
  * </ul>
  *
- * Each deployment first decodes one discarded run: without it the first measured run still paid for compiling the
- * gRPC path (at batch 1, m=1 measured 40% below m=2 and m=3, which do the same work there).
+ * The single process and each deployment first decode one discarded run: without it the first measured run still
+ * paid for compiling (at batch 1, m=1 measured 10-40% below m=2 and m=3, which do the same work there).
  */
 public final class AfdBench {
     /**
@@ -80,6 +80,8 @@ public final class AfdBench {
         List<Run> runs = new ArrayList<>();
 
         Step3Model single = new Step3Model(c, checkpoint.weights(), new LocalFfn(checkpoint.weights()));
+        progress.accept("single process, warming up");
+        measure("warm-up", single, batches[batches.length - 1], 1, steps, timing, null);
         for (int batch : batches) {
             for (int m : ms) {
                 String mode = m == 1 ? "single process" : "single process m=" + m;
