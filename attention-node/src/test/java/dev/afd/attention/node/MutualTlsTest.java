@@ -15,6 +15,7 @@ import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.proto.Handshake;
 import dev.afd.proto.WireDtype;
 import dev.afd.transport.MutualTls;
+import dev.afd.transport.TestCertificates;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;

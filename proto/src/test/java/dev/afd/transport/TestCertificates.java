@@ -1,6 +1,5 @@
-package dev.afd.attention.node;
+package dev.afd.transport;
 
-import dev.afd.transport.MutualTls;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -23,18 +22,18 @@ import java.util.Base64;
  * public API to issue certificates, so the few DER structures of RFC 5280 needed here are encoded by hand: a CA, and
  * leaf certificates it signs for {@code localhost} and {@code 127.0.0.1}, usable as server and as client. P-256 keys.
  */
-final class TestCertificates {
+public final class TestCertificates {
     private static final byte[] ECDSA_SHA256 = oid(1, 2, 840, 10045, 4, 3, 2);
     private static final byte[] COMMON_NAME = oid(2, 5, 4, 3);
     private static final byte[] BASIC_CONSTRAINTS = oid(2, 5, 29, 19);
     private static final byte[] SUBJECT_ALT_NAME = oid(2, 5, 29, 17);
 
     /** A certificate authority: its name, key pair and certificate (DER). */
-    record Authority(String name, KeyPair keys, byte[] certificate) {}
+    public record Authority(String name, KeyPair keys, byte[] certificate) {}
 
     private TestCertificates() {}
 
-    static Authority authority(String name) throws GeneralSecurityException {
+    public static Authority authority(String name) throws GeneralSecurityException {
         KeyPair keys = keyPair();
         byte[] ext = sequence(sequence(BASIC_CONSTRAINTS, tlv(0x01, new byte[] {(byte) 0xff}),
                 tlv(0x04, sequence(tlv(0x01, new byte[] {(byte) 0xff})))));
@@ -45,7 +44,7 @@ final class TestCertificates {
      * Writes {@code NAME.crt}, {@code NAME.key} (PKCS#8) and {@code ca.crt} under {@code dir} for a leaf certificate
      * signed by {@code ca}, and returns them as TLS settings.
      */
-    static MutualTls leaf(Authority ca, String name, Path dir) throws GeneralSecurityException, IOException {
+    public static MutualTls leaf(Authority ca, String name, Path dir) throws GeneralSecurityException, IOException {
         KeyPair keys = keyPair();
         byte[] altNames = sequence(tlv(0x82, "localhost".getBytes(StandardCharsets.US_ASCII)),
                 tlv(0x87, new byte[] {127, 0, 0, 1}));
