@@ -52,11 +52,12 @@ final class ChoiceRun implements GenerateListener {
     private Object stopReason;
 
     /**
+     * @param stops the request's stop strings (fresh: it holds this choice's pending text)
      * @param echoText the prompt's text when the request echoes it, else null
      * @param skipSpecialTokens leave special tokens out of the text
      */
     ChoiceRun(GenerationJob job, int index, GenerateRequest request, ModelTokenizer tokenizer,
-            StopTokenRule stopRule, List<String> stopStrings, boolean logprobs, String echoText,
+            StopTokenRule stopRule, StopMatcher stops, boolean logprobs, String echoText,
             boolean skipSpecialTokens) {
         this.job = job;
         this.index = index;
@@ -65,7 +66,7 @@ final class ChoiceRun implements GenerateListener {
         this.stopRule = stopRule;
         this.detokenizer = new IncrementalDetokenizer(tokenizer,
                 request.getPromptIdsList().stream().mapToInt(Integer::intValue).toArray(), skipSpecialTokens);
-        this.stops = new StopMatcher(stopStrings);
+        this.stops = stops;
         this.logprobs = logprobs ? new ArrayList<>() : null;
         this.echoText = echoText;
         if (echoText != null) {
@@ -140,8 +141,9 @@ final class ChoiceRun implements GenerateListener {
             job.metrics().interTokenLatency(now - lastTokenNanos);
         }
         lastTokenNanos = now;
-        // The token that ends the sequence is not part of the text, as in vLLM.
-        String piece = stopRule.ends(t.getTokenId(), generated) ? "" : detokenizer.next(t.getTokenId());
+        // The token that ends the sequence is not part of the text unless asked for, as in vLLM.
+        String piece = stopRule.ends(t.getTokenId(), generated) && !stops.keepsMatch() ? ""
+                : detokenizer.next(t.getTokenId());
         emit(stops.feed(piece), logprobs == null ? null : logprob(t));
         if (stops.matched() != null) {
             finishReason = "stop";

@@ -13,6 +13,7 @@ import dev.afd.gateway.openai.RequestParser;
 import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.ChatTemplate;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
+import dev.afd.gateway.tokenizer.StopMatcher;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.SamplingOptions;
@@ -113,7 +114,8 @@ final class GenerationService {
             for (int j = 0; j < s.n(); j++) {
                 int index = p * s.n() + j;
                 GenerateRequest request = request(id + "-" + index, in.ids(), maxTokens[p], s, j);
-                job.add(new ChoiceRun(job, index, request, tokenizer, rule, s.stop(), s.logprobs(),
+                job.add(new ChoiceRun(job, index, request, tokenizer, rule,
+                        new StopMatcher(s.stop(), s.includeStopStrInOutput()), s.logprobs(),
                         s.echo() ? in.text() : null, true));
             }
         }

@@ -202,6 +202,36 @@ class GatewayApiTest {
     }
 
     @Test
+    void includeStopStrInOutputKeepsTheStopStringOrTheStopTokensText() throws Exception {
+        String request = "{\"prompt\": \"Hello, world\", \"max_tokens\": 40, \"temperature\": 0, \"ignore_eos\": true,"
+                + " \"include_stop_str_in_output\": true%s}";
+        String full = text(stack.http.postOk("/v1/completions", request.formatted("")), 0);
+        String stop = stopStringIn(full);
+        String expected = full.substring(0, full.indexOf(stop) + stop.length());
+        String withStop = request.formatted(", \"stop\": " + Http.JSON.writeValueAsString(stop));
+        JsonNode choice = stack.http.postOk("/v1/completions", withStop).path("choices").get(0);
+        assertThat(choice.path("text").asText()).isEqualTo(expected);
+        assertThat(choice.path("stop_reason").asText()).isEqualTo(stop);
+        StringBuilder streamed = new StringBuilder();
+        for (JsonNode e : stack.http.stream("/v1/completions", request.formatted(", \"stream\": true, \"stop\": "
+                + Http.JSON.writeValueAsString(stop)))) {
+            streamed.append(e.path("choices").get(0).path("text").asText());
+        }
+        assertThat(streamed.toString()).isEqualTo(expected);
+
+        int[] out = direct(new int[] {7, 8, 9}, 10);
+        int stopId = out[3];
+        int at = java.util.stream.IntStream.range(0, out.length).filter(i -> out[i] == stopId).findFirst()
+                .orElseThrow();
+        JsonNode byToken = stack.http.postOk("/v1/completions", "{\"prompt\": [7, 8, 9], \"max_tokens\": 10,"
+                + " \"temperature\": 0, \"ignore_eos\": true, \"include_stop_str_in_output\": true,"
+                + " \"stop_token_ids\": [" + stopId + "]}").path("choices").get(0);
+        assertThat(byToken.path("text").asText())
+                .isEqualTo(tokenizer.decode(java.util.Arrays.copyOf(out, at + 1), true));
+        assertThat(byToken.path("stop_reason").asInt()).isEqualTo(stopId);
+    }
+
+    @Test
     void nChoicesSampleWithSeedPlusTheirIndex() throws Exception {
         String request = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 8, \"temperature\": 1.0, \"ignore_eos\":"
                 + " true, \"n\": %d, \"seed\": %d}";

@@ -9,7 +9,8 @@ import java.util.List;
  * @param maxTokens most tokens per choice; null when the request left it to the server
  * @param sampling temperature, filters, penalties, seed and the number of alternatives to report per token
  * @param n choices per prompt
- * @param stop strings that end a choice when they appear in its text; they are not returned
+ * @param stop strings that end a choice when they appear in its text; not returned unless
+ *     {@code includeStopStrInOutput}
  * @param stopTokenIds token ids that end a choice (besides the model's end-of-sequence ids)
  * @param logprobs report each chosen token's log-probability (and {@code sampling.topLogprobs()} alternatives)
  * @param echo completions only: prefix each choice's text with its prompt
@@ -17,10 +18,12 @@ import java.util.List;
  * @param includeUsage streaming only: end with a chunk that carries usage
  * @param ignoreEos keep generating past end-of-sequence tokens
  * @param minTokens end-of-sequence and stop ids do not count before this many tokens
+ * @param includeStopStrInOutput vLLM's {@code include_stop_str_in_output}: the matched stop string, or the text of
+ *     the stop token that ended the choice, stays at the end of its text
  */
 public record GenerationSettings(Integer maxTokens, SamplingParams sampling, int n, List<String> stop,
         List<Integer> stopTokenIds, boolean logprobs, boolean echo, boolean stream, boolean includeUsage,
-        boolean ignoreEos, int minTokens) {
+        boolean ignoreEos, int minTokens, boolean includeStopStrInOutput) {
     public GenerationSettings {
         stop = List.copyOf(stop);
         stopTokenIds = List.copyOf(stopTokenIds);

@@ -229,8 +229,9 @@ public final class RequestParser {
                     + " is not supported by this server; only text");
         }
         IGNORED.forEach(f::raw);
+        boolean includeStop = Boolean.TRUE.equals(f.bool("include_stop_str_in_output"));
         return new GenerationSettings(maxTokens, sampling, n == null ? 1 : n, stop, stopIds, logprobs, echo, stream,
-                includeUsage, ignoreEos, minTokens == null ? 0 : minTokens);
+                includeUsage, ignoreEos, minTokens == null ? 0 : minTokens, includeStop);
     }
 
     private static Integer positive(JsonFields f, String name) {

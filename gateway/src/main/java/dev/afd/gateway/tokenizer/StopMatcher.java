@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * Finds stop strings in text that arrives in pieces, across piece (token) boundaries. Text is released only once it
- * can no longer be the start of a stop string; the stop string itself, and anything after it, is never released.
+ * can no longer be the start of a stop string; anything after the first match is never released, and the stop string
+ * itself only when the matcher keeps matches (vLLM's {@code include_stop_str_in_output}).
  *
  * <p>Why release is safe: text is held from the first position whose remainder is a prefix of some stop string, so
  * every later match starts at or after the held text, never inside text already released.
@@ -13,12 +14,15 @@ import java.util.List;
  */
 public final class StopMatcher {
     private final List<String> stops;
+    private final boolean keepMatch;
     private final int longest;
     private final StringBuilder held = new StringBuilder();
     private String matched;
 
-    public StopMatcher(List<String> stops) {
+    /** @param keepMatch release the matched stop string too, at the end of the text */
+    public StopMatcher(List<String> stops, boolean keepMatch) {
         this.stops = List.copyOf(stops);
+        this.keepMatch = keepMatch;
         this.longest = this.stops.stream().mapToInt(String::length).max().orElse(0);
     }
 
@@ -40,7 +44,7 @@ public final class StopMatcher {
             }
         }
         if (first >= 0) {
-            String out = held.substring(0, first);
+            String out = held.substring(0, keepMatch ? first + matched.length() : first);
             held.setLength(0);
             return out;
         }
@@ -55,6 +59,11 @@ public final class StopMatcher {
         String out = held.toString();
         held.setLength(0);
         return out;
+    }
+
+    /** Whether the matched stop string is released (and a stop token's text kept). */
+    public boolean keepsMatch() {
+        return keepMatch;
     }
 
     /** The stop string found, or null. */

@@ -6,10 +6,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class StopMatcherTest {
-    @Test
-    void randomPiecesReleaseExactlyTheTextBeforeTheFirstStop() {
+    @ParameterizedTest(name = "keep match: {0}")
+    @ValueSource(booleans = {false, true})
+    void randomPiecesReleaseExactlyTheTextBeforeTheFirstStop(boolean keepMatch) {
         Random random = new Random(11);
         for (int round = 0; round < 3000; round++) {
             String text = randomText(random, random.nextInt(40));
@@ -24,9 +27,9 @@ class StopMatcherTest {
                     first = at;
                 }
             }
-            String expected = first < 0 ? text : text.substring(0, first);
+            String before = first < 0 ? text : text.substring(0, first);
 
-            StopMatcher m = new StopMatcher(stops);
+            StopMatcher m = new StopMatcher(stops, keepMatch);
             StringBuilder released = new StringBuilder();
             // Pieces of whole characters (decoded text never splits a surrogate pair), empty ones included.
             for (int i = 0; i < text.length(); ) {
@@ -35,12 +38,15 @@ class StopMatcherTest {
                     end++;
                 }
                 released.append(m.feed(text.substring(i, end)));
-                assertThat(expected).as("released text stays a prefix of the answer").startsWith(released);
+                if (m.matched() == null) {
+                    assertThat(before).as("released text stays a prefix of the answer").startsWith(released);
+                }
                 i = end;
             }
             if (m.matched() == null) {
                 released.append(m.flush());
             }
+            String expected = keepMatch && m.matched() != null ? before + m.matched() : before;
             assertThat(released.toString()).as(text + " " + stops).isEqualTo(expected);
             assertThat(m.matched() != null).isEqualTo(first >= 0);
             if (first >= 0) {
@@ -51,7 +57,7 @@ class StopMatcherTest {
 
     @Test
     void holdsBackOnlyWhatCouldStartAStop() {
-        StopMatcher m = new StopMatcher(List.of("END"));
+        StopMatcher m = new StopMatcher(List.of("END"), false);
         assertThat(m.feed("hello E")).isEqualTo("hello ");
         assertThat(m.feed("N")).isEmpty();
         assertThat(m.feed("x world")).isEqualTo("ENx world");
@@ -62,8 +68,17 @@ class StopMatcherTest {
     }
 
     @Test
+    void keptMatchEndsTheReleasedText() {
+        StopMatcher m = new StopMatcher(List.of("END"), true);
+        assertThat(m.feed("hello E")).isEqualTo("hello ");
+        assertThat(m.feed("ND and more")).isEqualTo("END");
+        assertThat(m.keepsMatch()).isTrue();
+        assertThat(m.feed("ignored")).isEmpty();
+    }
+
+    @Test
     void withoutStopsEverythingPassesAtOnce() {
-        StopMatcher m = new StopMatcher(List.of());
+        StopMatcher m = new StopMatcher(List.of(), false);
         assertThat(m.feed("abc")).isEqualTo("abc");
         assertThat(m.flush()).isEmpty();
     }
