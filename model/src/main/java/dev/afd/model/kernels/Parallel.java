@@ -120,6 +120,9 @@ public final class Parallel {
 
     /** The oldest open job with a chunk left to claim, or null. */
     private static Job claimable() {
+        if (OPEN.isEmpty()) { // the idle workers' spin: no iterator
+            return null;
+        }
         for (Job job : OPEN) {
             if (job.hasChunksLeft()) {
                 return job;
