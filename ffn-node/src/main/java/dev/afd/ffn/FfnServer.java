@@ -128,16 +128,16 @@ public final class FfnServer implements AutoCloseable {
         closeFinished.await();
     }
 
-    /**
-     * Reports NOT_SERVING, stops accepting streams, gives open ones {@link #CLOSE_GRACE} to end, cancels the rest,
-     * and lets the frame being computed finish. Safe to call more than once.
-     */
     /** Stops at once, as a crashed node would: open streams are cancelled without a grace period. */
     public void kill() {
         server.shutdownNow();
         close();
     }
 
+    /**
+     * Reports NOT_SERVING, stops accepting streams, gives open ones {@link #CLOSE_GRACE} to end, cancels the rest,
+     * and lets the frame being computed finish. Safe to call more than once.
+     */
     @Override
     public void close() {
         synchronized (this) {

@@ -23,14 +23,16 @@ final class Cluster implements AutoCloseable {
 
     Cluster(Checkpoint checkpoint, int ffnNodes, AttentionNode.Wire wire, EngineOptions options) throws Exception {
         this.checkpoint = checkpoint;
-        List<String> targets = new ArrayList<>();
         for (int n = 0; n < ffnNodes; n++) {
-            FfnServer s = startFfn(range(n, ffnNodes), 0);
-            ffnServers.add(s);
-            targets.add("127.0.0.1:" + s.port());
+            ffnServers.add(startFfn(range(n, ffnNodes), 0));
         }
-        attention = AttentionNode.remote(checkpoint, targets, wire, options, "attention test");
-        awaitLive();
+        attention = AttentionNode.remote(checkpoint, ffnTargets(), wire, options, "attention test");
+        awaitLive(attention);
+    }
+
+    /** The ffn-nodes' addresses, for another attention node to connect to. */
+    List<String> ffnTargets() {
+        return ffnServers.stream().map(s -> "127.0.0.1:" + s.port()).toList();
     }
 
     ExpertRange range(int n, int nodes) {
@@ -44,7 +46,12 @@ final class Cluster implements AutoCloseable {
     }
 
     void awaitLive() throws InterruptedException {
-        for (var link : attention.ffn().links()) {
+        awaitLive(attention);
+    }
+
+    /** Waits until every ffn link of {@code node} has shaken hands. */
+    void awaitLive(AttentionNode node) throws InterruptedException {
+        for (var link : node.ffn().links()) {
             if (!((GrpcFfnLink) link).awaitLive(Duration.ofSeconds(20))) {
                 throw new IllegalStateException(link.node() + " did not connect: " + ((GrpcFfnLink) link).lastError());
             }

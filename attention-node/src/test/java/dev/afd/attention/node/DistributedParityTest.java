@@ -28,9 +28,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * One attention node and two ffn-nodes on loopback give exactly the tokens and log-probabilities of the single process
- * (in-process ffn shards, same wire dtype), for many concurrent sequences of different lengths arriving at different
- * times.
+ * One attention node (or two) and two ffn-nodes on loopback give exactly the tokens and log-probabilities of the
+ * single process (in-process ffn shards, same wire dtype), for many concurrent sequences of different lengths arriving
+ * at different times.
  */
 class DistributedParityTest {
     private static Checkpoint checkpoint;
@@ -53,7 +53,39 @@ class DistributedParityTest {
                 dtype == WireDtype.WIRE_F32 ? WireDtype.WIRE_F32 : WireDtype.WIRE_BF16, Duration.ofSeconds(20));
         EngineOptions options = EngineOptions.defaults().withKvDtype(DType.F32).withMicroBatches(2);
         List<GenerationRequest> requests = requests(12);
+        List<GenerationResult> single = singleProcess(requests, wire, options);
+        try (Cluster cluster = new Cluster(checkpoint, 2, wire, options)) {
+            int port = cluster.attention.serve("127.0.0.1", 0).port();
+            assertSame(generate(requests, List.of(port)), single);
+            assertThat(cluster.attention.engine().load().kvBlocksUsed()).isZero();
+        }
+    }
 
+    /**
+     * Two attention nodes sharing the same two ffn-nodes (attention replicas in front of one FFN tier), requests
+     * spread over both: every request still gets exactly its single-process tokens and log-probabilities.
+     */
+    @org.junit.jupiter.api.Test
+    void twoAttentionNodesSharingFfnNodesEqualSingleProcess() throws Exception {
+        AttentionNode.Wire wire = new AttentionNode.Wire(WireDtype.WIRE_BF16, WireDtype.WIRE_BF16,
+                Duration.ofSeconds(20));
+        EngineOptions options = EngineOptions.defaults().withKvDtype(DType.F32).withMicroBatches(2);
+        List<GenerationRequest> requests = requests(16);
+        List<GenerationResult> single = singleProcess(requests, wire, options);
+        try (Cluster cluster = new Cluster(checkpoint, 2, wire, options);
+                AttentionNode second = AttentionNode.remote(checkpoint, cluster.ffnTargets(), wire, options,
+                        "second attention test")) {
+            cluster.awaitLive(second);
+            int first = cluster.attention.serve("127.0.0.1", 0).port();
+            int other = second.serve("127.0.0.1", 0).port();
+            assertSame(generate(requests, List.of(first, other)), single);
+            assertThat(cluster.attention.engine().load().kvBlocksUsed()).isZero();
+            assertThat(second.engine().load().kvBlocksUsed()).isZero();
+        }
+    }
+
+    private static List<GenerationResult> singleProcess(List<GenerationRequest> requests, AttentionNode.Wire wire,
+            EngineOptions options) throws Exception {
         List<GenerationResult> single = new ArrayList<>();
         try (AttentionNode local = AttentionNode.inProcess(checkpoint, 2, wire, options)) {
             for (GenerationRequest r : requests) {
@@ -62,27 +94,37 @@ class DistributedParityTest {
                 single.add(sink.result().get());
             }
         }
+        return single;
+    }
 
-        try (Cluster cluster = new Cluster(checkpoint, 2, wire, options);
-                ExecutorService clients = Executors.newFixedThreadPool(requests.size())) {
-            int port = cluster.attention.serve("127.0.0.1", 0).port();
-            List<Future<GenerationResult>> distributed = new ArrayList<>();
+    /** Every request from its own client, spread over the attention nodes at {@code ports}, arriving staggered. */
+    private static List<GenerationResult> generate(List<GenerationRequest> requests, List<Integer> ports)
+            throws Exception {
+        try (ExecutorService clients = Executors.newFixedThreadPool(requests.size())) {
+            List<Future<GenerationResult>> futures = new ArrayList<>();
             for (int i = 0; i < requests.size(); i++) {
                 int index = i;
-                distributed.add(clients.submit(() -> {
+                futures.add(clients.submit(() -> {
                     Thread.sleep(7L * index); // staggered arrivals: requests join running batches
-                    try (AttentionClient client = new AttentionClient("127.0.0.1:" + port)) {
+                    try (AttentionClient client = new AttentionClient("127.0.0.1:" + ports.get(index % ports.size()))) {
                         return client.generate("req-" + index, requests.get(index));
                     }
                 }));
             }
-            for (int i = 0; i < requests.size(); i++) {
-                GenerationResult d = distributed.get(i).get();
-                assertThat(d.tokenIds()).as("tokens of request %d", i).isEqualTo(single.get(i).tokenIds());
-                assertThat(d.logprobs()).as("logprobs of request %d", i).isEqualTo(single.get(i).logprobs());
-                assertThat(d.finishReason()).isEqualTo(single.get(i).finishReason());
+            List<GenerationResult> results = new ArrayList<>();
+            for (Future<GenerationResult> f : futures) {
+                results.add(f.get());
             }
-            assertThat(cluster.attention.engine().load().kvBlocksUsed()).isZero();
+            return results;
+        }
+    }
+
+    private static void assertSame(List<GenerationResult> distributed, List<GenerationResult> single) {
+        for (int i = 0; i < single.size(); i++) {
+            GenerationResult d = distributed.get(i);
+            assertThat(d.tokenIds()).as("tokens of request %d", i).isEqualTo(single.get(i).tokenIds());
+            assertThat(d.logprobs()).as("logprobs of request %d", i).isEqualTo(single.get(i).logprobs());
+            assertThat(d.finishReason()).isEqualTo(single.get(i).finishReason());
         }
     }
 
