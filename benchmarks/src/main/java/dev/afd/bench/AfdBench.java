@@ -128,7 +128,7 @@ public final class AfdBench {
             DisaggregatedFfn ffn) {
         OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long[] start = new long[2];
-        DecodeBench.Result r = DecodeBench.run(model, batch, 16, steps, m, Double.NaN, timing, () -> {
+        DecodeBench.Result r = DecodeBench.run(model, batch, 16, steps, m, timing, () -> {
             if (ffn != null) {
                 ffn.stats().reset();
             }

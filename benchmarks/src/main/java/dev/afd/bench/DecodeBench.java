@@ -20,12 +20,11 @@ public final class DecodeBench {
      * @param tokensPerSecond measured decode tokens per second over all sequences
      * @param tokens tokens decoded while timed
      * @param bytesPerStep weight bytes one step reads (dense parts, shared experts, expected distinct routed experts)
-     * @param rooflineTokensPerSecond {@code batch × bandwidth / bytesPerStep}
      */
-    public record Result(int batch, double tokensPerSecond, long tokens, long bytesPerStep,
-            double rooflineTokensPerSecond) {
-        public double fractionOfRoofline() {
-            return tokensPerSecond / rooflineTokensPerSecond;
+    public record Result(int batch, double tokensPerSecond, long tokens, long bytesPerStep) {
+        /** The bandwidth roofline: {@code batch × bytesPerSecond / bytesPerStep}. */
+        public double rooflineTokensPerSecond(double bytesPerSecond) {
+            return batch * bytesPerSecond / bytesPerStep;
         }
     }
 
@@ -46,17 +45,17 @@ public final class DecodeBench {
      * Prefills {@code batch} random prompts of {@code promptLength} tokens, then times at least {@code steps} decode
      * steps and at least 2 s (greedy, the argmax fed back) after a warm-up of at least 3 s and {@code steps} steps.
      */
-    public static Result run(Step3Model model, int batch, int promptLength, int steps, double bytesPerSecond) {
-        return run(model, batch, promptLength, steps, 1, bytesPerSecond, Timing.DEFAULT, () -> { });
+    public static Result run(Step3Model model, int batch, int promptLength, int steps) {
+        return run(model, batch, promptLength, steps, 1, Timing.DEFAULT, () -> { });
     }
 
     /**
-     * As {@link #run(Step3Model, int, int, int, double)}, with each step split into {@code microBatches}, warm-up and
+     * As {@link #run(Step3Model, int, int, int)}, with each step split into {@code microBatches}, warm-up and
      * timed part as {@code timing} says, calling {@code beforeTimedSteps} once prefill and warm-up are done (e.g. to
      * reset exchange statistics).
      */
     public static Result run(Step3Model model, int batch, int promptLength, int steps, int microBatches,
-            double bytesPerSecond, Timing timing, Runnable beforeTimedSteps) {
+            Timing timing, Runnable beforeTimedSteps) {
         Step3Config c = model.config();
         SplittableRandom random = new SplittableRandom(batch);
         List<SequenceKvCache> caches = new ArrayList<>();
@@ -84,7 +83,7 @@ public final class DecodeBench {
             double seconds = (System.nanoTime() - start) / 1e9;
             long bytes = bytesPerStep(model.weights(), c, batch);
             long tokens = (long) batch * timed;
-            return new Result(batch, tokens / seconds, tokens, bytes, batch * bytesPerSecond / bytes);
+            return new Result(batch, tokens / seconds, tokens, bytes);
         } finally {
             caches.forEach(SequenceKvCache::close);
         }

@@ -62,7 +62,7 @@ final class BenchCommand {
                 for (int batch : batches) {
                     out.println("decoding at batch " + batch + " ...");
                     out.flush();
-                    decodes.add(DecodeBench.run(step3, batch, 16, steps, Double.NaN));
+                    decodes.add(DecodeBench.run(step3, batch, 16, steps));
                 }
                 out.println("measuring kernels on " + shapes(c).size() + " shapes of " + target.model + " ...");
                 out.flush();
@@ -89,7 +89,7 @@ final class BenchCommand {
                 for (DecodeBench.Result d : decodes) {
                     table.add(new ResultTable.Row("decode tokens/s", "batch " + d.batch(), d.tokensPerSecond(),
                             "tok/s", "bandwidth roofline (" + d.bytesPerStep() / 1_000_000 + " MB/step)",
-                            d.batch() * bandwidth * 1e9 / d.bytesPerStep(), d.batch() == 1 ? 0.7 : Double.NaN));
+                            d.rooflineTokensPerSecond(bandwidth * 1e9), d.batch() == 1 ? 0.7 : Double.NaN));
                 }
                 table.note("one-row matmul reads weights spread over 1 GiB so every call streams from memory");
                 table.note("decode roofline: weight bytes one step reads (routed experts: expected distinct experts "

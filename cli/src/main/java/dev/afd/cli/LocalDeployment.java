@@ -113,6 +113,11 @@ final class LocalDeployment implements AutoCloseable {
 
     /** Starts {@code afd <args>} as a child JVM with this JVM's flags and class path; its output goes to ours. */
     private static Process start(List<String> args) throws IOException {
+        return new ProcessBuilder(childCommand(args)).inheritIO().start();
+    }
+
+    /** The command line of {@code afd <args>} run in a child JVM with this JVM's java, flags and class path. */
+    static List<String> childCommand(List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
@@ -120,7 +125,7 @@ final class LocalDeployment implements AutoCloseable {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());
         cmd.addAll(args);
-        return new ProcessBuilder(cmd).inheritIO().start();
+        return cmd;
     }
 
     private void checkAlive() {

@@ -5,6 +5,7 @@ import dev.afd.model.config.JsonFiles;
 import dev.afd.model.kernels.Parallel;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Halfs;
+import dev.afd.model.tensor.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -63,11 +64,7 @@ public final class SafetensorsWriter {
         }
 
         public long elementCount() {
-            long n = 1;
-            for (long d : shape) {
-                n = Math.multiplyExact(n, d);
-            }
-            return n;
+            return Tensor.elementCount(shape);
         }
 
         public long byteSize() {

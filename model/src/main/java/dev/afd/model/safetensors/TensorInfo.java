@@ -1,6 +1,7 @@
 package dev.afd.model.safetensors;
 
 import dev.afd.model.tensor.DType;
+import dev.afd.model.tensor.Tensor;
 import java.util.Arrays;
 
 /**
@@ -19,11 +20,7 @@ public record TensorInfo(String name, DType dtype, long[] shape, long begin, lon
     }
 
     public long elementCount() {
-        long n = 1;
-        for (long d : shape) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        return Tensor.elementCount(shape);
     }
 
     public long byteSize() {

@@ -60,9 +60,18 @@ public final class Tensor {
     }
 
     public long elementCount() {
+        return elementCount(shape);
+    }
+
+    /**
+     * Elements of a tensor of {@code shape}: the product of its dimensions.
+     *
+     * @throws ArithmeticException when it does not fit a long
+     */
+    public static long elementCount(long[] shape) {
         long n = 1;
         for (long d : shape) {
-            n *= d;
+            n = Math.multiplyExact(n, d);
         }
         return n;
     }

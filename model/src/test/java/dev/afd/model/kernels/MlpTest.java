@@ -32,10 +32,7 @@ class MlpTest {
     void matchesDoubleReference(DType t, int hidden, int inter, int rows) {
         Random random = new Random(hidden * 7L + inter + rows);
         try (Arena arena = Arena.ofShared()) {
-            MlpWeights w = new MlpWeights(
-                    TestTensors.randomTensor(arena, t, random, inter, hidden),
-                    TestTensors.randomTensor(arena, t, random, inter, hidden),
-                    TestTensors.randomTensor(arena, t, random, hidden, inter));
+            MlpWeights w = randomMlp(arena, t, random, hidden, inter);
             float[] x = TestTensors.random(random, rows * hidden);
             float[] out = new float[rows * hidden];
             Mlp.forward(w, x, rows, out);
@@ -61,10 +58,7 @@ class MlpTest {
         int rows = 11;
         Random random = new Random(t.ordinal());
         try (Arena arena = Arena.ofShared()) {
-            MlpWeights w = new MlpWeights(
-                    TestTensors.randomTensor(arena, t, random, inter, hidden),
-                    TestTensors.randomTensor(arena, t, random, inter, hidden),
-                    TestTensors.randomTensor(arena, t, random, hidden, inter));
+            MlpWeights w = randomMlp(arena, t, random, hidden, inter);
             float[] x = TestTensors.random(random, rows * hidden);
             float[] out = new float[rows * hidden];
             Mlp.forward(w, x, rows, out);
@@ -75,5 +69,33 @@ class MlpTest {
                         "row %d", r);
             }
         }
+    }
+
+    /** Several MLPs in one call (joined projections) give each exactly its own call's bits. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(DType.class)
+    void severalMlpsTogetherEqualEachAlone(DType t) {
+        int hidden = 37;
+        int inter = 45;
+        Random random = new Random(31 + t.ordinal());
+        try (Arena arena = Arena.ofShared()) {
+            List<Mlp.Call> calls = new ArrayList<>();
+            for (int rows : new int[] {1, 4, 0, 9}) {
+                calls.add(new Mlp.Call(randomMlp(arena, t, random, hidden, inter),
+                        TestTensors.random(random, rows * hidden), rows, new float[rows * hidden]));
+            }
+            Mlp.forward(calls);
+            for (Mlp.Call c : calls) {
+                float[] alone = new float[c.out().length];
+                Mlp.forward(c.w(), c.x(), c.rows(), alone);
+                TestTensors.assertSameBits(c.out(), alone, "MLP over %d rows", c.rows());
+            }
+        }
+    }
+
+    private static MlpWeights randomMlp(Arena arena, DType t, Random random, int hidden, int inter) {
+        return new MlpWeights(TestTensors.randomTensor(arena, t, random, inter, hidden),
+                TestTensors.randomTensor(arena, t, random, inter, hidden),
+                TestTensors.randomTensor(arena, t, random, hidden, inter));
     }
 }
