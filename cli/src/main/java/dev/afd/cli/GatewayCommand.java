@@ -2,6 +2,7 @@ package dev.afd.cli;
 
 import dev.afd.gateway.Gateway;
 import dev.afd.gateway.GatewayOptions;
+import dev.afd.gateway.http.HttpLimits;
 import dev.afd.gateway.routing.Resolver;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -46,11 +47,32 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1/*, /tokenize and /detokenize (/health, /metrics and /version stay open).")
+    @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1/*, /tokenize and /detokenize (/health, /metrics and /version stay open). Prefer --api-key-file or AFD_API_KEY: process arguments are visible to every user of the host.")
     String apiKey;
+
+    @Option(names = "--api-key-file", description = "Read the API key from this file (its first line), e.g. a mounted Kubernetes secret.")
+    Path apiKeyFile;
 
     @Option(names = "--max-body-bytes", defaultValue = "8388608", description = "Largest request body; larger ones get 413 (default: ${DEFAULT-VALUE}).")
     int maxBodyBytes;
+
+    @Option(names = "--max-body-bytes-in-flight", defaultValue = "268435456", description = "Most bytes of request bodies held at once over all connections; beyond it requests get 503 with Retry-After (default: ${DEFAULT-VALUE}).")
+    long maxBodyBytesInFlight;
+
+    @Option(names = "--headers-timeout-s", defaultValue = "10", description = "Time from a request's first byte to the end of its headers; slower clients get 408 (default: ${DEFAULT-VALUE}).")
+    int headersTimeoutS;
+
+    @Option(names = "--body-timeout-s", defaultValue = "60", description = "Time from a request's headers to the end of its body; slower clients get 408 (default: ${DEFAULT-VALUE}).")
+    int bodyTimeoutS;
+
+    @Option(names = "--idle-timeout-s", defaultValue = "60", description = "How long a keep-alive connection may wait for its next request (default: ${DEFAULT-VALUE}).")
+    int idleTimeoutS;
+
+    @Option(names = "--stream-stall-timeout-s", defaultValue = "30", description = "How long a streaming client may stop reading before its request is aborted and its connection closed (default: ${DEFAULT-VALUE}).")
+    int streamStallTimeoutS;
+
+    @Option(names = "--max-tokenizing", defaultValue = "0", description = "Most prompts tokenized at once; 0 means one per core (default: ${DEFAULT-VALUE}).")
+    int maxTokenizing;
 
     @Option(names = "--max-inflight", defaultValue = "1024", description = "Most sequences (choices) in flight; beyond it requests get 503 with Retry-After (default: ${DEFAULT-VALUE}).")
     int maxInflight;
@@ -82,9 +104,21 @@ final class GatewayCommand implements Callable<Integer> {
                     + " and --attention-dns NAME:PORT");
         }
         Resolver resolver = fixed ? Resolver.fixed(attention) : Resolver.dns(attentionDns);
-        GatewayOptions options = new GatewayOptions(host, port, servedModelName, apiKey, maxBodyBytes, maxInflight,
-                Duration.ofSeconds(drainTimeoutS), ioThreads, Duration.ofMillis(loadIntervalMs),
-                Duration.ofSeconds(dnsIntervalS), tls.tls());
+        HttpLimits limits = new HttpLimits(maxBodyBytes, maxBodyBytesInFlight, Duration.ofSeconds(headersTimeoutS),
+                Duration.ofSeconds(bodyTimeoutS), Duration.ofSeconds(idleTimeoutS));
+        GatewayOptions options = GatewayOptions.builder()
+                .address(host, port)
+                .servedModelName(servedModelName)
+                .apiKey(ApiKeys.resolve(apiKey, apiKeyFile))
+                .http(limits)
+                .maxInflight(maxInflight)
+                .maxTokenizing(maxTokenizing > 0 ? maxTokenizing : Runtime.getRuntime().availableProcessors())
+                .streamStallTimeout(Duration.ofSeconds(streamStallTimeoutS))
+                .drainTimeout(Duration.ofSeconds(drainTimeoutS))
+                .ioThreads(ioThreads)
+                .intervals(Duration.ofMillis(loadIntervalMs), Duration.ofSeconds(dnsIntervalS))
+                .tls(tls.tls())
+                .build();
         Gateway gateway = Gateway.start(options, model, tokenizer, resolver);
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and Ctrl-C run this: drain, then let the JVM exit. Printed directly: java.util.logging may already

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -49,10 +50,12 @@ final class LocalDeployment implements AutoCloseable {
      * Starts the processes and waits until the attention node reports SERVING and the gateway is ready.
      *
      * @param attentionArgs extra options for {@code afd attention} (wire dtype, engine options)
-     * @param gatewayArgs extra options for {@code afd gateway} (API key, limits)
+     * @param gatewayArgs extra options for {@code afd gateway} (limits)
+     * @param gatewayEnv extra environment of the gateway: secrets such as {@code AFD_GATEWAY_API_KEY} go here, not in
+     *     its arguments, which every user of the host can read
      */
-    LocalDeployment(Layout layout, List<String> attentionArgs, List<String> gatewayArgs, Duration readyTimeout)
-            throws Exception {
+    LocalDeployment(Layout layout, List<String> attentionArgs, List<String> gatewayArgs,
+            Map<String, String> gatewayEnv, Duration readyTimeout) throws Exception {
         String self = Long.toString(ProcessHandle.current().pid());
         String model = layout.model().toString();
         long end = System.nanoTime() + readyTimeout.toNanos();
@@ -78,7 +81,7 @@ final class LocalDeployment implements AutoCloseable {
                     attentionTarget, "--port", Integer.toString(gatewayPort), "--host", "127.0.0.1",
                     "--drain-timeout-s", Integer.toString(GATEWAY_DRAIN_S), "--exit-with", self));
             gatewayCommand.addAll(gatewayArgs);
-            gateway = start(gatewayCommand);
+            gateway = start(gatewayCommand, gatewayEnv);
             children.add(gateway);
             awaitGateway(end, readyTimeout);
         } catch (Exception | Error e) {
@@ -113,7 +116,13 @@ final class LocalDeployment implements AutoCloseable {
 
     /** Starts {@code afd <args>} as a child JVM with this JVM's flags and class path; its output goes to ours. */
     private static Process start(List<String> args) throws IOException {
-        return new ProcessBuilder(childCommand(args)).inheritIO().start();
+        return start(args, Map.of());
+    }
+
+    private static Process start(List<String> args, Map<String, String> env) throws IOException {
+        ProcessBuilder b = new ProcessBuilder(childCommand(args)).inheritIO();
+        b.environment().putAll(env);
+        return b.start();
     }
 
     /** The command line of {@code afd <args>} run in a child JVM with this JVM's java, flags and class path. */

@@ -1,5 +1,6 @@
 package dev.afd.cli;
 
+import dev.afd.transport.AfdVersion;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,12 +8,20 @@ import picocli.CommandLine.Command;
 @Command(
         name = "afd",
         mixinStandardHelpOptions = true,
-        version = "afd 0.1.0",
+        versionProvider = Main.Version.class,
         description = "AFD Server: Step-3 MoE inference with attention-FFN disaggregation.",
         subcommands = {CommandLine.HelpCommand.class, MakeModelCommand.class, GenerateCommand.class,
             BenchCommand.class, CostCommand.class, FfnCommand.class, AttentionCommand.class, GatewayCommand.class,
             ServeCommand.class, DemoCommand.class})
 public final class Main {
+    /** {@code afd --version}. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"afd " + AfdVersion.VERSION};
+        }
+    }
+
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
     }

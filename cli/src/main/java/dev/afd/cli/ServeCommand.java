@@ -4,8 +4,8 @@ import dev.afd.model.safetensors.Checkpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
@@ -34,8 +34,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8000", description = "The gateway's HTTP port (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on the gateway's API.")
+    @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on the gateway's API (handed to the gateway through its environment, not its arguments).")
     String apiKey;
+
+    @Option(names = "--api-key-file", description = "Read the gateway's API key from this file (its first line).")
+    Path apiKeyFile;
 
     @Option(names = "--attention-port", defaultValue = "7001", description = "Attention node gRPC port (default: ${DEFAULT-VALUE}).")
     int attentionPort;
@@ -65,17 +68,15 @@ final class ServeCommand implements Callable<Integer> {
         }
         WireDtypes.request(wireDtype);
         engine.options();
-        List<String> gatewayArgs = new ArrayList<>();
-        if (apiKey != null) {
-            gatewayArgs.addAll(List.of("--api-key", apiKey));
-        }
+        String key = ApiKeys.resolve(apiKey, apiKeyFile);
+        Map<String, String> gatewayEnv = key == null ? Map.of() : Map.of("AFD_GATEWAY_API_KEY", key);
         LocalDeployment deployment = new LocalDeployment(
                 new LocalDeployment.Layout(model, experts, ffnNodes, attentionPort, port),
                 List.of("--wire-dtype", wireDtype, "--kv-dtype", engine.kvDtype, "--kv-memory-mb",
                         Long.toString(engine.kvMemoryMb), "--micro-batches", Integer.toString(engine.microBatches),
                         "--max-batched-tokens", Integer.toString(engine.maxBatchedTokens), "--max-running",
                         Integer.toString(engine.maxRunning)),
-                gatewayArgs, Duration.ofSeconds(readyTimeoutS));
+                List.of(), gatewayEnv, Duration.ofSeconds(readyTimeoutS));
         AtomicBoolean stopping = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping.set(true);
@@ -89,7 +90,7 @@ final class ServeCommand implements Callable<Integer> {
         out.println();
         out.println("Try it:");
         out.println("  curl " + deployment.gatewayUrl() + "/v1/chat/completions -H 'Content-Type: application/json'"
-                + (apiKey == null ? "" : " -H 'Authorization: Bearer " + apiKey + "'") + " \\");
+                + (key == null ? "" : " -H 'Authorization: Bearer " + key + "'") + " \\");
         out.println("    -d '{\"model\": \"" + name + "\", \"messages\": [{\"role\": \"user\", \"content\":"
                 + " \"Hello!\"}], \"max_tokens\": 32}'");
         out.println();

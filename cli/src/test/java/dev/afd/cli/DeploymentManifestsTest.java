@@ -394,8 +394,8 @@ class DeploymentManifestsTest {
             }
         }
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        GatewayOptions options = GatewayOptions.defaults().withAddress("127.0.0.1", 0)
-                .withIntervals(Duration.ofMillis(50), Duration.ofSeconds(5));
+        GatewayOptions options = GatewayOptions.builder().address("127.0.0.1", 0)
+                .intervals(Duration.ofMillis(50), Duration.ofSeconds(5)).build();
         try (Gateway lonely = Gateway.start(options, tiny, null, Resolver.fixed(List.of("127.0.0.1:" + freePort())))) {
             for (String path : alive) {
                 assertThat(get(http, lonely.port(), path).statusCode()).as("GET %s without nodes", path)

@@ -48,7 +48,11 @@ class LocalDeploymentTest {
         try (LocalDeployment d = new LocalDeployment(
                 new LocalDeployment.Layout(model, ModelPreset.TINY.config(false).numExperts(), 2, 0, 0),
                 List.of("--wire-dtype", "f32", "--response-dtype", "f32", "--kv-dtype", "f32", "--kv-memory-mb", "16"),
-                List.of("--api-key", "k"), Duration.ofSeconds(120))) {
+                List.of(), Map.of("AFD_GATEWAY_API_KEY", "k"), Duration.ofSeconds(120))) {
+            // The key reaches the gateway through its environment: no process's arguments show it.
+            for (Process p : d.processes()) {
+                assertThat(p.info().arguments().map(List::of).orElse(List.of())).doesNotContain("--api-key", "k");
+            }
             String remote = run(concat(new String[] {"generate", "--attention", d.attentionTarget()}, common));
             String offline = run(concat(new String[] {"generate", "--model", model.toString(), "--ffn-shards", "2",
                 "--wire-dtype", "f32", "--kv-memory-mb", "16"}, common));

@@ -45,6 +45,7 @@ final class ChoiceRun implements GenerateListener {
     private final Set<AttentionEndpoint> tried = new HashSet<>();
     private Router router;
     private GenerateCall call;
+    private boolean paused;
     private int generated;
     private int lastToken = -1;
     private long lastTokenNanos;
@@ -115,7 +116,30 @@ final class ChoiceRun implements GenerateListener {
                 return;
             }
             tried.add(node);
-            call = node.generate(request, this);
+            call(node);
+        }
+    }
+
+    /** The client stopped reading: take no more tokens from the node for now. */
+    void pause() {
+        paused = true;
+        if (call != null) {
+            call.pause();
+        }
+    }
+
+    /** The client reads again. */
+    void resume() {
+        paused = false;
+        if (call != null) {
+            call.resume();
+        }
+    }
+
+    private void call(AttentionEndpoint node) {
+        call = node.generate(request, this);
+        if (paused) {
+            call.pause();
         }
     }
 
@@ -188,7 +212,7 @@ final class ChoiceRun implements GenerateListener {
                             + " before its first token (" + status.getCode() + ": " + status.getDescription()
                             + "); retrying on " + other.target());
                     tried.add(other);
-                    call = other.generate(request, this);
+                    call(other);
                     return;
                 }
             }

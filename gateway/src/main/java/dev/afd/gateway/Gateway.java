@@ -69,11 +69,13 @@ public final class Gateway implements AutoCloseable {
         try {
             g.router.start();
             RequestParser parser = new RequestParser(model.defaults());
-            GenerationService generation = new GenerationService(model, tokenizer, parser, g.router, g.admission,
-                    g.metrics);
-            GatewayRoutes routes = new GatewayRoutes(model, tokenizer, parser, generation, g.metrics,
+            PromptEncoder encoder = new PromptEncoder(tokenizer, model.maxModelLen(), options.maxTokenizing());
+            GenerationService generation = new GenerationService(model, tokenizer, encoder, parser, g.router,
+                    g.admission, g.metrics, options.streamStallTimeout());
+            GatewayRoutes routes = new GatewayRoutes(model, tokenizer, encoder, parser, generation, g.metrics,
                     g::notReadyReason, options.apiKey(), g.workers);
-            g.server = HttpServer.start(options.host(), options.port(), options.maxBodyBytes(), routes, g.group);
+            g.server = HttpServer.start(options.host(), options.port(), options.http(), routes, g.group);
+            g.metrics.bodyBytesHeld(g.server::bodyBytesHeld);
         } catch (IOException | RuntimeException e) {
             g.stop();
             throw e;

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.gateway.http.HttpExchange;
 import dev.afd.gateway.http.HttpServer;
+import dev.afd.gateway.http.RequestHead;
+import dev.afd.gateway.http.Response;
 import dev.afd.gateway.metrics.GatewayMetrics;
 import dev.afd.gateway.openai.ApiException;
 import dev.afd.gateway.openai.DetokenizeRequest;
@@ -12,6 +14,7 @@ import dev.afd.gateway.openai.RequestParser;
 import dev.afd.gateway.openai.TokenizeRequest;
 import dev.afd.gateway.tokenizer.ChatTemplate;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
+import dev.afd.transport.AfdVersion;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.charset.StandardCharsets;
@@ -27,10 +30,9 @@ import java.util.function.Supplier;
  * OpenAI routes and the tokenizer routes need it; health, metrics and version stay open for probes and scrapers.
  */
 final class GatewayRoutes implements HttpServer.Handler {
-    static final String VERSION = "0.1.0";
-
     private final ModelInfo model;
     private final ModelTokenizer tokenizer;
+    private final PromptEncoder encoder;
     private final RequestParser parser;
     private final GenerationService generation;
     private final GatewayMetrics metrics;
@@ -48,10 +50,12 @@ final class GatewayRoutes implements HttpServer.Handler {
      * @param notReadyReason why the gateway is not ready, or null when it is
      * @param apiKey the required key, or null for none
      */
-    GatewayRoutes(ModelInfo model, ModelTokenizer tokenizer, RequestParser parser, GenerationService generation,
-            GatewayMetrics metrics, Supplier<String> notReadyReason, String apiKey, ExecutorService workers) {
+    GatewayRoutes(ModelInfo model, ModelTokenizer tokenizer, PromptEncoder encoder, RequestParser parser,
+            GenerationService generation, GatewayMetrics metrics, Supplier<String> notReadyReason, String apiKey,
+            ExecutorService workers) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.encoder = encoder;
         this.parser = parser;
         this.generation = generation;
         this.metrics = metrics;
@@ -62,7 +66,7 @@ final class GatewayRoutes implements HttpServer.Handler {
                 "/health", new Route(HttpMethod.GET, false, false, this::health),
                 "/metrics", new Route(HttpMethod.GET, false, false, this::metrics),
                 "/version", new Route(HttpMethod.GET, false, false,
-                        ex -> ex.sendJson(200, OpenAiJson.JSON.createObjectNode().put("version", VERSION))),
+                        ex -> ex.sendJson(200, OpenAiJson.JSON.createObjectNode().put("version", AfdVersion.VERSION))),
                 "/v1/models", new Route(HttpMethod.GET, true, false,
                         ex -> ex.sendJson(200, OpenAiJson.models(model.name(), created, model.maxModelLen()))),
                 "/tokenize", new Route(HttpMethod.POST, true, true, this::tokenize),
@@ -72,23 +76,29 @@ final class GatewayRoutes implements HttpServer.Handler {
     }
 
     @Override
+    public Response screen(RequestHead head) {
+        Route route = routes.get(head.path());
+        // Credentials first: without a key, not even which API paths exist is told (as vLLM).
+        boolean guarded = route != null ? route.guarded() : head.path().startsWith("/v1/");
+        if (guarded && !authorized(head.headers().get(HttpHeaderNames.AUTHORIZATION))) {
+            return ErrorResponses.of(ApiException.unauthorized("missing or invalid API key; send the header"
+                    + " 'Authorization: Bearer <key>'"));
+        }
+        if (route == null) {
+            return ErrorResponses.of(ApiException.notFound(null, "no route " + printable(head.path()) + "; see"
+                    + " /v1/models, /v1/completions, /v1/chat/completions, /tokenize, /detokenize, /health, /metrics,"
+                    + " /version"));
+        }
+        if (!route.method().equals(head.method())) {
+            return ErrorResponses.of(ApiException.methodNotAllowed(head.path() + " takes " + route.method()
+                    + ", not " + printable(head.method().name())));
+        }
+        return null;
+    }
+
+    @Override
     public void handle(HttpExchange ex) {
         Route route = routes.get(ex.path());
-        if (route == null) {
-            ex.sendError(ApiException.notFound(null, "no route " + ex.path() + "; see /v1/models,"
-                    + " /v1/completions, /v1/chat/completions, /tokenize, /detokenize, /health, /metrics, /version"));
-            return;
-        }
-        if (!route.method().equals(ex.method())) {
-            ex.sendError(ApiException.methodNotAllowed(ex.path() + " takes " + route.method() + ", not "
-                    + ex.method()));
-            return;
-        }
-        if (route.guarded() && !authorized(ex)) {
-            ex.sendError(ApiException.unauthorized("missing or invalid API key; send the header 'Authorization:"
-                    + " Bearer <key>'"));
-            return;
-        }
         if (route.onWorker()) {
             workers.execute(() -> answer(route, ex));
         } else {
@@ -97,26 +107,49 @@ final class GatewayRoutes implements HttpServer.Handler {
     }
 
     @Override
+    public Response error(int status, String message) {
+        return ErrorResponses.of(ApiException.ofStatus(status, message));
+    }
+
+    @Override
     public void responded(HttpExchange ex) {
         metrics.httpResponse(routes.containsKey(ex.path()) ? ex.path() : "other", ex.method().name(), ex.status());
     }
 
-    /** Runs a handler; a request error becomes its OpenAI error, anything else a logged 500. */
+    /**
+     * Runs a handler; a request error becomes its OpenAI error, anything else a logged 500. The body's memory goes
+     * back to the server once the handler has parsed it (it returns once a generation has started).
+     */
     private static void answer(Route route, HttpExchange ex) {
         try {
             route.handler().accept(ex);
         } catch (ApiException e) {
-            ex.sendError(e);
+            ex.send(ErrorResponses.of(e));
         } catch (RuntimeException | Error e) {
-            ex.sendError(NodeErrors.internal(ex.method() + " " + ex.path() + " failed", e));
+            ex.send(ErrorResponses.of(NodeErrors.internal(ex.method() + " " + ex.path() + " failed", e)));
+        } finally {
+            ex.releaseBody();
         }
     }
 
-    private boolean authorized(HttpExchange ex) {
+    /** A client-given string for a message: control characters escaped, and at most 200 characters. */
+    private static String printable(String s) {
+        String clipped = s.length() > 200 ? s.substring(0, 200) + "..." : s;
+        StringBuilder out = new StringBuilder(clipped.length());
+        clipped.codePoints().forEach(c -> {
+            if (Character.isISOControl(c)) {
+                out.append(String.format("\\u%04x", c));
+            } else {
+                out.appendCodePoint(c);
+            }
+        });
+        return out.toString();
+    }
+
+    private boolean authorized(String header) {
         if (apiKey == null) {
             return true;
         }
-        String header = ex.headers().get(HttpHeaderNames.AUTHORIZATION);
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return false;
         }
@@ -129,7 +162,7 @@ final class GatewayRoutes implements HttpServer.Handler {
         if (reason == null) {
             ex.send(200, "application/json", new byte[0], Map.of());
         } else {
-            ex.sendError(ApiException.unavailable("not ready: " + reason, 1));
+            ex.send(ErrorResponses.of(ApiException.unavailable("not ready: " + reason, 1)));
         }
     }
 
@@ -143,14 +176,13 @@ final class GatewayRoutes implements HttpServer.Handler {
         generation.checkModel(r.model());
         int[] ids;
         if (r.prompt() != null) {
-            ids = tokenizer.encode(r.prompt(), r.addSpecialTokens());
+            ids = encoder.encode(r.prompt(), r.addSpecialTokens(), "prompt");
         } else {
             ChatTemplate template = tokenizer.chatTemplate();
             if (template == null) {
                 throw ApiException.badRequest("messages", "model " + model.name() + " has no chat template");
             }
-            ids = tokenizer.encode(template.render(r.messages(), r.addGenerationPrompt(), Map.of()),
-                    r.addSpecialTokens());
+            ids = encoder.chat(template, r.messages(), r.addGenerationPrompt(), Map.of(), r.addSpecialTokens());
         }
         ObjectNode out = OpenAiJson.JSON.createObjectNode();
         out.put("count", ids.length);

@@ -9,8 +9,11 @@ import dev.afd.gateway.openai.GenerationSettings;
 import dev.afd.gateway.openai.OpenAiJson;
 import dev.afd.gateway.openai.TokenLogprob;
 import dev.afd.gateway.routing.Router;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Future;
 
 /**
  * One generation request on its way: its choices (one attention-node call each) and how their output reaches the
@@ -18,11 +21,17 @@ import java.util.List;
  * opens with the first output, so a request the node refuses outright still gets a proper HTTP error; after that,
  * a failure is sent in-band as an error event, then {@code [DONE]}.
  *
+ * <p>Backpressure: when a stream's client stops reading and its connection stops taking output, the choices stop
+ * taking tokens from their nodes; a client that stays that way for the stall timeout is given up on: the request is
+ * aborted (freeing its KV blocks) and the connection closed.
+ *
  * <p>Threading: choices report on transport threads, the client's disconnect arrives on an event loop, a drain on
  * its own thread. Everything that reads or changes the job or its choices holds the job's monitor; nothing under it
  * blocks (writes are queued, gRPC cancels are asynchronous).
  */
 final class GenerationJob {
+    private static final System.Logger LOG = System.getLogger(GenerationJob.class.getName());
+
     private final OpenAiJson.Header header;
     private final HttpExchange exchange;
     private final GenerationSettings settings;
@@ -30,13 +39,16 @@ final class GenerationJob {
     private final Admission admission;
     private final List<ChoiceRun> choices = new ArrayList<>();
     private final int usagePromptTokens;
+    private final Duration stallTimeout;
+    private Future<?> stall;
     private int remaining;
     private boolean ended;
     private boolean firstToken;
 
     /** @param usagePromptTokens prompt tokens as usage reports them: each prompt once, however many choices */
     GenerationJob(OpenAiJson.Header header, HttpExchange exchange, GenerationSettings settings,
-            GatewayMetrics metrics, Admission admission, int usagePromptTokens) {
+            GatewayMetrics metrics, Admission admission, int usagePromptTokens, Duration stallTimeout) {
+        this.stallTimeout = stallTimeout;
         this.header = header;
         this.exchange = exchange;
         this.settings = settings;
@@ -57,6 +69,9 @@ final class GenerationJob {
     synchronized void start(Router router) {
         remaining = choices.size();
         exchange.onClientGone(() -> abort("the client disconnected"));
+        if (settings.stream()) {
+            exchange.onWritabilityChange(this::clientWritable);
+        }
         for (ChoiceRun c : choices) {
             if (ended) {
                 return;
@@ -114,9 +129,35 @@ final class GenerationJob {
             exchange.sendEvent(OpenAiJson.error(e));
             exchange.endEvents();
         } else {
-            exchange.sendError(e);
+            exchange.send(ErrorResponses.of(e));
         }
         admission.leave(this, choices.size());
+    }
+
+    /** The client's connection stopped or started taking output (reported on its event loop). */
+    private synchronized void clientWritable(boolean writable) {
+        if (ended || writable == (stall == null)) {
+            return;
+        }
+        if (writable) {
+            stall.cancel(false);
+            stall = null;
+            choices.forEach(ChoiceRun::resume);
+        } else {
+            choices.forEach(ChoiceRun::pause);
+            stall = exchange.schedule(this::stalled, stallTimeout);
+        }
+    }
+
+    private synchronized void stalled() {
+        if (ended || stall == null) {
+            return;
+        }
+        LOG.log(Level.WARNING, "request " + header.id() + ": the client read none of its stream for "
+                + stallTimeout.toSeconds() + " s; aborting it and closing the connection");
+        metrics.streamStalled();
+        abort("the client stopped reading its stream");
+        exchange.abandon();
     }
 
     /** Stops every choice without answering (the client is gone). */

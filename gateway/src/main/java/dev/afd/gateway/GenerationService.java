@@ -17,6 +17,7 @@ import dev.afd.gateway.tokenizer.StopMatcher;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.SamplingOptions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -32,15 +33,19 @@ import java.util.concurrent.ThreadLocalRandom;
 final class GenerationService {
     private final ModelInfo model;
     private final ModelTokenizer tokenizer;
+    private final PromptEncoder encoder;
     private final RequestParser parser;
     private final Router router;
     private final Admission admission;
     private final GatewayMetrics metrics;
+    private final Duration stallTimeout;
 
-    GenerationService(ModelInfo model, ModelTokenizer tokenizer, RequestParser parser, Router router,
-            Admission admission, GatewayMetrics metrics) {
+    GenerationService(ModelInfo model, ModelTokenizer tokenizer, PromptEncoder encoder, RequestParser parser,
+            Router router, Admission admission, GatewayMetrics metrics, Duration stallTimeout) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.encoder = encoder;
+        this.stallTimeout = stallTimeout;
         this.parser = parser;
         this.router = router;
         this.admission = admission;
@@ -57,7 +62,7 @@ final class GenerationService {
         List<Input> inputs = new ArrayList<>();
         for (Prompt p : r.prompts()) {
             inputs.add(switch (p) {
-                case Prompt.Text t -> new Input(tokenizer.encode(t.text(), true), t.text());
+                case Prompt.Text t -> new Input(encoder.encode(t.text(), true, "prompt"), t.text());
                 case Prompt.Tokens t -> new Input(t.ids(), r.settings().echo()
                         ? tokenizer.decode(t.ids(), false) : null);
             });
@@ -74,10 +79,9 @@ final class GenerationService {
             throw ApiException.badRequest("messages", "model " + model.name() + " has no chat template in its"
                     + " tokenizer_config.json; use /v1/completions with a prompt instead");
         }
-        String prompt = template.render(r.messages(), r.addGenerationPrompt(), r.templateVariables());
         // The template already placed bos and the other special tokens.
-        run(exchange, OpenAiJson.Kind.CHAT, List.of(new Input(tokenizer.encode(prompt, false), null)), r.settings(),
-                "messages");
+        int[] ids = encoder.chat(template, r.messages(), r.addGenerationPrompt(), r.templateVariables(), false);
+        run(exchange, OpenAiJson.Kind.CHAT, List.of(new Input(ids, null)), r.settings(), "messages");
     }
 
     void checkModel(String requested) {
@@ -106,7 +110,7 @@ final class GenerationService {
         }
         String id = kind.idPrefix + HexFormat.of().formatHex(randomBytes());
         OpenAiJson.Header header = new OpenAiJson.Header(kind, id, System.currentTimeMillis() / 1000, model.name());
-        GenerationJob job = new GenerationJob(header, exchange, s, metrics, admission, promptTokens);
+        GenerationJob job = new GenerationJob(header, exchange, s, metrics, admission, promptTokens, stallTimeout);
         StopTokenRule rule = new StopTokenRule(model.eosIds(), new HashSet<>(s.stopTokenIds()), s.ignoreEos(),
                 s.minTokens());
         for (int p = 0; p < inputs.size(); p++) {

@@ -55,8 +55,8 @@ class DeepSeekTokenizerTest {
         stack = GatewayStack.start(model, tokenizerDir, GatewayOptions.defaults());
         tokenizer = ModelTokenizer.open(tokenizerDir);
         scripted = FakeNode.start(ModelInfo.read(model, null).fingerprint());
-        scriptedGateway = Gateway.start(GatewayOptions.defaults().withAddress("127.0.0.1", 0)
-                        .withIntervals(Duration.ofMillis(50), Duration.ofSeconds(5)), model, tokenizerDir,
+        scriptedGateway = Gateway.start(GatewayOptions.builder().address("127.0.0.1", 0)
+                        .intervals(Duration.ofMillis(50), Duration.ofSeconds(5)).build(), model, tokenizerDir,
                 Resolver.fixed(List.of(scripted.target())));
         new GatewayStack.Ready(scriptedGateway).await();
     }

@@ -3,6 +3,7 @@ package dev.afd.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.afd.gateway.http.HttpLimits;
 import dev.afd.gateway.routing.Resolver;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
 import io.grpc.Status;
@@ -57,10 +58,17 @@ class GatewayErrorsTest {
         awaitHealth(gateway, 200);
     }
 
-    static Gateway gateway(UnaryOperator<GatewayOptions> options) throws Exception {
-        Gateway g = Gateway.start(options.apply(GatewayOptions.defaults().withAddress("127.0.0.1", 0)
-                        .withIntervals(Duration.ofMillis(50), Duration.ofSeconds(5))
-                        .withDrainTimeout(Duration.ofSeconds(2))), model, null,
+    /** The default HTTP limits with another largest body. */
+    static HttpLimits limits(int maxBodyBytes) {
+        HttpLimits d = HttpLimits.defaults();
+        return new HttpLimits(maxBodyBytes, d.maxBodyBytesInFlight(), d.headerTimeout(), d.bodyTimeout(),
+                d.idleTimeout());
+    }
+
+    static Gateway gateway(UnaryOperator<GatewayOptions.Builder> options) throws Exception {
+        Gateway g = Gateway.start(options.apply(GatewayOptions.builder().address("127.0.0.1", 0)
+                        .intervals(Duration.ofMillis(50), Duration.ofSeconds(5))
+                        .drainTimeout(Duration.ofSeconds(2))).build(), model, null,
                 Resolver.fixed(List.of(node.target())));
         awaitHealth(g, 200);
         return g;
@@ -148,7 +156,7 @@ class GatewayErrorsTest {
 
     @Test
     void anApiKeyGuardsTheApiButNotHealthOrMetrics() throws Exception {
-        try (Gateway guarded = gateway(o -> o.withApiKey("s3cret"))) {
+        try (Gateway guarded = gateway(o -> o.apiKey("s3cret"))) {
             Http h = new Http(guarded.port());
             String body = "{\"prompt\": \"hi\", \"max_tokens\": 2}";
             Http.error(h.post("/v1/completions", body), 401);
@@ -163,7 +171,7 @@ class GatewayErrorsTest {
 
     @Test
     void aBodyOverTheLimitIs413() throws Exception {
-        try (Gateway small = gateway(o -> o.withLimits(1024, GatewayOptions.DEFAULT_MAX_INFLIGHT))) {
+        try (Gateway small = gateway(o -> o.http(limits(1024)))) {
             Http h = new Http(small.port());
             String big = "{\"prompt\": \"" + "x".repeat(4000) + "\"}";
             JsonNode e = Http.error(h.post("/v1/completions", big), 413);
@@ -187,7 +195,7 @@ class GatewayErrorsTest {
                 }
             });
         };
-        try (Gateway one = gateway(o -> o.withLimits(GatewayOptions.DEFAULT_MAX_BODY_BYTES, 1))) {
+        try (Gateway one = gateway(o -> o.maxInflight(1))) {
             Http h = new Http(one.port());
             int before = node.requests.size();
             CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> {

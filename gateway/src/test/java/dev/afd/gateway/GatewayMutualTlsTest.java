@@ -93,8 +93,8 @@ class GatewayMutualTlsTest {
     }
 
     private static Gateway gateway(MutualTls tls) throws Exception {
-        return Gateway.start(GatewayOptions.defaults().withAddress("127.0.0.1", 0).withTls(tls)
-                        .withIntervals(Duration.ofMillis(50), Duration.ofSeconds(5)), GatewayStack.tinyModel(dir), null,
+        return Gateway.start(GatewayOptions.builder().address("127.0.0.1", 0).tls(tls)
+                        .intervals(Duration.ofMillis(50), Duration.ofSeconds(5)).build(), GatewayStack.tinyModel(dir), null,
                 Resolver.fixed(List.of("localhost:" + attention.server().port())));
     }
 }

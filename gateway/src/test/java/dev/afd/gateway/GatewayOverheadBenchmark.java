@@ -43,7 +43,7 @@ class GatewayOverheadBenchmark {
             ids = t.encode("One two three four", false);
         }
         try (FakeNode node = FakeNode.start(ModelInfo.read(model, null).fingerprint());
-                Gateway gateway = Gateway.start(GatewayOptions.defaults().withAddress("127.0.0.1", 0), model, null,
+                Gateway gateway = Gateway.start(GatewayOptions.builder().address("127.0.0.1", 0).build(), model, null,
                         Resolver.fixed(List.of(node.target())))) {
             node.script = FakeNode.tokens(Arrays.copyOf(ids, TOKENS));
             new GatewayStack.Ready(gateway).await();

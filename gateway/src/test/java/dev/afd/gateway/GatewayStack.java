@@ -57,8 +57,8 @@ final class GatewayStack implements AutoCloseable {
             node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(),
                     EngineOptions.defaults().withKvDtype(DType.F32).withKvMemory(64L << 20));
             node.serve("127.0.0.1", 0);
-            Gateway gateway = Gateway.start(options.withAddress("127.0.0.1", 0)
-                            .withIntervals(Duration.ofMillis(50), Duration.ofSeconds(5)), modelDir, tokenizerDir,
+            Gateway gateway = Gateway.start(options.toBuilder().address("127.0.0.1", 0)
+                            .intervals(Duration.ofMillis(50), Duration.ofSeconds(5)).build(), modelDir, tokenizerDir,
                     Resolver.fixed(List.of("127.0.0.1:" + node.server().port())));
             GatewayStack stack = new GatewayStack(modelDir, checkpoint, node, gateway);
             stack.awaitReady();

@@ -33,7 +33,7 @@ class LifecycleTest {
 
     @BeforeEach
     void start() throws Exception {
-        stack = GatewayStack.start(dir, GatewayOptions.defaults().withDrainTimeout(Duration.ofSeconds(10)));
+        stack = GatewayStack.start(dir, GatewayOptions.builder().drainTimeout(Duration.ofSeconds(10)).build());
     }
 
     @AfterEach

@@ -24,7 +24,7 @@ class OpenAiNodeClientTest {
     void theOfficialClientWorksAgainstTheGateway() throws Exception {
         NodeTools.assumeInstalled();
         Path work = install();
-        try (GatewayStack stack = GatewayStack.start(dir, GatewayOptions.defaults().withApiKey("test-key"))) {
+        try (GatewayStack stack = GatewayStack.start(dir, GatewayOptions.builder().apiKey("test-key").build())) {
             NodeTools.Result r = NodeTools.run(work, Map.of(
                     "OPENAI_BASE_URL", "http://127.0.0.1:" + stack.gateway.port() + "/v1",
                     "OPENAI_API_KEY", "test-key",

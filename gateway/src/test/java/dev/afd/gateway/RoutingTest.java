@@ -169,8 +169,8 @@ class RoutingTest {
         TestNatives.use();
         a.script = (r, out) -> out.onError(Status.UNAVAILABLE.withDescription("ffn-nodes gone").asRuntimeException());
         b.load = b.load(3, true);
-        try (Gateway g = Gateway.start(GatewayOptions.defaults().withAddress("127.0.0.1", 0)
-                        .withIntervals(Duration.ofMillis(30), Duration.ofSeconds(5)), GatewayStack.tinyModel(dir), null,
+        try (Gateway g = Gateway.start(GatewayOptions.builder().address("127.0.0.1", 0)
+                        .intervals(Duration.ofMillis(30), Duration.ofSeconds(5)).build(), GatewayStack.tinyModel(dir), null,
                 Resolver.fixed(List.of(a.target(), b.target())))) {
             Http http = new Http(g.port());
             await("both ready", () -> g.router().endpoints().stream().allMatch(AttentionEndpoint::ready));

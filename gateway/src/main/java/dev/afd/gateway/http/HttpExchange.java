@@ -1,8 +1,8 @@
 package dev.afd.gateway.http;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.afd.gateway.openai.ApiException;
-import dev.afd.gateway.openai.OpenAiJson;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -21,9 +21,13 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -33,55 +37,89 @@ import java.util.function.Consumer;
  * <p>Threading: any thread may respond. Every write is queued to the connection's event loop as a task, so writes
  * leave in the order they were made even when some come from the event loop itself (a direct write there would
  * overtake writes still queued). Callers serialize their own writes (one request, one writer at a time). Close
- * callbacks run on the event loop.
+ * callbacks and writability changes are reported on the event loop.
+ *
+ * <p>An HTTP/1.0 client gets its event stream without chunked encoding, ended by closing the connection (it cannot
+ * read chunks).
  */
 public final class HttpExchange {
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Channel channel;
-    private final HttpMethod method;
-    private final String path;
-    private final HttpHeaders headers;
-    private final byte[] body;
-    private final boolean keepAlive;
+    private final RequestHead head;
+    private final HttpVersion version;
+    private volatile byte[] body;
+    private final BodyBudget budget;
+    private final AtomicLong heldBodyBytes;
+    /** Guarded by this: false once the response must end the connection. */
+    private boolean keepAlive;
     private final long arrivalNanos;
     private final Consumer<HttpExchange> onComplete;
+    private final Response refusal;
     private final List<Runnable> closeListeners = new ArrayList<>();
+    private volatile Consumer<Boolean> writabilityListener;
     /** Guarded by this: set once the last byte of the response is queued, or the client is gone. */
     private boolean finished;
     private boolean eventsStarted;
     private boolean clientGone;
     private volatile int status;
 
-    HttpExchange(Channel channel, HttpMethod method, String path, HttpHeaders headers, byte[] body, boolean keepAlive,
-            long arrivalNanos, Consumer<HttpExchange> onComplete) {
+    /**
+     * @param head the request, or null for a request refused before its head could be read
+     * @param heldBodyBytes what the body holds of the server's body budget, until {@link #releaseBody}
+     * @param refusal the answer decided from the head, or null for a request its handler answers
+     */
+    HttpExchange(Channel channel, RequestHead head, HttpVersion version, byte[] body, boolean keepAlive,
+            long arrivalNanos, BodyBudget budget, long heldBodyBytes, Consumer<HttpExchange> onComplete,
+            Response refusal) {
+        this.budget = budget;
         this.channel = channel;
-        this.method = method;
-        this.path = path;
-        this.headers = headers;
+        this.head = head;
+        this.version = version;
         this.body = body;
         this.keepAlive = keepAlive;
         this.arrivalNanos = arrivalNanos;
+        this.heldBodyBytes = new AtomicLong(heldBodyBytes);
         this.onComplete = onComplete;
+        this.refusal = refusal;
     }
 
     public HttpMethod method() {
-        return method;
+        return head == null ? HttpMethod.GET : head.method();
     }
 
     /** The path without the query string. */
     public String path() {
-        return path;
+        return head == null ? "" : head.path();
     }
 
     public HttpHeaders headers() {
-        return headers;
+        return head.headers();
     }
 
+    /**
+     * The request body.
+     *
+     * @throws IllegalStateException after {@link #releaseBody}
+     */
     public byte[] body() {
-        return body;
+        byte[] b = body;
+        if (b == null) {
+            throw new IllegalStateException("the request body was released after it was parsed");
+        }
+        return b;
+    }
+
+    /** The handler is done with the body: its memory goes back to the server's body budget. */
+    public void releaseBody() {
+        body = null;
+        long held = heldBodyBytes.getAndSet(0);
+        if (held > 0) {
+            budget.release(held);
+        }
     }
 
     /** {@link System#nanoTime()} when the request had fully arrived. */
@@ -95,12 +133,16 @@ public final class HttpExchange {
     }
 
     public void sendJson(int status, JsonNode json) {
-        send(status, "application/json", OpenAiJson.bytes(json), Map.of());
+        send(status, "application/json", json(json), Map.of());
     }
 
-    public void sendError(ApiException e) {
-        send(e.status(), "application/json", OpenAiJson.bytes(OpenAiJson.error(e)), e.retryAfterSeconds() == null
-                ? Map.of() : Map.of("Retry-After", e.retryAfterSeconds().toString()));
+    public void send(Response r) {
+        send(r.status(), r.contentType(), r.body(), r.headers());
+    }
+
+    /** The answer decided from the request's head, or null when its handler answers it. */
+    Response refusal() {
+        return refusal;
     }
 
     /** Sends a whole response; ignored when the client is gone or a response was already sent. */
@@ -131,7 +173,11 @@ public final class HttpExchange {
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
-        HttpUtil.setTransferEncodingChunked(r, true);
+        if (version.equals(HttpVersion.HTTP_1_0)) {
+            keepAlive = false; // no chunks for HTTP/1.0: the stream ends when the connection does
+        } else {
+            HttpUtil.setTransferEncodingChunked(r, true);
+        }
         HttpUtil.setKeepAlive(r, keepAlive);
         write(r);
     }
@@ -145,7 +191,7 @@ public final class HttpExchange {
         if (finished || !eventsStarted) {
             return;
         }
-        byte[] payload = OpenAiJson.bytes(json);
+        byte[] payload = json(json);
         ByteBuf buf = Unpooled.buffer(DATA.length + payload.length + EVENT_END.length);
         buf.writeBytes(DATA).writeBytes(payload).writeBytes(EVENT_END);
         write(new DefaultHttpContent(buf));
@@ -158,6 +204,36 @@ public final class HttpExchange {
         }
         finished = true;
         writeLast(new DefaultHttpContent(Unpooled.wrappedBuffer(DONE)));
+    }
+
+    /** Whether the connection takes more output now without queueing it in memory. */
+    public boolean writable() {
+        return channel.isWritable();
+    }
+
+    /**
+     * Tells {@code listener} (on the event loop) each time the connection stops or starts taking output: a client
+     * that does not read fills the socket, then Netty's outbound buffer, past its high-water mark.
+     */
+    public void onWritabilityChange(Consumer<Boolean> listener) {
+        writabilityListener = listener;
+    }
+
+    void writabilityChanged(boolean writable) {
+        Consumer<Boolean> l = writabilityListener;
+        if (l != null) {
+            l.accept(writable);
+        }
+    }
+
+    /** Runs {@code task} on the connection's event loop after {@code delay}. */
+    public Future<?> schedule(Runnable task, Duration delay) {
+        return channel.eventLoop().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Gives up on the client: the connection closes now, dropping output it has not read. */
+    public void abandon() {
+        channel.close();
     }
 
     /**
@@ -209,10 +285,19 @@ public final class HttpExchange {
     }
 
     private ChannelFutureListener afterLast() {
+        boolean close = !keepAlive;
         return f -> {
-            if (!keepAlive || !f.isSuccess()) {
+            if (close || !f.isSuccess()) {
                 f.channel().close();
             }
         };
+    }
+
+    private static byte[] json(JsonNode n) {
+        try {
+            return JSON.writeValueAsBytes(n);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a response tree could not be written as JSON", e);
+        }
     }
 }

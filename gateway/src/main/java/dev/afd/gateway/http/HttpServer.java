@@ -1,12 +1,9 @@
 package dev.afd.gateway.http;
 
-import dev.afd.gateway.openai.ApiException;
-import dev.afd.gateway.openai.OpenAiJson;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -14,16 +11,8 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpMessage;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -31,8 +20,9 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The HTTP/1.1 server: keep-alive connections, bodies up to a size limit (larger ones get an OpenAI-shaped 413),
- * requests handed whole to a {@link Handler}, responses whole or streamed as server-sent events.
+ * The HTTP/1.1 server: keep-alive connections, requests screened on their head and handed whole to a {@link Handler},
+ * responses whole or streamed as server-sent events, every client held to the {@link HttpLimits}. It knows no API
+ * dialect: the handler shapes every error body, including those of the HTTP layer itself.
  *
  * <p>Ownership: runs on an event loop group the caller owns; {@link #close} stops listening and closes every
  * connection, but leaves the group running.
@@ -42,26 +32,43 @@ public final class HttpServer implements AutoCloseable {
 
     /** Answers requests. Called on the connection's event loop: hand slow work to another thread. */
     public interface Handler {
+        /**
+         * Judges a request from its head, before any of its body is read (route, method, credentials).
+         *
+         * @return null to read the body and {@link #handle} the request, else its answer; a refused request's body
+         *     is never read, and unless it has none the connection closes after the answer
+         */
+        Response screen(RequestHead head);
+
         void handle(HttpExchange exchange);
 
         /** The exchange's response was sent in full (for metrics). */
         default void responded(HttpExchange exchange) {}
+
+        /** The answer to a request the HTTP layer refuses by itself (malformed, too slow, too large, overloaded). */
+        Response error(int status, String message);
     }
 
     private final Channel server;
     private final ChannelGroup connections;
+    private final BodyBudget budget;
     private final int port;
 
-    private HttpServer(Channel server, ChannelGroup connections, int port) {
+    private HttpServer(Channel server, ChannelGroup connections, BodyBudget budget, int port) {
         this.server = server;
         this.connections = connections;
+        this.budget = budget;
         this.port = port;
     }
 
     /** Binds {@code host:port} (0 picks a free port). */
-    public static HttpServer start(String host, int port, int maxBodyBytes, Handler handler, EventLoopGroup group)
+    public static HttpServer start(String host, int port, HttpLimits limits, Handler handler, EventLoopGroup group)
             throws IOException {
         ChannelGroup connections = new DefaultChannelGroup("afd-http", GlobalEventExecutor.INSTANCE);
+        BodyBudget budget = new BodyBudget(limits.maxBodyBytesInFlight());
+        HttpDecoderConfig decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength(HttpLimits.MAX_REQUEST_LINE)
+                .setMaxHeaderSize(HttpLimits.MAX_HEADER_BYTES);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -71,10 +78,11 @@ public final class HttpServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
+                        ReadDeadlines deadlines = new ReadDeadlines(limits);
                         ch.pipeline()
-                                .addLast(new HttpServerCodec())
-                                .addLast(new BodyLimit(maxBodyBytes))
-                                .addLast(new Connection(handler));
+                                .addLast(deadlines)
+                                .addLast(new HttpServerCodec(decoder))
+                                .addLast(new Connection(handler, limits, budget, deadlines));
                     }
                 });
         Channel server;
@@ -86,11 +94,16 @@ public final class HttpServer implements AutoCloseable {
         }
         int bound = ((InetSocketAddress) server.localAddress()).getPort();
         LOG.log(Level.INFO, "gateway listening on http://" + host + ":" + bound);
-        return new HttpServer(server, connections, bound);
+        return new HttpServer(server, connections, budget, bound);
     }
 
     public int port() {
         return port;
+    }
+
+    /** Bytes of request bodies held now, over every connection. */
+    public long bodyBytesHeld() {
+        return budget.held();
     }
 
     /**
@@ -107,32 +120,5 @@ public final class HttpServer implements AutoCloseable {
             c.closeFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
         connections.close().awaitUninterruptibly();
-    }
-
-    /** An aggregator whose over-size answer is an OpenAI error body, not an empty 413. */
-    private static final class BodyLimit extends HttpObjectAggregator {
-        private final int maxBodyBytes;
-
-        BodyLimit(int maxBodyBytes) {
-            super(maxBodyBytes);
-            this.maxBodyBytes = maxBodyBytes;
-        }
-
-        @Override
-        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            ApiException e = ApiException.tooLarge("the request body is larger than this server's limit of "
-                    + maxBodyBytes + " bytes (--max-body-bytes)");
-            byte[] json = OpenAiJson.bytes(OpenAiJson.error(e));
-            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                    HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Unpooled.wrappedBuffer(json));
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
-            r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, json.length);
-            // As Netty's own aggregator: once body bytes were taken in, the connection cannot be resynchronized.
-            boolean close = oversized instanceof FullHttpMessage
-                    || !HttpUtil.is100ContinueExpected(oversized) && !HttpUtil.isKeepAlive(oversized);
-            HttpUtil.setKeepAlive(r, !close);
-            ctx.writeAndFlush(r).addListener(close ? ChannelFutureListener.CLOSE
-                    : ChannelFutureListener.CLOSE_ON_FAILURE);
-        }
     }
 }

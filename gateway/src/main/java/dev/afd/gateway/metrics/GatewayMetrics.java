@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -49,6 +50,7 @@ public final class GatewayMetrics {
     private final Map<String, Counter> success = new ConcurrentHashMap<>();
     private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
     private final Map<String, Counter> http = new ConcurrentHashMap<>();
+    private final Counter stalled;
     private Supplier<ClusterLoad> cluster;
     private int expertCounters;
 
@@ -71,6 +73,8 @@ public final class GatewayMetrics {
                 .description("Attention nodes the gateway routes to").register(registry);
         Gauge.builder("afd_gateway_requests_inflight", inflight::getAsInt)
                 .description("Generation requests admitted by the gateway and not yet answered").register(registry);
+        stalled = Counter.builder("afd_gateway_stalled_streams")
+                .description("Streams aborted because their client stopped reading").register(registry);
         promptTokens = Counter.builder("vllm:prompt_tokens").tags(model)
                 .description("Prompt tokens sent to the attention nodes (per choice)").register(registry);
         generationTokens = Counter.builder("vllm:generation_tokens").tags(model)
@@ -158,6 +162,18 @@ public final class GatewayMetrics {
     public void rejected(String reason) {
         rejected.computeIfAbsent(reason, r -> Counter.builder("afd_gateway_rejected_requests").tag("reason", r)
                 .description("Requests answered 503 before reaching a node").register(registry)).increment();
+    }
+
+    /** A stream's client stopped reading for the stall timeout; its request was aborted. */
+    public void streamStalled() {
+        stalled.increment();
+    }
+
+    /** Publishes the bytes of request bodies the HTTP server holds (read, not yet parsed). */
+    public void bodyBytesHeld(LongSupplier held) {
+        Gauge.builder("afd_gateway_http_body_bytes", held::getAsLong)
+                .description("Bytes of request bodies held by the HTTP server (capped by --max-body-bytes-in-flight)")
+                .register(registry);
     }
 
     /** An HTTP response was sent. */

@@ -47,6 +47,22 @@ public final class ApiException extends RuntimeException {
         return new ApiException(413, "RequestTooLargeError", null, null, message, null);
     }
 
+    /**
+     * An error the HTTP layer answers by itself: 400 (malformed), 408 (too slow), 413 (body too large), 414 (URL too
+     * long), 431 (headers too large) or 503 (busy, with {@code Retry-After}).
+     */
+    public static ApiException ofStatus(int status, String message) {
+        return switch (status) {
+            case 400 -> badRequest(null, message);
+            case 413 -> tooLarge(message);
+            case 503 -> unavailable(message, 1);
+            case 408 -> new ApiException(408, "RequestTimeoutError", null, null, message, null);
+            case 414 -> new ApiException(414, "URITooLongError", null, null, message, null);
+            case 431 -> new ApiException(431, "RequestHeaderFieldsTooLargeError", null, null, message, null);
+            default -> new ApiException(status, "HTTPError", null, null, message, null);
+        };
+    }
+
     /** 503 with {@code Retry-After}: overloaded, draining, or no attention node ready. */
     public static ApiException unavailable(String message, int retryAfterSeconds) {
         return new ApiException(503, "ServiceUnavailableError", null, null, message, retryAfterSeconds);

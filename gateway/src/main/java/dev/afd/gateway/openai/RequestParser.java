@@ -2,8 +2,10 @@ package dev.afd.gateway.openai;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.model.sampling.SamplingParams;
 import java.io.IOException;
@@ -26,7 +28,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class RequestParser {
     private static final System.Logger LOG = System.getLogger(RequestParser.class.getName());
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Trailing data after the JSON value is an error, as in vLLM: {@code {...} xyz} is not a JSON body. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
     /** Most choices per prompt; each choice is a request on an attention node. */
     public static final int MAX_N = 128;
@@ -52,6 +56,9 @@ public final class RequestParser {
         JsonNode root;
         try {
             root = JSON.readTree(bytes);
+        } catch (MismatchedInputException e) {
+            throw ApiException.badRequest(null, "the request body has data after its JSON value; send exactly one"
+                    + " JSON object");
         } catch (JacksonException e) {
             throw ApiException.badRequest(null, "the request body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {

@@ -4,28 +4,48 @@ import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.GenerateResponse;
 import io.grpc.ClientCall;
 import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
-import io.grpc.stub.StreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 
 /**
  * One Generate call in flight on an attention node. Cancelling it cancels the gRPC call, which aborts the request on
- * the node and frees its KV blocks there.
+ * the node and frees its KV blocks there. Messages are taken from the node only as fast as they are handed on:
+ * {@link #pause} stops asking for more (gRPC's flow control then holds the node's stream), {@link #resume} asks again.
  *
- * <p>Thread-safe: {@link #cancel} may be called from any thread, any number of times.
+ * <p>Thread-safe: {@link #cancel}, {@link #pause} and {@link #resume} may be called from any thread, any number of
+ * times.
  */
 public final class GenerateCall {
+    /** Messages asked for ahead of their use: enough to keep a stream flowing, few enough to bound a stall. */
+    private static final int WINDOW = 16;
+
     private final ClientCall<GenerateRequest, GenerateResponse> call;
     private final AttentionEndpoint endpoint;
+    private final Observer observer;
 
-    private GenerateCall(ClientCall<GenerateRequest, GenerateResponse> call, AttentionEndpoint endpoint) {
+    private GenerateCall(ClientCall<GenerateRequest, GenerateResponse> call, AttentionEndpoint endpoint,
+            Observer observer) {
         this.call = call;
         this.endpoint = endpoint;
+        this.observer = observer;
     }
 
     static GenerateCall start(ClientCall<GenerateRequest, GenerateResponse> call, AttentionEndpoint endpoint,
             GenerateRequest request, GenerateListener listener) {
-        ClientCalls.asyncServerStreamingCall(call, request, new Observer(endpoint, listener));
-        return new GenerateCall(call, endpoint);
+        Observer observer = new Observer(endpoint, listener);
+        ClientCalls.asyncServerStreamingCall(call, request, observer);
+        return new GenerateCall(call, endpoint, observer);
+    }
+
+    /** Stops taking messages from the node once those already asked for have come. */
+    public void pause() {
+        observer.pause();
+    }
+
+    /** Takes messages again. */
+    public void resume() {
+        observer.resume();
     }
 
     /** The node serving the call. */
@@ -38,11 +58,18 @@ public final class GenerateCall {
         call.cancel(why, null);
     }
 
-    /** Adapts the stream to the listener: tokens as they come, the finish as soon as its message arrives. */
-    private static final class Observer implements StreamObserver<GenerateResponse> {
+    /**
+     * Adapts the stream to the listener: tokens as they come, the finish as soon as its message arrives. Each message
+     * handed on asks for one more unless paused; the ones not asked for while paused are asked for on resume.
+     */
+    private static final class Observer implements ClientResponseObserver<GenerateRequest, GenerateResponse> {
         private final AttentionEndpoint endpoint;
         private final GenerateListener listener;
         private boolean finished;
+        /** Guarded by this. */
+        private ClientCallStreamObserver<GenerateRequest> stream;
+        private boolean paused;
+        private int owed;
 
         Observer(AttentionEndpoint endpoint, GenerateListener listener) {
             this.endpoint = endpoint;
@@ -50,7 +77,34 @@ public final class GenerateCall {
         }
 
         @Override
+        public synchronized void beforeStart(ClientCallStreamObserver<GenerateRequest> requestStream) {
+            stream = requestStream;
+            requestStream.disableAutoRequestWithInitial(WINDOW);
+        }
+
+        synchronized void pause() {
+            paused = true;
+        }
+
+        synchronized void resume() {
+            paused = false;
+            if (owed > 0) {
+                stream.request(owed);
+                owed = 0;
+            }
+        }
+
+        private synchronized void consumed() {
+            if (paused) {
+                owed++;
+            } else {
+                stream.request(1);
+            }
+        }
+
+        @Override
         public void onNext(GenerateResponse r) {
+            consumed();
             if (r.getTokensCount() > 0) {
                 listener.onTokens(r.getTokensList());
             }

@@ -2,13 +2,21 @@ package dev.afd.gateway.tokenizer;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.loader.ResourceLocator;
+import com.hubspot.jinjava.tree.Node;
 import dev.afd.gateway.openai.ApiException;
+import java.io.IOException;
+import java.nio.charset.Charset;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -17,27 +25,50 @@ import java.util.stream.Collectors;
  * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token} (and {@code tools} when given), and the
  * {@code raise_exception} function templates use to reject a conversation.
  *
- * <p>Thread-safe: Jinjava renders each call in its own interpreter.
+ * <p>Security: everything a request carries (messages, roles, tool definitions, template variables) is data. The
+ * template engine's nested interpretation is off, so template syntax inside a value is printed as it is, never run;
+ * the template itself is sandboxed: no {@code include}, {@code import}, {@code from} or {@code extends} (nothing is
+ * read from the file system or the class path), output and strings are capped, and a render that runs past its time
+ * budget is stopped (Hugging Face renders in a sandboxed Jinja environment too).
+ *
+ * <p>Thread-safe: Jinjava renders each call in its own interpreter; the deadline is per thread.
  */
 public final class ChatTemplate {
     /** Longest rendered prompt; a template that loops past it is cut off with an error, not memory exhaustion. */
-    private static final long MAX_OUTPUT_CHARS = 64L << 20;
+    static final long MAX_OUTPUT_CHARS = 16L << 20;
+    /** Longest render of one conversation. */
+    public static final Duration DEFAULT_RENDER_TIMEOUT = Duration.ofSeconds(5);
+    /** Tags that read other templates from a resource location. */
+    private static final Set<String> LOADING_TAGS = Set.of("include", "import", "from", "extends");
+    /** The render on this thread: when it must stop ({@link System#nanoTime()}, 0 for none) and its budget in ms. */
+    private static final ThreadLocal<long[]> DEADLINE = ThreadLocal.withInitial(() -> new long[2]);
 
     private final Jinjava jinjava;
     private final String template;
     private final String bosToken;
     private final String eosToken;
+    private final Duration renderTimeout;
 
     public ChatTemplate(String template, String bosToken, String eosToken) {
+        this(template, bosToken, eosToken, DEFAULT_RENDER_TIMEOUT);
+    }
+
+    public ChatTemplate(String template, String bosToken, String eosToken, Duration renderTimeout) {
         this.template = template;
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
+        this.renderTimeout = renderTimeout;
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withFailOnUnknownTokens(false)
+                .withNestedInterpretationEnabled(false)
+                .withDisabled(Map.of(Context.Library.TAG, LOADING_TAGS))
                 .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withMaxStringLength(MAX_OUTPUT_CHARS)
+                .withNodePreProcessor(ChatTemplate::checkDeadline)
                 .build());
+        jinjava.setResourceLocator(new NoResources());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
     }
@@ -54,7 +85,17 @@ public final class ChatTemplate {
         context.put("add_generation_prompt", addGenerationPrompt);
         context.put("bos_token", bosToken);
         context.put("eos_token", eosToken);
-        RenderResult result = jinjava.renderForResult(template, context);
+        long[] deadline = DEADLINE.get();
+        deadline[0] = System.nanoTime() + renderTimeout.toNanos();
+        deadline[1] = renderTimeout.toMillis();
+        RenderResult result;
+        try {
+            result = jinjava.renderForResult(template, context);
+        } catch (RenderTimeout e) {
+            throw ApiException.badRequest("messages", e.getMessage());
+        } finally {
+            deadline[0] = 0;
+        }
         List<TemplateError> fatal = result.getErrors().stream()
                 .filter(e -> e.getSeverity() == TemplateError.ErrorType.FATAL).toList();
         if (!fatal.isEmpty()) {
@@ -64,16 +105,26 @@ public final class ChatTemplate {
         return result.getOutput();
     }
 
+    /** Stops a render whose thread's deadline has passed; called before each template node renders. */
+    private static void checkDeadline(Node node, JinjavaInterpreter interpreter) {
+        long[] deadline = DEADLINE.get();
+        if (deadline[0] != 0 && System.nanoTime() - deadline[0] > 0) {
+            throw new RenderTimeout("the model's chat template took longer than " + deadline[1] + " ms to render"
+                    + " this conversation (stopped at template line " + node.getLineNumber() + "); send a shorter"
+                    + " conversation");
+        }
+    }
+
     private static String describe(TemplateError e) {
         Throwable cause = e.getException();
         while (cause != null && cause.getCause() != null && cause.getCause() != cause) {
-            if (cause instanceof TemplateRejection) {
+            if (cause instanceof TemplateRejection || cause instanceof RenderTimeout) {
                 break;
             }
             cause = cause.getCause();
         }
-        if (cause instanceof TemplateRejection r) {
-            return r.getMessage();
+        if (cause instanceof TemplateRejection || cause instanceof RenderTimeout) {
+            return cause.getMessage();
         }
         return e.getMessage();
     }
@@ -87,6 +138,21 @@ public final class ChatTemplate {
     static final class TemplateRejection extends RuntimeException {
         TemplateRejection(String message) {
             super(message);
+        }
+    }
+
+    /** A render stopped at its deadline. */
+    static final class RenderTimeout extends RuntimeException {
+        RenderTimeout(String message) {
+            super(message);
+        }
+    }
+
+    /** Templates load nothing: every resource lookup fails, naming why. */
+    private static final class NoResources implements ResourceLocator {
+        @Override
+        public String getString(String name, Charset encoding, JinjavaInterpreter interpreter) throws IOException {
+            throw new IOException("chat templates cannot load other files ('" + name + "')");
         }
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -26,12 +27,15 @@ public final class ModelTokenizer implements AutoCloseable {
     private final Integer bosId;
     private final boolean addBos;
     private final ChatTemplate chatTemplate;
+    private final int maxTokenBytes;
 
-    private ModelTokenizer(HuggingFaceTokenizer tokenizer, Integer bosId, boolean addBos, ChatTemplate chatTemplate) {
+    private ModelTokenizer(HuggingFaceTokenizer tokenizer, Integer bosId, boolean addBos, ChatTemplate chatTemplate,
+            int maxTokenBytes) {
         this.tokenizer = tokenizer;
         this.bosId = bosId;
         this.addBos = addBos;
         this.chatTemplate = chatTemplate;
+        this.maxTokenBytes = maxTokenBytes;
     }
 
     /**
@@ -58,7 +62,7 @@ public final class ModelTokenizer implements AutoCloseable {
             boolean addBos = config.path("add_bos_token").asBoolean(false) && bosId != null;
             String template = template(config, dir);
             return new ModelTokenizer(hf, bosId, addBos, template == null ? null : new ChatTemplate(template, bos,
-                    eos));
+                    eos), maxTokenBytes(readJson(file)));
         } catch (IOException | RuntimeException e) {
             hf.close();
             throw e;
@@ -101,6 +105,14 @@ public final class ModelTokenizer implements AutoCloseable {
         return tokenizer.decode(new long[] {id}, false);
     }
 
+    /**
+     * The most bytes of text one token can stand for (an upper bound), so that a text of {@code n} UTF-8 bytes has at
+     * least {@code n / maxTokenBytes()} tokens: a bound on a prompt's length that costs no tokenization.
+     */
+    public int maxTokenBytes() {
+        return maxTokenBytes;
+    }
+
     /** The chat template, or null when the model has none. */
     public ChatTemplate chatTemplate() {
         return chatTemplate;
@@ -109,6 +121,35 @@ public final class ModelTokenizer implements AutoCloseable {
     @Override
     public void close() {
         tokenizer.close();
+    }
+
+    /**
+     * The longest text a vocabulary entry or added token stands for, in input bytes: a byte-level vocabulary spells
+     * each byte as one character, any other in UTF-8. A normalizer may shorten the text before it is split (Unicode
+     * composition, for one), so with a normalizer the bound is taken four times looser.
+     */
+    static int maxTokenBytes(JsonNode tokenizerJson) {
+        boolean byteLevel = "ByteLevel".equals(tokenizerJson.path("decoder").path("type").asText());
+        int max = 1;
+        JsonNode vocab = tokenizerJson.path("model").path("vocab");
+        if (vocab.isObject()) {
+            for (var names = vocab.fieldNames(); names.hasNext(); ) {
+                max = Math.max(max, textBytes(names.next(), byteLevel));
+            }
+        } else if (vocab.isArray()) {
+            for (JsonNode entry : vocab) {
+                max = Math.max(max, textBytes(entry.path(0).asText(), byteLevel));
+            }
+        }
+        for (JsonNode added : tokenizerJson.path("added_tokens")) {
+            max = Math.max(max, added.path("content").asText().getBytes(StandardCharsets.UTF_8).length);
+        }
+        JsonNode normalizer = tokenizerJson.path("normalizer");
+        return normalizer.isMissingNode() || normalizer.isNull() ? max : 4 * max;
+    }
+
+    private static int textBytes(String piece, boolean byteLevel) {
+        return byteLevel ? piece.codePointCount(0, piece.length()) : piece.getBytes(StandardCharsets.UTF_8).length;
     }
 
     private static JsonNode readJson(Path file) throws IOException {
