@@ -120,7 +120,7 @@ final class GenerationService {
                 GenerateRequest request = request(id + "-" + index, in.ids(), maxTokens[p], s, j);
                 job.add(new ChoiceRun(job, index, request, tokenizer, rule,
                         new StopMatcher(s.stop(), s.includeStopStrInOutput()), s.logprobs(),
-                        s.echo() ? in.text() : null, true));
+                        s.echo() ? in.text() : null, s.skipSpecialTokens()));
             }
         }
         String refused = admission.tryEnter(job, slots);

@@ -258,4 +258,18 @@ class GatewayErrorsTest {
         assertThat(error.path("message").asText()).contains("ffn-node 2 died");
         assertThat(error.path("type").asText()).isEqualTo("ServiceUnavailableError");
     }
+
+    @Test
+    void skipSpecialTokensDecidesWhetherSpecialTokensAreInTheText() throws Exception {
+        int imStart = dev.afd.model.generator.SpecialTokens.forVocab(ModelInfo.read(model, null).vocabSize()).imStart();
+        node.script = FakeNode.tokens(ab[0], imStart, ab[0]);
+        String request = "{\"prompt\": \"hi\", \"max_tokens\": 3%s}";
+        String skipped = http.postOk("/v1/completions", request.formatted("")).path("choices").get(0).path("text")
+                .asText();
+        String kept = http.postOk("/v1/completions", request.formatted(", \"skip_special_tokens\": false"))
+                .path("choices").get(0).path("text").asText();
+        assertThat(skipped).doesNotContain("<|im_start|>");
+        assertThat(kept).contains("<|im_start|>");
+        assertThat(kept.replace("<|im_start|>", "")).isEqualTo(skipped);
+    }
 }

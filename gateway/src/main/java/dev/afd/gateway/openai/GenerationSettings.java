@@ -20,10 +20,11 @@ import java.util.List;
  * @param minTokens end-of-sequence and stop ids do not count before this many tokens
  * @param includeStopStrInOutput vLLM's {@code include_stop_str_in_output}: the matched stop string, or the text of
  *     the stop token that ended the choice, stays at the end of its text
+ * @param skipSpecialTokens vLLM's {@code skip_special_tokens} (default true): special tokens are left out of the text
  */
 public record GenerationSettings(Integer maxTokens, SamplingParams sampling, int n, List<String> stop,
         List<Integer> stopTokenIds, boolean logprobs, boolean echo, boolean stream, boolean includeUsage,
-        boolean ignoreEos, int minTokens, boolean includeStopStrInOutput) {
+        boolean ignoreEos, int minTokens, boolean includeStopStrInOutput, boolean skipSpecialTokens) {
     public GenerationSettings {
         stop = List.copyOf(stop);
         stopTokenIds = List.copyOf(stopTokenIds);

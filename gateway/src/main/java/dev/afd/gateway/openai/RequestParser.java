@@ -237,8 +237,10 @@ public final class RequestParser {
         }
         IGNORED.forEach(f::raw);
         boolean includeStop = Boolean.TRUE.equals(f.bool("include_stop_str_in_output"));
+        Boolean skipSpecial = f.bool("skip_special_tokens");
         return new GenerationSettings(maxTokens, sampling, n == null ? 1 : n, stop, stopIds, logprobs, echo, stream,
-                includeUsage, ignoreEos, minTokens == null ? 0 : minTokens, includeStop);
+                includeUsage, ignoreEos, minTokens == null ? 0 : minTokens, includeStop,
+                skipSpecial == null || skipSpecial);
     }
 
     private static Integer positive(JsonFields f, String name) {
