@@ -15,6 +15,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +39,11 @@ class GatewaySecurityTest {
         TestNatives.use();
         model = GatewayStack.tinyModel(dir);
         node = FakeNode.start(ModelInfo.read(model, null).fingerprint());
+    }
+
+    @BeforeEach
+    void defaultScript() {
+        node.script = FakeNode.tokens(65, 66, 67);
     }
 
     @AfterAll
@@ -100,7 +106,6 @@ class GatewaySecurityTest {
     @Test
     void pipelinedRequestsBehindASlowOneAreScreenedWithoutHoldingTheirBodies() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        FakeNode.Script before = node.script;
         node.script = (r, out) -> {
             release.await(20, TimeUnit.SECONDS);
             FakeNode.tokens(65, 66).run(r, out);
@@ -116,8 +121,6 @@ class GatewaySecurityTest {
             assertThat(s.read().status()).isEqualTo(200);
             assertPlainError(s.read(), 401);
             assertThat(s.closedWithin(Duration.ofSeconds(2))).isTrue();
-        } finally {
-            node.script = before;
         }
     }
 
@@ -151,7 +154,6 @@ class GatewaySecurityTest {
 
     @Test
     void aLongAnswerIsNotCutOffByTheIdleTimeout() throws Exception {
-        FakeNode.Script before = node.script;
         node.script = (r, out) -> {
             Thread.sleep(2500);
             FakeNode.tokens(65).run(r, out);
@@ -159,8 +161,6 @@ class GatewaySecurityTest {
         try (Gateway g = gateway(o -> o); RawSocket s = new RawSocket(g.port())) {
             s.send(post("/v1/completions", AUTH, "{\"prompt\": \"hi\", \"max_tokens\": 1}"));
             assertThat(s.read().status()).isEqualTo(200);
-        } finally {
-            node.script = before;
         }
     }
 
@@ -204,7 +204,6 @@ class GatewaySecurityTest {
 
     @Test
     void aStreamNobodyReadsPausesItsNodeAndIsAbortedAfterTheStallTimeout() throws Exception {
-        FakeNode.Script before = node.script;
         node.script = (r, out) -> Thread.ofPlatform().start(() -> {
             for (int i = 0; i < 3_000_000 && !out.isCancelled(); i++) {
                 out.onNext(FakeNode.token(65 + i % 20));
@@ -229,8 +228,6 @@ class GatewaySecurityTest {
                 assertThat(g.metrics().scrape()).contains("afd_gateway_stalled_streams_total 1.0");
                 assertThat(s.closedWithin(Duration.ofSeconds(5))).isTrue();
             }
-        } finally {
-            node.script = before;
         }
     }
 

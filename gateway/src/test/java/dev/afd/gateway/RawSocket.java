@@ -16,7 +16,8 @@ import java.util.Map;
 
 /**
  * A client that writes raw bytes to the gateway and reads what comes back, for tests of HTTP framing and of clients
- * that misbehave (slow, partial, pipelined, not reading). Every read has a timeout, so a test never hangs.
+ * that misbehave (slow, partial, pipelined, not reading), and for latency measurements: it adds no threads and no hops
+ * of its own, so what it measures is the server. Every read has a timeout, so a test never hangs.
  */
 final class RawSocket implements AutoCloseable {
     /** A response: status code, headers (lower-case names) and body. */
@@ -32,6 +33,7 @@ final class RawSocket implements AutoCloseable {
         if (receiveBuffer > 0) {
             socket.setReceiveBufferSize(receiveBuffer);
         }
+        socket.setTcpNoDelay(true);
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         socket.setSoTimeout(10_000);
         out = socket.getOutputStream();
@@ -50,6 +52,14 @@ final class RawSocket implements AutoCloseable {
         out.write(bytes);
         out.flush();
         return this;
+    }
+
+    /** POSTs {@code json} on this keep-alive connection and reads the answer. */
+    Reply post(String path, byte[] json) throws IOException {
+        send(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                + json.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        send(json);
+        return read();
     }
 
     /** Reads one response: by Content-Length, by chunks, or (neither) until the server closes. */
