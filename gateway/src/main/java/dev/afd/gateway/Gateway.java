@@ -1,6 +1,8 @@
 package dev.afd.gateway;
 
 import dev.afd.gateway.http.HttpServer;
+import dev.afd.gateway.lifecycle.Admission;
+import dev.afd.gateway.lifecycle.GenerationJob;
 import dev.afd.gateway.metrics.GatewayMetrics;
 import dev.afd.gateway.openai.ApiException;
 import dev.afd.gateway.openai.RequestParser;
@@ -138,7 +140,7 @@ public final class Gateway implements AutoCloseable {
             List<GenerationJob> left = admission.jobs();
             LOG.log(Level.WARNING, "drain timeout: aborting " + left.size() + " requests still in flight");
             ApiException e = ApiException.unavailable("the gateway shut down before the request finished", 1);
-            left.forEach(j -> j.fail(e));
+            left.forEach(j -> j.failed(e));
         }
         return idle;
     }

@@ -3,6 +3,7 @@ package dev.afd.gateway;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.gateway.http.HttpExchange;
+import dev.afd.gateway.lifecycle.NodeErrors;
 import dev.afd.gateway.http.HttpServer;
 import dev.afd.gateway.http.RequestHead;
 import dev.afd.gateway.http.Response;
@@ -81,16 +82,16 @@ final class GatewayRoutes implements HttpServer.Handler {
         // Credentials first: without a key, not even which API paths exist is told (as vLLM).
         boolean guarded = route != null ? route.guarded() : head.path().startsWith("/v1/");
         if (guarded && !authorized(head.headers().get(HttpHeaderNames.AUTHORIZATION))) {
-            return ErrorResponses.of(ApiException.unauthorized("missing or invalid API key; send the header"
+            return OpenAiJson.errorResponse(ApiException.unauthorized("missing or invalid API key; send the header"
                     + " 'Authorization: Bearer <key>'"));
         }
         if (route == null) {
-            return ErrorResponses.of(ApiException.notFound(null, "no route " + printable(head.path()) + "; see"
+            return OpenAiJson.errorResponse(ApiException.notFound(null, "no route " + printable(head.path()) + "; see"
                     + " /v1/models, /v1/completions, /v1/chat/completions, /tokenize, /detokenize, /health, /metrics,"
                     + " /version"));
         }
         if (!route.method().equals(head.method())) {
-            return ErrorResponses.of(ApiException.methodNotAllowed(head.path() + " takes " + route.method()
+            return OpenAiJson.errorResponse(ApiException.methodNotAllowed(head.path() + " takes " + route.method()
                     + ", not " + printable(head.method().name())));
         }
         return null;
@@ -108,7 +109,7 @@ final class GatewayRoutes implements HttpServer.Handler {
 
     @Override
     public Response error(int status, String message) {
-        return ErrorResponses.of(ApiException.ofStatus(status, message));
+        return OpenAiJson.errorResponse(ApiException.ofStatus(status, message));
     }
 
     @Override
@@ -124,9 +125,9 @@ final class GatewayRoutes implements HttpServer.Handler {
         try {
             route.handler().accept(ex);
         } catch (ApiException e) {
-            ex.send(ErrorResponses.of(e));
+            ex.send(OpenAiJson.errorResponse(e));
         } catch (RuntimeException | Error e) {
-            ex.send(ErrorResponses.of(NodeErrors.internal(ex.method() + " " + ex.path() + " failed", e)));
+            ex.send(OpenAiJson.errorResponse(NodeErrors.internal(ex.method() + " " + ex.path() + " failed", e)));
         } finally {
             ex.releaseBody();
         }
@@ -162,7 +163,7 @@ final class GatewayRoutes implements HttpServer.Handler {
         if (reason == null) {
             ex.send(200, "application/json", new byte[0], Map.of());
         } else {
-            ex.send(ErrorResponses.of(ApiException.unavailable("not ready: " + reason, 1)));
+            ex.send(OpenAiJson.errorResponse(ApiException.unavailable("not ready: " + reason, 1)));
         }
     }
 

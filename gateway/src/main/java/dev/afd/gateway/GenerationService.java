@@ -2,6 +2,9 @@ package dev.afd.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.gateway.http.HttpExchange;
+import dev.afd.gateway.lifecycle.Admission;
+import dev.afd.gateway.lifecycle.GenerationJob;
+import dev.afd.gateway.lifecycle.StopTokenRule;
 import dev.afd.gateway.metrics.GatewayMetrics;
 import dev.afd.gateway.openai.ApiException;
 import dev.afd.gateway.openai.ChatRequest;
@@ -118,9 +121,8 @@ final class GenerationService {
             for (int j = 0; j < s.n(); j++) {
                 int index = p * s.n() + j;
                 GenerateRequest request = request(id + "-" + index, in.ids(), maxTokens[p], s, j);
-                job.add(new ChoiceRun(job, index, request, tokenizer, rule,
-                        new StopMatcher(s.stop(), s.includeStopStrInOutput()), s.logprobs(),
-                        s.echo() ? in.text() : null, s.skipSpecialTokens()));
+                job.addChoice(index, request, tokenizer, rule, new StopMatcher(s.stop(), s.includeStopStrInOutput()),
+                        s.echo() ? in.text() : null);
             }
         }
         String refused = admission.tryEnter(job, slots);

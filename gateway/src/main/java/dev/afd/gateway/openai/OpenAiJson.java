@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.afd.gateway.http.Response;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The OpenAI response bodies: errors, models, completions and chat completions (whole and as stream chunks), usage
@@ -46,6 +48,12 @@ public final class OpenAiJson {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a response tree could not be written as JSON", e);
         }
+    }
+
+    /** {@code e} as a whole HTTP response: its status, the error body, and {@code Retry-After} when retrying helps. */
+    public static Response errorResponse(ApiException e) {
+        return new Response(e.status(), "application/json", bytes(error(e)), e.retryAfterSeconds() == null
+                ? Map.of() : Map.of("Retry-After", e.retryAfterSeconds().toString()));
     }
 
     public static ObjectNode error(ApiException e) {

@@ -1,4 +1,4 @@
-package dev.afd.gateway;
+package dev.afd.gateway.lifecycle;
 
 import dev.afd.gateway.openai.ApiException;
 import dev.afd.gateway.openai.ChoiceOutput;
@@ -20,19 +20,21 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One choice: one Generate call on an attention node, its tokens turned into text (incrementally, never splitting a
  * character), stop strings cut out, logprobs collected, and the result handed to its {@link GenerationJob}. A call
  * that fails with a retryable status before any token was produced is tried once more on another ready node.
  *
- * <p>Threading: listener calls arrive on transport threads; every method holds the job's monitor (see
- * {@link GenerationJob}).
+ * <p>Threading: listener calls arrive on transport threads; every method runs holding its owner's lock, which the
+ * owner also holds when it calls in (see {@link GenerationJob}).
  */
 final class ChoiceRun implements GenerateListener {
     private static final System.Logger LOG = System.getLogger(ChoiceRun.class.getName());
 
-    private final GenerationJob job;
+    private final ReentrantLock lock;
+    private final ChoiceOwner owner;
     private final int index;
     private final GenerateRequest request;
     private final ModelTokenizer tokenizer;
@@ -57,10 +59,11 @@ final class ChoiceRun implements GenerateListener {
      * @param echoText the prompt's text when the request echoes it, else null
      * @param skipSpecialTokens leave special tokens out of the text
      */
-    ChoiceRun(GenerationJob job, int index, GenerateRequest request, ModelTokenizer tokenizer,
+    ChoiceRun(ReentrantLock lock, ChoiceOwner owner, int index, GenerateRequest request, ModelTokenizer tokenizer,
             StopTokenRule stopRule, StopMatcher stops, boolean logprobs, String echoText,
             boolean skipSpecialTokens) {
-        this.job = job;
+        this.lock = lock;
+        this.owner = owner;
         this.index = index;
         this.request = request;
         this.tokenizer = tokenizer;
@@ -80,8 +83,11 @@ final class ChoiceRun implements GenerateListener {
     }
 
     int generated() {
-        synchronized (job) {
+        lock.lock();
+        try {
             return generated;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -106,17 +112,20 @@ final class ChoiceRun implements GenerateListener {
         return new ChoiceOutput(index, text.toString(), logprobs, finishReason, stopReason);
     }
 
-    /** Sends the request to the least loaded ready node; fails the job when there is none. */
+    /** Sends the request to the least loaded ready node; fails the request when there is none. */
     void start(Router router) {
-        synchronized (job) {
+        lock.lock();
+        try {
             this.router = router;
             AttentionEndpoint node = router.pick(tried);
             if (node == null) {
-                job.fail(ApiException.unavailable("no attention node is ready: " + router.notReadyReason(), 1));
+                owner.failed(ApiException.unavailable("no attention node is ready: " + router.notReadyReason(), 1));
                 return;
             }
             tried.add(node);
             call(node);
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -146,24 +155,23 @@ final class ChoiceRun implements GenerateListener {
     @Override
     public void onTokens(List<TokenOutput> tokens) {
         long now = System.nanoTime();
-        synchronized (job) {
+        lock.lock();
+        try {
             for (TokenOutput t : tokens) {
                 if (finishReason != null) {
                     return;
                 }
                 accept(t, now);
             }
+        } finally {
+            lock.unlock();
         }
     }
 
     private void accept(TokenOutput t, long now) {
         generated++;
         lastToken = t.getTokenId();
-        if (lastTokenNanos == 0) {
-            job.tokenArrived(now);
-        } else {
-            job.metrics().interTokenLatency(now - lastTokenNanos);
-        }
+        owner.tokenArrived(now, lastTokenNanos == 0 ? -1 : now - lastTokenNanos);
         lastTokenNanos = now;
         // The token that ends the sequence is not part of the text unless asked for, as in vLLM.
         String piece = stopRule.ends(t.getTokenId(), generated) && !stops.keepsMatch() ? ""
@@ -173,13 +181,14 @@ final class ChoiceRun implements GenerateListener {
             finishReason = "stop";
             stopReason = stops.matched();
             call.cancel("a stop string matched; the choice is complete");
-            job.finished(this);
+            owner.finished(this);
         }
     }
 
     @Override
     public void onFinish(String reason, Usage usage) {
-        synchronized (job) {
+        lock.lock();
+        try {
             if (finishReason != null) {
                 return;
             }
@@ -194,14 +203,17 @@ final class ChoiceRun implements GenerateListener {
                 stopReason = "stop".equals(reason) && request.getStopTokenIdsList().contains(lastToken)
                         ? Integer.valueOf(lastToken) : null;
             }
-            job.finished(this);
+            owner.finished(this);
+        } finally {
+            lock.unlock();
         }
     }
 
     @Override
     public void onError(Status status) {
-        synchronized (job) {
-            if (finishReason != null || job.ended()) {
+        lock.lock();
+        try {
+            if (finishReason != null || owner.ended()) {
                 return;
             }
             String node = call.endpoint().target();
@@ -216,7 +228,9 @@ final class ChoiceRun implements GenerateListener {
                     return;
                 }
             }
-            job.fail(NodeErrors.toApi(status, node, request.getRequestId()));
+            owner.failed(NodeErrors.toApi(status, node, request.getRequestId()));
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -243,7 +257,7 @@ final class ChoiceRun implements GenerateListener {
         if (lp != null) {
             logprobs.add(lp);
         }
-        job.output(this, piece, lp == null ? null : List.of(lp), offset);
+        owner.output(this, piece, lp == null ? null : List.of(lp), offset);
     }
 
     private TokenLogprob logprob(TokenOutput t) {

@@ -1,4 +1,4 @@
-package dev.afd.gateway;
+package dev.afd.gateway.lifecycle;
 
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -12,22 +12,22 @@ import java.util.Set;
  *
  * <p>Thread-safe: every method synchronizes on this.
  */
-final class Admission {
+public final class Admission {
     private final int limit;
     private final Set<GenerationJob> jobs = new LinkedHashSet<>();
     private int used;
     private boolean draining;
 
-    Admission(int limit) {
+    public Admission(int limit) {
         this.limit = limit;
     }
 
-    int limit() {
+    public int limit() {
         return limit;
     }
 
     /** Why {@code slots} more cannot be admitted now ("draining" or "overloaded"), or null after admitting them. */
-    synchronized String tryEnter(GenerationJob job, int slots) {
+    public synchronized String tryEnter(GenerationJob job, int slots) {
         if (draining) {
             return "draining";
         }
@@ -48,20 +48,20 @@ final class Admission {
         }
     }
 
-    synchronized int inflight() {
+    public synchronized int inflight() {
         return used;
     }
 
-    synchronized void startDraining() {
+    public synchronized void startDraining() {
         draining = true;
     }
 
-    synchronized boolean draining() {
+    public synchronized boolean draining() {
         return draining;
     }
 
     /** Waits until no job is in flight; false when {@code timeout} passed first. */
-    synchronized boolean awaitIdle(Duration timeout) throws InterruptedException {
+    public synchronized boolean awaitIdle(Duration timeout) throws InterruptedException {
         long end = System.nanoTime() + timeout.toNanos();
         while (!jobs.isEmpty()) {
             long left = end - System.nanoTime();
@@ -73,7 +73,7 @@ final class Admission {
         return true;
     }
 
-    synchronized List<GenerationJob> jobs() {
+    public synchronized List<GenerationJob> jobs() {
         return List.copyOf(jobs);
     }
 }

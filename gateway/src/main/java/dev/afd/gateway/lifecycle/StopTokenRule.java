@@ -1,4 +1,4 @@
-package dev.afd.gateway;
+package dev.afd.gateway.lifecycle;
 
 import java.util.Set;
 
@@ -8,8 +8,8 @@ import java.util.Set;
  * token arrives, so that token's text is left out of the answer (as vLLM leaves it out) without waiting for the
  * finish message.
  */
-record StopTokenRule(Set<Integer> eosIds, Set<Integer> stopIds, boolean ignoreEos, int minTokens) {
-    StopTokenRule {
+public record StopTokenRule(Set<Integer> eosIds, Set<Integer> stopIds, boolean ignoreEos, int minTokens) {
+    public StopTokenRule {
         eosIds = Set.copyOf(eosIds);
         stopIds = Set.copyOf(stopIds);
     }

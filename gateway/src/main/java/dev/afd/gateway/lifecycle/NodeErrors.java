@@ -1,4 +1,4 @@
-package dev.afd.gateway;
+package dev.afd.gateway.lifecycle;
 
 import dev.afd.gateway.openai.ApiException;
 import io.grpc.Status;
@@ -10,7 +10,7 @@ import java.util.UUID;
  * (400), a node that is down, full or shutting down is a retryable 503, anything else is a fault (500) whose id is
  * logged with the full status.
  */
-final class NodeErrors {
+public final class NodeErrors {
     private static final System.Logger LOG = System.getLogger(NodeErrors.class.getName());
 
     private NodeErrors() {}
@@ -33,7 +33,7 @@ final class NodeErrors {
     }
 
     /** A 500 whose id finds {@code detail} (and the cause's stack) in the log. */
-    static ApiException internal(String detail, Throwable cause) {
+    public static ApiException internal(String detail, Throwable cause) {
         String id = UUID.randomUUID().toString().substring(0, 13);
         LOG.log(Level.ERROR, "error " + id + ": " + detail, cause);
         return ApiException.internal(id, "internal error");

@@ -1,0 +1,286 @@
+package dev.afd.gateway.lifecycle;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.afd.gateway.http.HttpExchange;
+import dev.afd.gateway.metrics.GatewayMetrics;
+import dev.afd.gateway.openai.ApiException;
+import dev.afd.gateway.openai.ChoiceOutput;
+import dev.afd.gateway.openai.GenerationSettings;
+import dev.afd.gateway.openai.OpenAiJson;
+import dev.afd.gateway.openai.TokenLogprob;
+import dev.afd.gateway.routing.Router;
+import dev.afd.gateway.tokenizer.ModelTokenizer;
+import dev.afd.gateway.tokenizer.StopMatcher;
+import dev.afd.proto.GenerateRequest;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Future;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One generation request on its way: its choices (one attention-node call each) and how their output reaches the
+ * client, as one JSON answer once every choice is done, or as server-sent events while they run. The event stream
+ * opens with the first output, so a request the node refuses outright still gets a proper HTTP error; after that,
+ * a failure is sent in-band as an error event, then {@code [DONE]}.
+ *
+ * <p>Backpressure: when a stream's client stops reading and its connection stops taking output, the choices stop
+ * taking tokens from their nodes; a client that stays that way for the stall timeout is given up on: the request is
+ * aborted (freeing its KV blocks) and the connection closed.
+ *
+ * <p>Threading: choices report on transport threads, the client's disconnect arrives on an event loop, a drain on
+ * its own thread. Everything that reads or changes the job or its choices holds the job's lock, which the job owns
+ * and hands to its choices; nothing under it blocks (writes are queued, gRPC cancels are asynchronous). Choices know
+ * the job only as their {@link ChoiceOwner}.
+ */
+public final class GenerationJob implements ChoiceOwner {
+    private static final System.Logger LOG = System.getLogger(GenerationJob.class.getName());
+
+    private final OpenAiJson.Header header;
+    private final HttpExchange exchange;
+    private final GenerationSettings settings;
+    private final GatewayMetrics metrics;
+    private final Admission admission;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final List<ChoiceRun> choices = new ArrayList<>();
+    private final int usagePromptTokens;
+    private final Duration stallTimeout;
+    private Future<?> stall;
+    private int remaining;
+    private boolean ended;
+    private boolean firstToken;
+
+    /**
+     * @param usagePromptTokens prompt tokens as usage reports them: each prompt once, however many choices
+     * @param stallTimeout how long a stream's client may stop reading before the request is given up
+     */
+    public GenerationJob(OpenAiJson.Header header, HttpExchange exchange, GenerationSettings settings,
+            GatewayMetrics metrics, Admission admission, int usagePromptTokens, Duration stallTimeout) {
+        this.stallTimeout = stallTimeout;
+        this.header = header;
+        this.exchange = exchange;
+        this.settings = settings;
+        this.metrics = metrics;
+        this.admission = admission;
+        this.usagePromptTokens = usagePromptTokens;
+    }
+
+    /**
+     * Adds choice {@code index}, to be sent as {@code request} when the job starts.
+     *
+     * @param stops the request's stop strings (fresh: it holds this choice's pending text)
+     * @param echoText the prompt's text when the request echoes it, else null
+     */
+    public void addChoice(int index, GenerateRequest request, ModelTokenizer tokenizer, StopTokenRule stopRule,
+            StopMatcher stops, String echoText) {
+        choices.add(new ChoiceRun(lock, this, index, request, tokenizer, stopRule, stops, settings.logprobs(),
+                echoText, settings.skipSpecialTokens()));
+    }
+
+    /** Starts every choice's call; a client that leaves from now on stops them. */
+    public void start(Router router) {
+        lock.lock();
+        try {
+            remaining = choices.size();
+            exchange.onClientGone(() -> abort("the client disconnected"));
+            if (settings.stream()) {
+                exchange.onWritabilityChange(this::clientWritable);
+            }
+            for (ChoiceRun c : choices) {
+                if (ended) {
+                    return;
+                }
+                c.start(router);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public boolean ended() {
+        lock.lock();
+        try {
+            return ended;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void tokenArrived(long nowNanos, long sinceLastNanos) {
+        lock.lock();
+        try {
+            if (sinceLastNanos >= 0) {
+                metrics.interTokenLatency(sinceLastNanos);
+            } else if (!firstToken) {
+                firstToken = true;
+                metrics.timeToFirstToken(nowNanos - exchange.arrivalNanos());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** New text (and the tokens' logprobs) of a running choice; streamed at once, or kept by the choice. */
+    @Override
+    public void output(ChoiceRun c, String text, List<TokenLogprob> logprobs, int textOffset) {
+        lock.lock();
+        try {
+            if (!settings.stream() || ended || (text.isEmpty() && logprobs == null)) {
+                return;
+            }
+            openStream();
+            exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, text, logprobs, textOffset, null, null));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A choice ended normally (or by a stop string); the answer goes out once every choice has. */
+    @Override
+    public void finished(ChoiceRun c) {
+        lock.lock();
+        try {
+            metrics.choiceFinished(c.finishReason());
+            metrics.generationTokens(c.generated());
+            if (ended) {
+                return;
+            }
+            if (settings.stream()) {
+                openStream();
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, header.kind() == OpenAiJson.Kind.CHAT
+                        ? null : "", null, c.textLength(), c.finishReason(), c.stopReason()));
+            }
+            if (--remaining == 0) {
+                complete();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A choice failed: the request fails as a whole, and the other choices stop. */
+    @Override
+    public void failed(ApiException e) {
+        lock.lock();
+        try {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            stopUnfinished("error", "the request failed: " + e.getMessage());
+            if (exchange.eventsStarted()) {
+                exchange.sendEvent(OpenAiJson.error(e));
+                exchange.endEvents();
+            } else {
+                exchange.send(OpenAiJson.errorResponse(e));
+            }
+            admission.leave(this, choices.size());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The client's connection stopped or started taking output (reported on its event loop). */
+    private void clientWritable(boolean writable) {
+        lock.lock();
+        try {
+            if (ended || writable == (stall == null)) {
+                return;
+            }
+            if (writable) {
+                stall.cancel(false);
+                stall = null;
+                choices.forEach(ChoiceRun::resume);
+            } else {
+                choices.forEach(ChoiceRun::pause);
+                stall = exchange.schedule(this::stalled, stallTimeout);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void stalled() {
+        lock.lock();
+        try {
+            if (ended || stall == null) {
+                return;
+            }
+            LOG.log(Level.WARNING, "request " + header.id() + ": the client read none of its stream for "
+                    + stallTimeout.toSeconds() + " s; aborting it and closing the connection");
+            metrics.streamStalled();
+            abort("the client stopped reading its stream");
+            exchange.abandon();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops every choice without answering (the client is gone). */
+    void abort(String why) {
+        lock.lock();
+        try {
+            if (!ended) {
+                ended = true;
+                stopUnfinished("abort", why);
+                admission.leave(this, choices.size());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Every choice is done: the answer (or the stream's end) is queued first, then the slots are freed. */
+    private void complete() {
+        ended = true;
+        ObjectNode usage = OpenAiJson.usage(usagePromptTokens, generatedTotal());
+        if (settings.stream()) {
+            if (settings.includeUsage()) {
+                exchange.sendEvent(OpenAiJson.usageChunk(header, usage));
+            }
+            exchange.endEvents();
+        } else {
+            List<ChoiceOutput> outputs = choices.stream().map(ChoiceRun::output).toList();
+            exchange.sendJson(200, OpenAiJson.response(header, outputs, usage));
+        }
+        metrics.requestFinished(System.nanoTime() - exchange.arrivalNanos(), usagePromptTokens, generatedTotal(),
+                settings.n());
+        // Last: a drain that sees no job left may close the connections, and the answer must be queued before.
+        admission.leave(this, choices.size());
+    }
+
+    /**
+     * Stops the choices still running (their calls are cancelled, which aborts them on the node, with {@code why});
+     * they count as finished for {@code reason}.
+     */
+    private void stopUnfinished(String reason, String why) {
+        for (ChoiceRun c : choices) {
+            if (c.stopUnfinished(reason, why)) {
+                metrics.choiceFinished(reason);
+                metrics.generationTokens(c.generated());
+            }
+        }
+    }
+
+    private int generatedTotal() {
+        return choices.stream().mapToInt(ChoiceRun::generated).sum();
+    }
+
+    /** Opens the event stream on the first output: the head, then each chat choice's role (and echoed prompts). */
+    private void openStream() {
+        if (exchange.eventsStarted()) {
+            return;
+        }
+        exchange.startEvents();
+        for (ChoiceRun c : choices) {
+            if (header.kind() == OpenAiJson.Kind.CHAT) {
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), "assistant", "", null, 0, null, null));
+            } else if (settings.echo()) {
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, c.echoText(), null, 0, null, null));
+            }
+        }
+    }
+}
