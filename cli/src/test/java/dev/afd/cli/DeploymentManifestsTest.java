@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.afd.attention.AttentionNode;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.cli.Manifests.Workload;
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.FfnServer;
 import dev.afd.gateway.Gateway;
 import dev.afd.gateway.GatewayOptions;

@@ -1,5 +1,7 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.FrameProcessor;
+import dev.afd.ffn.core.HandshakeRefusedException;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;

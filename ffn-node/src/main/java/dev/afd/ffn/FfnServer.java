@@ -1,5 +1,7 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.model.config.Step3Config;
 import dev.afd.proto.FfnServiceGrpc;
 import dev.afd.transport.MutualTls;

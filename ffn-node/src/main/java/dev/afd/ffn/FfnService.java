@@ -1,5 +1,6 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;
 import dev.afd.proto.FfnServiceGrpc;

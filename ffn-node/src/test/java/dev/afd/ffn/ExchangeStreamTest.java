@@ -1,5 +1,8 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FrameProcessor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.afd.model.config.Step3Config;

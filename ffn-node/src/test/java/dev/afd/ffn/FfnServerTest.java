@@ -1,5 +1,9 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FrameProcessor;
+import dev.afd.ffn.core.TinyModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -124,7 +128,7 @@ class FfnServerTest {
         WireDtype[] dtypes = {WireDtype.WIRE_FP8_E4M3, WireDtype.WIRE_BF16, WireDtype.WIRE_F32};
         List<ActivationFrame> frames = new ArrayList<>();
         for (int i = 0; i < 3 * FfnService.MAX_FRAMES_IN_FLIGHT; i++) {
-            ActivationFrame f = FrameProcessorTest.frame(tiny, 100 + i, i % tiny.config.numLayers(),
+            ActivationFrame f = tiny.frame(100 + i, i % tiny.config.numLayers(),
                     1 + random.nextInt(20), dtypes[i % 3], random);
             frames.add(i == 5 ? f.toBuilder().setHidden(7).build() : f);
         }
@@ -161,7 +165,7 @@ class FfnServerTest {
     @Test
     void aFrameBeforeTheHandshakeFailsTheStream() throws Exception {
         Stream s = new Stream();
-        s.send(FrameProcessorTest.frame(tiny, 1, 0, 2, WireDtype.WIRE_F32, new Random(1)));
+        s.send(tiny.frame(1, 0, 2, WireDtype.WIRE_F32, new Random(1)));
         Status status = s.awaitEnd();
         assertThat(status.getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
         assertThat(status.getDescription()).isEqualTo("the first message on an Exchange stream must be a Handshake,"
@@ -186,7 +190,7 @@ class FfnServerTest {
         s.next();
         Random random = new Random(3);
         for (int i = 0; i < 5; i++) {
-            s.send(FrameProcessorTest.frame(tiny, i, 1, 30, WireDtype.WIRE_BF16, random));
+            s.send(tiny.frame(i, 1, 30, WireDtype.WIRE_BF16, random));
         }
         s.requests.onError(new IllegalStateException("client gives up"));
         assertThat(s.awaitEnd().getCode()).isEqualTo(Status.Code.CANCELLED);
@@ -194,7 +198,7 @@ class FfnServerTest {
         Stream again = new Stream();
         again.send(handshake(tiny.config.fingerprint()));
         assertThat(again.next().hasAccepted()).isTrue();
-        ActivationFrame f = FrameProcessorTest.frame(tiny, 7, 2, 3, WireDtype.WIRE_F32, random);
+        ActivationFrame f = tiny.frame(7, 2, 3, WireDtype.WIRE_F32, random);
         again.send(f);
         assertThat(again.next().getResult())
                 .isEqualTo(new FrameProcessor(tiny.config, backend, "direct").process(f, WireDtype.WIRE_BF16));

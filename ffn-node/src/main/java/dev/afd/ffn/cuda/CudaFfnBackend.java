@@ -1,8 +1,9 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.ffn.ExpertRange;
-import dev.afd.ffn.FfnArguments;
-import dev.afd.ffn.FfnBackend;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnArguments;
+import dev.afd.ffn.core.FfnBackend;
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.step3.LayerWeights;
 import dev.afd.model.step3.MlpWeights;
@@ -23,7 +24,7 @@ import jcuda.CudaException;
  * {@link #compute} then sends the frame's activations and routing tables up, runs the grouped MLPs and the
  * combine, and brings the result back. Numerics: activations and the MLPs' intermediate are rounded to bf16 (the
  * tensor cores' input type), accumulation is f32, and the combine adds in the CPU backend's order; results agree
- * with {@link dev.afd.ffn.CpuFfnBackend} to within bf16 rounding, not bit for bit.
+ * with {@link dev.afd.ffn.core.CpuFfnBackend} to within bf16 rounding, not bit for bit.
  *
  * <p>Threading: any thread may call {@link #compute}; calls are handed to the GPU's CUDA thread and run one at a
  * time. Ownership: owns its GPU memory until {@link #close}; the GPU context belongs to {@link CudaProbe}. The

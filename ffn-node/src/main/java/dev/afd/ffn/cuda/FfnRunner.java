@@ -1,5 +1,6 @@
 package dev.afd.ffn.cuda;
 
+import dev.afd.ffn.core.FfnBackend;
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventDestroy;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
@@ -72,7 +73,7 @@ final class FfnRunner implements AutoCloseable {
     }
 
     /**
-     * The layer's FFN output for the frame, {@code rows × hidden}, as {@link dev.afd.ffn.FfnBackend#compute}
+     * The layer's FFN output for the frame, {@code rows × hidden}, as {@link dev.afd.ffn.core.FfnBackend#compute}
      * defines it. Blocks until the result is back on the host.
      */
     float[] run(DeviceLayer layer, float[] x, RoutingPlan plan) {

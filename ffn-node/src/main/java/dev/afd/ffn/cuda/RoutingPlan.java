@@ -1,6 +1,7 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.FfnArguments;
+import dev.afd.ffn.core.ExpertRange;
 import java.util.Arrays;
 
 /**
@@ -28,7 +29,7 @@ record RoutingPlan(int rows, int k, int[] sharedIndex, int[] sharedPos, int[] sl
         float[] slotWeight, Tiles sharedTiles, Tiles expertTiles) {
 
     /**
-     * Plans a call whose arguments have passed {@link dev.afd.ffn.FfnArguments#check}: every expert id is -1 or
+     * Plans a call whose arguments have passed {@link dev.afd.ffn.core.FfnArguments#check}: every expert id is -1 or
      * inside {@code experts}, and the shared rows are distinct rows of the frame.
      */
     static RoutingPlan of(int rows, int[] sharedRows, int k, int[] expertIds, float[] expertWeights,

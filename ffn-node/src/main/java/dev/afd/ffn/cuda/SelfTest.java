@@ -1,6 +1,7 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.ffn.core.ExpertRange;
 import dev.afd.model.step3.MlpWeights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Halfs;
@@ -85,7 +86,7 @@ final class SelfTest {
         }
     }
 
-    /** Row by row, as {@link dev.afd.ffn.FfnBackend#compute} defines the result. */
+    /** Row by row, as {@link dev.afd.ffn.core.FfnBackend#compute} defines the result. */
     private static float[] reference(float[] x, int[] sharedRows, int[] ids, float[] weights, MlpWeights shared,
             Tensor gate, Tensor up, Tensor down) {
         float[] out = new float[ROWS * HIDDEN];

@@ -12,8 +12,8 @@ import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.afd.ffn.CpuFfnBackend;
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,8 +3,8 @@ package dev.afd.ffn.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.afd.ffn.CpuFfnBackend;
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
 import dev.afd.model.kernels.Mlp;
 import dev.afd.model.step3.LayerWeights;
 import dev.afd.model.step3.MlpWeights;

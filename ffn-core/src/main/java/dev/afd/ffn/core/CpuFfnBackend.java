@@ -1,4 +1,4 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.kernels.Mlp;

@@ -1,4 +1,4 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 import dev.afd.model.step3.LayerWeights;
 import dev.afd.model.step3.Step3Weights;

@@ -1,4 +1,4 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 /**
  * Computes an ffn-node's share of one layer's FFN for the rows of a frame.
