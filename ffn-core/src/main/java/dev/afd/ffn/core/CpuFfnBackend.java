@@ -4,7 +4,7 @@ import dev.afd.model.config.Step3Config;
 import dev.afd.model.kernels.Mlp;
 import dev.afd.model.kernels.MoeDispatch;
 import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.MlpWeights;
+import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.Tensor;
 import java.lang.foreign.MemorySegment;

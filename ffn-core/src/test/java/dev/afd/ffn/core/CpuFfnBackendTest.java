@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.afd.model.kernels.Mlp;
 import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.MlpWeights;
-import dev.afd.model.step3.MoeWeights;
+import dev.afd.model.kernels.MlpWeights;
+import dev.afd.model.kernels.MoeWeights;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;

@@ -2,7 +2,7 @@ package dev.afd.ffn.cuda;
 
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.core.ExpertRange;
-import dev.afd.model.step3.MlpWeights;
+import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Halfs;
 import dev.afd.model.tensor.Tensor;

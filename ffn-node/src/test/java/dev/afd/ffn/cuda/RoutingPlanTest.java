@@ -7,7 +7,7 @@ import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
 import dev.afd.model.kernels.Mlp;
 import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.MlpWeights;
+import dev.afd.model.kernels.MlpWeights;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.function.IntFunction;

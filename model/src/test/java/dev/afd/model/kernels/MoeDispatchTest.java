@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.afd.model.step3.MlpWeights;
-import dev.afd.model.step3.MoeWeights;
 import dev.afd.model.tensor.DType;
 import java.lang.foreign.Arena;
 import java.util.Random;
