@@ -84,6 +84,9 @@ final class FfnCommand implements Callable<Integer> {
             if (selection.backend() instanceof AutoCloseable gpu) {
                 gpu.close();
             }
+            if (server.failure() != null) {
+                throw new IllegalStateException("the ffn-node stopped: " + server.failure(), server.failure());
+            }
         }
         return 0;
     }

@@ -98,14 +98,18 @@ class ExchangeStreamTest {
         public void setMessageCompression(boolean enable) {}
     }
 
-    /** Answers every row with the layer index; counts its calls; fails on layer 3 when asked to. */
+    /** Answers every row with the layer index; counts its calls; fails on layer 3, runs out of memory when told. */
     static final class CountingBackend implements FfnBackend {
         final AtomicInteger calls = new AtomicInteger();
+        volatile boolean outOfMemory;
 
         @Override
         public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
                 float[] expertWeights) {
             calls.incrementAndGet();
+            if (outOfMemory) {
+                throw new OutOfMemoryError("Java heap space");
+            }
             if (layer == 3) {
                 throw new IllegalStateException("weights unmapped");
             }
@@ -128,8 +132,9 @@ class ExchangeStreamTest {
     private final ScriptedCall call = new ScriptedCall();
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
     private final CountingBackend backend = new CountingBackend();
+    private final List<Error> fatal = new ArrayList<>();
     private final ExchangeStream stream = new ExchangeStream(new FrameProcessor(CONFIG, backend, "ffn test"),
-            tasks::add, call, MAX_IN_FLIGHT);
+            tasks::add, call, MAX_IN_FLIGHT, fatal::add);
 
     private static ExchangeRequest frame(long id, int layer) {
         int rows = 2;
@@ -216,6 +221,20 @@ class ExchangeStreamTest {
         runTasks();
         assertThat(backend.calls).hasValue(0);
         assertThat(call.error).isNull();
+    }
+
+    @Test
+    void runningOutOfMemoryFailsTheStreamAndStopsTheNode() {
+        shakeHands();
+        backend.outOfMemory = true;
+        stream.onNext(frame(5, 0));
+        stream.onNext(frame(6, 0));
+        runTasks();
+        Status status = Status.fromThrowable(call.error);
+        assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(status.getDescription()).isEqualTo("ffn test ran out of memory computing frame 5 and stops serving");
+        assertThat(fatal).singleElement().isInstanceOf(OutOfMemoryError.class);
+        assertThat(backend.calls).as("frame 6 was skipped").hasValue(1);
     }
 
     @Test
