@@ -87,6 +87,11 @@ public final class ScheduledSequence {
         return state;
     }
 
+    /** Waiting or running: neither finished nor aborted. */
+    public boolean isLive() {
+        return state == SequenceState.WAITING || state == SequenceState.RUNNING;
+    }
+
     public PagedSequenceKv kv() {
         return kv;
     }
@@ -98,11 +103,6 @@ public final class ScheduledSequence {
             out[p - from] = p < prompt.length ? prompt[p] : generated[p - prompt.length];
         }
         return out;
-    }
-
-    /** Positions this sequence can ever write: the last generated token is returned, never fed. */
-    int maxPositions() {
-        return prompt.length + maxTokens - 1;
     }
 
     void append(int token) {
