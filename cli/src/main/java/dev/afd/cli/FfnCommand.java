@@ -33,14 +33,11 @@ final class FfnCommand implements Callable<Integer> {
                     + " model's experts. Required; no default.")
     String experts;
 
-    @Option(names = "--port", required = true, description = "Port to listen on; 0 picks a free one. Required; no default.")
-    int port;
+    @Mixin
+    ListenMixin listen;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
-    String host;
-
-    @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
-    Long exitWith;
+    @Mixin
+    ExitWithMixin exitWith;
 
     @Option(names = "--backend", defaultValue = "auto",
             description = "Compute backend: auto, cpu or cuda. auto takes the GPU when one is usable (driver, compute"
@@ -75,9 +72,9 @@ final class FfnCommand implements Callable<Integer> {
                 LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT,
                         "read %.1f MiB of this node's weights into memory", bytes / 1048576.0));
             }
-            FfnServer server = FfnServer.start(host, port, checkpoint.config(), selection.backend(),
+            FfnServer server = FfnServer.start(listen.host(), listen.port, checkpoint.config(), selection.backend(),
                     model.toString(), mutualTls);
-            ParentWatch.exitWith(exitWith);
+            exitWith.watchParent();
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "afd-ffn-shutdown"));
             // Returns once the hook has closed the server, so the checkpoint is unmapped only after the last frame.
             server.awaitTermination();

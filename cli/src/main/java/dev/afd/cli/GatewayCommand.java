@@ -43,8 +43,8 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8000", description = "HTTP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE}).")
-    String host;
+    @Mixin
+    HostMixin bind;
 
     @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1/*, /tokenize and /detokenize (/health, /metrics and /version stay open).")
     String apiKey;
@@ -67,8 +67,8 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--dns-interval-s", defaultValue = "5", description = "How often --attention-dns is resolved again (default: ${DEFAULT-VALUE}).")
     int dnsIntervalS;
 
-    @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
-    Long exitWith;
+    @Mixin
+    ExitWithMixin exitWith;
 
     @Mixin
     TlsMixin tls;
@@ -82,7 +82,7 @@ final class GatewayCommand implements Callable<Integer> {
                     + " and --attention-dns NAME:PORT");
         }
         Resolver resolver = fixed ? Resolver.fixed(attention) : Resolver.dns(attentionDns);
-        GatewayOptions options = new GatewayOptions(host, port, servedModelName, apiKey, maxBodyBytes, maxInflight,
+        GatewayOptions options = new GatewayOptions(bind.host, port, servedModelName, apiKey, maxBodyBytes, maxInflight,
                 Duration.ofSeconds(drainTimeoutS), ioThreads, Duration.ofMillis(loadIntervalMs),
                 Duration.ofSeconds(dnsIntervalS), tls.tls());
         Gateway gateway = Gateway.start(options, model, tokenizer, resolver);
@@ -98,8 +98,8 @@ final class GatewayCommand implements Callable<Integer> {
             err.flush();
             stopped.countDown();
         }, "afd-gateway-shutdown"));
-        ParentWatch.exitWith(exitWith);
-        spec.commandLine().getOut().println("gateway serving '" + gateway.model().name() + "' on http://" + host
+        exitWith.watchParent();
+        spec.commandLine().getOut().println("gateway serving '" + gateway.model().name() + "' on http://" + bind.host
                 + ":" + gateway.port() + "/v1 in front of " + resolver.describe());
         spec.commandLine().getOut().flush();
         stopped.await();

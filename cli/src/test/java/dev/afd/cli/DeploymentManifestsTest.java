@@ -509,8 +509,8 @@ class DeploymentManifestsTest {
     private static int listeningPort(Object command) {
         return switch (command) {
             case GatewayCommand g -> g.port;
-            case AttentionCommand a -> a.port;
-            case FfnCommand f -> f.port;
+            case AttentionCommand a -> a.listen.port;
+            case FfnCommand f -> f.listen.port;
             default -> throw new AssertionError("not a serving role: " + command.getClass().getSimpleName());
         };
     }
