@@ -2,9 +2,9 @@ package dev.afd.cli;
 
 import dev.afd.ffn.BackendKind;
 import dev.afd.ffn.BackendSelector;
+import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
-import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.cuda.CudaUnavailableException;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.transport.MutualTls;

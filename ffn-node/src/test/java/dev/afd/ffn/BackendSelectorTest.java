@@ -1,13 +1,13 @@
 package dev.afd.ffn;
 
-import dev.afd.ffn.core.CpuFfnBackend;
-import dev.afd.ffn.core.ExpertRange;
-import dev.afd.ffn.core.TinyModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.TinyModel;
 import dev.afd.ffn.cuda.CudaFfnBackend;
 import dev.afd.ffn.cuda.CudaProbe;
 import dev.afd.ffn.cuda.CudaUnavailableException;

@@ -1,12 +1,12 @@
 package dev.afd.ffn;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.ffn.core.TinyModel;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;

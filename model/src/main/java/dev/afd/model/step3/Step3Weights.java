@@ -1,8 +1,8 @@
 package dev.afd.model.step3;
 
+import dev.afd.model.config.Step3Config;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
-import dev.afd.model.config.Step3Config;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
 import dev.afd.model.tensor.TensorSource;
