@@ -1,11 +1,12 @@
 package dev.afd.ffn;
 
-import dev.afd.ffn.core.FfnBackend;
-import dev.afd.ffn.core.ExpertRange;
-import dev.afd.ffn.core.FrameProcessor;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
@@ -104,8 +105,8 @@ class ExchangeStreamTest {
         volatile boolean outOfMemory;
 
         @Override
-        public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
-                float[] expertWeights) {
+        public float[] compute(FfnBatch batch) {
+            int layer = batch.layer();
             calls.incrementAndGet();
             if (outOfMemory) {
                 throw new OutOfMemoryError("Java heap space");
@@ -113,7 +114,7 @@ class ExchangeStreamTest {
             if (layer == 3) {
                 throw new IllegalStateException("weights unmapped");
             }
-            float[] out = new float[rows * CONFIG.hiddenSize()];
+            float[] out = new float[batch.rows() * CONFIG.hiddenSize()];
             java.util.Arrays.fill(out, layer);
             return out;
         }

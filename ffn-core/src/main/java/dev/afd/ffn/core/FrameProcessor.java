@@ -1,6 +1,8 @@
 package dev.afd.ffn.core;
 
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.ffn.Routing;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.Handshake;
 import dev.afd.proto.HandshakeAccepted;
@@ -107,7 +109,8 @@ public final class FrameProcessor {
             for (int i = 0; i < expertWeights.length; i++) {
                 expertWeights[i] = frame.getExpertWeights(i);
             }
-            result = backend.compute(frame.getLayer(), x, rows, sharedRows, frame.getK(), expertIds, expertWeights);
+            result = backend.compute(new FfnBatch(frame.getLayer(), x, frame.getHidden(), sharedRows,
+                    new Routing(rows, frame.getK(), expertIds, expertWeights)));
         } catch (IllegalArgumentException e) {
             return error(frame, responseDtype, e.getMessage());
         }

@@ -16,9 +16,9 @@ import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.io.TempDir;
 
 class FrameProcessorTest {
     private static final ExpertRange RANGE = TinyModel.FRAME_EXPERTS;
@@ -45,8 +45,8 @@ class FrameProcessorTest {
     /** What the frame's result must be: decode, compute, encode, step by step. */
     static float[] expected(TinyModel tiny, FfnBackend backend, ActivationFrame f, WireDtype responseDtype) {
         float[] x = RowCodec.decode(f.getDtype(), f.getData(), f.getRowScales(), f.getRows(), f.getHidden());
-        float[] out = backend.compute(f.getLayer(), x, f.getRows(), ints(f.getSharedRowsList()), f.getK(),
-                ints(f.getExpertIdsList()), weightsOf(f));
+        float[] out = backend.compute(Batches.of(tiny.hidden(), f.getLayer(), x, f.getRows(),
+                ints(f.getSharedRowsList()), f.getK(), ints(f.getExpertIdsList()), weightsOf(f)));
         RowCodec.Encoded e = RowCodec.encode(responseDtype, out, 0, f.getRows(), tiny.hidden());
         return RowCodec.decode(responseDtype, e.data(), e.rowScales(), f.getRows(), tiny.hidden());
     }
@@ -69,8 +69,8 @@ class FrameProcessorTest {
         if (request == WireDtype.WIRE_F32 && response == WireDtype.WIRE_F32) {
             // Lossless both ways: the very backend output on the original rows.
             float[] x = RowCodec.decode(request, f.getData(), f.getRowScales(), 13, tiny.hidden());
-            assertThat(actual).containsExactly(backend.compute(layer, x, 13, new int[] {0, 2, 4, 6, 8, 10, 12},
-                    f.getK(), ints(f.getExpertIdsList()), weightsOf(f)));
+            assertThat(actual).containsExactly(backend.compute(Batches.of(tiny.hidden(), layer, x, 13,
+                    new int[] {0, 2, 4, 6, 8, 10, 12}, f.getK(), ints(f.getExpertIdsList()), weightsOf(f))));
         }
     }
 

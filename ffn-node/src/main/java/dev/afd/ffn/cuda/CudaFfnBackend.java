@@ -5,9 +5,10 @@ import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.FfnArguments;
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.model.config.Step3Config;
-import dev.afd.model.step3.LayerWeights;
+import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
+import dev.afd.model.step3.LayerWeights;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
@@ -143,13 +144,15 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     }
 
     @Override
-    public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
-            float[] expertWeights) {
-        FfnArguments.check(weights, experts, hidden, layer, x, rows, sharedRows, k, expertIds, expertWeights);
-        if (sharedRows.length == 0 && !FfnArguments.anyRouted(rows, k, expertIds)) {
+    public float[] compute(FfnBatch batch) {
+        FfnArguments.check(weights, experts, hidden, batch);
+        int layer = batch.layer();
+        int rows = batch.rows();
+        float[] x = batch.x();
+        if (batch.sharedRows().length == 0 && !batch.routing().anyRouted()) {
             return new float[rows * hidden]; // nothing to compute: no GPU round trip
         }
-        RoutingPlan plan = RoutingPlan.of(rows, sharedRows, k, expertIds, expertWeights, experts);
+        RoutingPlan plan = RoutingPlan.of(batch, experts);
         return device.thread().call(() -> {
             if (closed) {
                 throw new IllegalStateException("the CUDA backend has been closed");
