@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -78,14 +79,14 @@ public final class FfnServer implements AutoCloseable {
             MutualTls tls) throws IOException {
         // The node's name carries the bound port, known only after start; handshakes read it through this.
         AtomicReference<String> name = new AtomicReference<>("ffn " + host + ":" + port);
-        // A stream that hits an error the node cannot survive stops the server; the server exists only after build.
-        AtomicReference<FfnServer> self = new AtomicReference<>();
+        // An error the node cannot survive, from any stream; it stops the server once there is one (see below).
+        CompletableFuture<Error> fatal = new CompletableFuture<>();
         FrameProcessor processor = new FrameProcessor(config, backend, name::get);
         ExecutorService compute = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().name("ffn-compute").daemon().factory());
         HealthStatusManager health = new HealthStatusManager();
         Server server = MutualTls.secure(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), tls)
-                .addService(new FfnService(processor, compute, e -> self.get().stopAfter(e)))
+                .addService(new FfnService(processor, compute, fatal::complete))
                 .addService(health.getHealthService())
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 // Handlers only parse, queue and hand off (compute has its own thread): running them on the network
@@ -109,12 +110,13 @@ public final class FfnServer implements AutoCloseable {
                 name.get(), backend.experts(), config.numExperts(), backend.name(), model, config.fingerprint(),
                 tls == null ? "plaintext" : "mutual TLS");
         FfnServer started = new FfnServer(server, health, compute, backend, bound, name.get());
-        self.set(started);
+        // Runs at once if a stream already failed that way, else on the failing stream's thread when it does.
+        fatal.thenAccept(started::stopAfter);
         return started;
     }
 
     /**
-     * Stops the node after an error it cannot survive: logs why, then closes it on a thread of its own (the caller
+     * Stops the node after an error it cannot survive: logs why, then kills it on a thread of its own (the caller
      * may be the compute thread, which {@link #close()} waits for). {@link #awaitTermination()} then returns and
      * {@link #failure()} says why.
      */

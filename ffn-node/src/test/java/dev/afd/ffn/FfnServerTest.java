@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.ffn.core.TinyModel;
+import dev.afd.model.ffn.FfnBatch;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;
@@ -71,7 +73,11 @@ class FfnServerTest {
         final StreamObserver<ExchangeRequest> requests;
 
         Stream() {
-            requests = FfnServiceGrpc.newStub(channel).exchange(this);
+            this(channel);
+        }
+
+        Stream(ManagedChannel to) {
+            requests = FfnServiceGrpc.newStub(to).exchange(this);
         }
 
         @Override
@@ -204,6 +210,48 @@ class FfnServerTest {
                 .isEqualTo(new FrameProcessor(tiny.config, backend, "direct").process(f, WireDtype.WIRE_BF16));
         again.requests.onCompleted();
         assertThat(again.awaitEnd().isOk()).isTrue();
+    }
+
+    @Test
+    void runningOutOfMemoryStopsTheNodeAndSaysWhy() throws Exception {
+        FfnBackend exhausted = new FfnBackend() {
+            @Override
+            public float[] compute(FfnBatch batch) {
+                throw new OutOfMemoryError("Java heap space");
+            }
+
+            @Override
+            public ExpertRange experts() {
+                return backend.experts();
+            }
+
+            @Override
+            public String name() {
+                return "cpu";
+            }
+        };
+        FfnServer doomed = FfnServer.start("127.0.0.1", 0, tiny.config, exhausted, "tiny");
+        ManagedChannel to = NettyChannelBuilder.forAddress("127.0.0.1", doomed.port()).usePlaintext().build();
+        try {
+            Stream s = new Stream(to);
+            s.send(handshake(tiny.config.fingerprint()));
+            s.next();
+            s.send(tiny.frame(1, 1, 3, WireDtype.WIRE_BF16, new Random(4)));
+            Status status = s.awaitEnd();
+            assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+            assertThat(status.getDescription()).contains("ran out of memory computing frame 1");
+            CompletableFuture.runAsync(() -> {
+                try {
+                    doomed.awaitTermination();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }).get(TIMEOUT_S, TimeUnit.SECONDS);
+            assertThat(doomed.failure()).isInstanceOf(OutOfMemoryError.class);
+        } finally {
+            to.shutdownNow().awaitTermination(TIMEOUT_S, TimeUnit.SECONDS);
+            doomed.close();
+        }
     }
 
     @Test

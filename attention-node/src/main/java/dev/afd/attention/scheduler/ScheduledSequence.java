@@ -11,6 +11,9 @@ import java.util.Arrays;
  * is prefilling (its prompt, or after a preemption its prompt and generated tokens again); at 1 it is decoding its
  * last generated token.
  *
+ * <p>It does not decide when the sequence ends: the engine's decoder does, and the engine reports it through
+ * {@link Scheduler#finish}. {@link #maxTokens()} only bounds the KV blocks the sequence may need.
+ *
  * <p>Threading: owned by the scheduler's engine thread; other threads must not read it.
  */
 public final class ScheduledSequence {
