@@ -7,11 +7,12 @@ import dev.afd.attention.ffn.DisaggregatedFfn;
 import dev.afd.attention.ffn.ExchangeStats;
 import dev.afd.attention.ffn.FfnLink;
 import dev.afd.attention.ffn.GrpcFfnLink;
-import dev.afd.ffn.CpuFfnBackend;
-import dev.afd.ffn.ExpertRange;
-import dev.afd.ffn.FfnBackend;
 import dev.afd.ffn.FfnServer;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnBackend;
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.kernels.Parallel;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.step3.LocalFfn;
@@ -187,10 +188,9 @@ public final class AfdBench {
     /** A backend whose kernels run on the node's compute thread alone: the ffn-node gets one core. */
     private record OneCore(FfnBackend backend) implements FfnBackend {
         @Override
-        public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
-                float[] expertWeights) {
+        public float[] compute(FfnBatch batch) {
             float[][] out = new float[1][];
-            Parallel.alone(() -> out[0] = backend.compute(layer, x, rows, sharedRows, k, expertIds, expertWeights));
+            Parallel.alone(() -> out[0] = backend.compute(batch));
             return out[0];
         }
 

@@ -21,11 +21,8 @@ final class AttentionCommand implements Callable<Integer> {
     @Option(names = "--ffn", required = true, split = ",", description = "ffn-nodes as host:port, comma-separated.")
     List<String> ffn;
 
-    @Option(names = "--port", required = true, description = "Port to listen on; 0 picks a free one.")
-    int port;
-
-    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE}).")
-    String host;
+    @Mixin
+    ListenMixin listen;
 
     @Option(names = "--wire-dtype", defaultValue = "bf16", description = "Activations to ffn-nodes: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}).")
     String wireDtype;
@@ -36,8 +33,8 @@ final class AttentionCommand implements Callable<Integer> {
     @Option(names = "--ffn-deadline-ms", defaultValue = "10000", description = "Longest one layer exchange may take before its requests fail (default: ${DEFAULT-VALUE}).")
     long deadlineMs;
 
-    @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
-    Long exitWith;
+    @Mixin
+    ExitWithMixin exitWith;
 
     @Mixin
     EngineMixin engine;
@@ -52,9 +49,9 @@ final class AttentionCommand implements Callable<Integer> {
         MutualTls mutualTls = tls.tls();
         try (Checkpoint checkpoint = Checkpoint.open(model);
                 AttentionNode node = AttentionNode.remote(checkpoint, ffn, wire, engine.options(),
-                        "attention " + host + ":" + port, mutualTls)) {
-            AttentionServer server = node.serve(host, port);
-            ParentWatch.exitWith(exitWith);
+                        "attention " + listen.host() + ":" + listen.port, mutualTls)) {
+            AttentionServer server = node.serve(listen.host(), listen.port);
+            exitWith.watchParent();
             Runtime.getRuntime().addShutdownHook(new Thread(node::close, "afd-attention-shutdown"));
             server.awaitTermination();
         }

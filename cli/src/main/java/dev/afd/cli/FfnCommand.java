@@ -2,9 +2,9 @@ package dev.afd.cli;
 
 import dev.afd.ffn.BackendKind;
 import dev.afd.ffn.BackendSelector;
-import dev.afd.ffn.CpuFfnBackend;
-import dev.afd.ffn.ExpertRange;
 import dev.afd.ffn.FfnServer;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.cuda.CudaUnavailableException;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.transport.MutualTls;
@@ -33,14 +33,11 @@ final class FfnCommand implements Callable<Integer> {
                     + " model's experts. Required; no default.")
     String experts;
 
-    @Option(names = "--port", required = true, description = "Port to listen on; 0 picks a free one. Required; no default.")
-    int port;
+    @Mixin
+    ListenMixin listen;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
-    String host;
-
-    @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
-    Long exitWith;
+    @Mixin
+    ExitWithMixin exitWith;
 
     @Option(names = "--backend", defaultValue = "auto",
             description = "Compute backend: auto, cpu or cuda. auto takes the GPU when one is usable (driver, compute"
@@ -75,14 +72,17 @@ final class FfnCommand implements Callable<Integer> {
                 LOG.log(System.Logger.Level.INFO, String.format(Locale.ROOT,
                         "read %.1f MiB of this node's weights into memory", bytes / 1048576.0));
             }
-            FfnServer server = FfnServer.start(host, port, checkpoint.config(), selection.backend(),
+            FfnServer server = FfnServer.start(listen.host(), listen.port, checkpoint.config(), selection.backend(),
                     model.toString(), mutualTls);
-            ParentWatch.exitWith(exitWith);
+            exitWith.watchParent();
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "afd-ffn-shutdown"));
             // Returns once the hook has closed the server, so the checkpoint is unmapped only after the last frame.
             server.awaitTermination();
             if (selection.backend() instanceof AutoCloseable gpu) {
                 gpu.close();
+            }
+            if (server.failure() != null) {
+                throw new IllegalStateException("the ffn-node stopped: " + server.failure(), server.failure());
             }
         }
         return 0;

@@ -12,9 +12,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code afd gateway}: the OpenAI-compatible HTTP front door in front of attention nodes. SIGTERM drains: readiness
@@ -44,8 +44,8 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8000", description = "HTTP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE}).")
-    String host;
+    @Mixin
+    HostMixin bind;
 
     @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1/*, /tokenize and /detokenize (/health, /metrics and /version stay open). Prefer --api-key-file or AFD_API_KEY: process arguments are visible to every user of the host.")
     String apiKey;
@@ -89,8 +89,8 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--dns-interval-s", defaultValue = "5", description = "How often --attention-dns is resolved again (default: ${DEFAULT-VALUE}).")
     int dnsIntervalS;
 
-    @Option(names = "--exit-with", hidden = true, description = "Exit when this process id exits (used by serve --local).")
-    Long exitWith;
+    @Mixin
+    ExitWithMixin exitWith;
 
     @Mixin
     TlsMixin tls;
@@ -107,7 +107,7 @@ final class GatewayCommand implements Callable<Integer> {
         HttpLimits limits = new HttpLimits(maxBodyBytes, maxBodyBytesInFlight, Duration.ofSeconds(headersTimeoutS),
                 Duration.ofSeconds(bodyTimeoutS), Duration.ofSeconds(idleTimeoutS));
         GatewayOptions options = GatewayOptions.builder()
-                .address(host, port)
+                .address(bind.host, port)
                 .servedModelName(servedModelName)
                 .apiKey(ApiKeys.resolve(apiKey, apiKeyFile))
                 .http(limits)
@@ -132,8 +132,8 @@ final class GatewayCommand implements Callable<Integer> {
             err.flush();
             stopped.countDown();
         }, "afd-gateway-shutdown"));
-        ParentWatch.exitWith(exitWith);
-        spec.commandLine().getOut().println("gateway serving '" + gateway.model().name() + "' on http://" + host
+        exitWith.watchParent();
+        spec.commandLine().getOut().println("gateway serving '" + gateway.model().name() + "' on http://" + bind.host
                 + ":" + gateway.port() + "/v1 in front of " + resolver.describe());
         spec.commandLine().getOut().flush();
         stopped.await();

@@ -1,26 +1,32 @@
 package dev.afd.cli;
 
 import dev.afd.proto.WireDtype;
-import java.util.Locale;
+import dev.afd.wire.WireFormat;
 
-/** User-facing names of wire dtypes: f32, bf16, fp8. */
+/** The wire dtype options, parsed by {@link WireFormat}; a bad value's message names the option. */
 final class WireDtypes {
     private WireDtypes() {}
 
-    static WireDtype request(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "f32" -> WireDtype.WIRE_F32;
-            case "bf16" -> WireDtype.WIRE_BF16;
-            case "fp8", "fp8-e4m3" -> WireDtype.WIRE_FP8_E4M3;
-            default -> throw new IllegalArgumentException("--wire-dtype must be f32, bf16 or fp8, got '" + name + "'");
-        };
+    /** {@code --wire-dtype}: any format. */
+    static WireDtype request(String value) {
+        return parse("--wire-dtype", value).dtype();
     }
 
-    static WireDtype response(String name) {
-        WireDtype d = request(name);
-        if (d == WireDtype.WIRE_FP8_E4M3) {
-            throw new IllegalArgumentException("--response-dtype must be f32 or bf16 (fp8 is for attention to ffn only)");
+    /** {@code --response-dtype}: a format results may come back in. */
+    static WireDtype response(String value) {
+        WireFormat f = parse("--response-dtype", value);
+        if (!f.isResponse()) {
+            throw new IllegalArgumentException("--response-dtype must be " + WireFormat.choices(true) + " (" + f
+                    + " is for attention to ffn only)");
         }
-        return d;
+        return f.dtype();
+    }
+
+    private static WireFormat parse(String option, String value) {
+        try {
+            return WireFormat.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
     }
 }

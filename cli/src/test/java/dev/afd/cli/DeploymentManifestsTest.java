@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.afd.attention.AttentionNode;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.cli.Manifests.Workload;
-import dev.afd.ffn.ExpertRange;
 import dev.afd.ffn.FfnServer;
+import dev.afd.ffn.core.ExpertRange;
 import dev.afd.gateway.Gateway;
 import dev.afd.gateway.GatewayOptions;
 import dev.afd.gateway.routing.Resolver;
@@ -42,9 +42,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine;
 
 /**
  * The Kubernetes manifests (every overlay, rendered by {@code deploy/check.sh}) against what the code serves: each
@@ -509,8 +509,8 @@ class DeploymentManifestsTest {
     private static int listeningPort(Object command) {
         return switch (command) {
             case GatewayCommand g -> g.port;
-            case AttentionCommand a -> a.port;
-            case FfnCommand f -> f.port;
+            case AttentionCommand a -> a.listen.port;
+            case FfnCommand f -> f.listen.port;
             default -> throw new AssertionError("not a serving role: " + command.getClass().getSimpleName());
         };
     }

@@ -25,6 +25,23 @@ class EnvironmentDefaultsTest {
     }
 
     @Test
+    void sharedOptionsOfMixinsAreNamedAfterTheCommandThatUsesThem() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_FFN_PORT", "7101", "AFD_PORT", "7001",
+                "AFD_ATTENTION_HOST", "10.0.0.7", "AFD_HOST", "127.0.0.1")));
+        FfnCommand ffn = (FfnCommand) cl.parseArgs("ffn", "--model", "m", "--experts", "0-1").subcommand()
+                .commandSpec().userObject();
+        assertThat(ffn.listen.port).isEqualTo(7101);
+        assertThat(ffn.listen.host()).isEqualTo("127.0.0.1");
+        AttentionCommand attention = (AttentionCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_PORT", "7001",
+                        "AFD_ATTENTION_HOST", "10.0.0.7", "AFD_HOST", "127.0.0.1")))
+                .parseArgs("attention", "--model", "m", "--ffn", "f:1").subcommand().commandSpec().userObject();
+        assertThat(attention.listen.port).isEqualTo(7001);
+        assertThat(attention.listen.host()).isEqualTo("10.0.0.7");
+    }
+
+    @Test
     void benchmarksTakeOnlyTheirOwnFullyQualifiedVariables() {
         CommandLine cl = new CommandLine(new Main());
         cl.setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_MODEL", "/models/step3",

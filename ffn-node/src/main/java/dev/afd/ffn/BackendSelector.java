@@ -1,5 +1,8 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.cuda.CudaFfnBackend;
 import dev.afd.ffn.cuda.CudaProbe;
 import dev.afd.ffn.cuda.CudaUnavailableException;

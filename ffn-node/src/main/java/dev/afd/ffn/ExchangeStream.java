@@ -1,5 +1,7 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.FrameProcessor;
+import dev.afd.ffn.core.HandshakeRefusedException;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;
@@ -13,6 +15,7 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 
 /**
  * One {@code Exchange} stream with manual flow control: a message is requested from the client only when the
@@ -31,6 +34,8 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     private final Executor compute;
     private final ServerCallStreamObserver<ExchangeResponse> responses;
     private final int maxInFlight;
+    /** Told when the node cannot go on (out of memory); stops the whole server. */
+    private final Consumer<Error> fatal;
 
     private final ArrayDeque<ExchangeResponse> unsent = new ArrayDeque<>();
     private String client = "a client that has not shaken hands";
@@ -45,11 +50,12 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     private boolean closed;
 
     ExchangeStream(FrameProcessor processor, Executor compute, ServerCallStreamObserver<ExchangeResponse> responses,
-            int maxInFlight) {
+            int maxInFlight, Consumer<Error> fatal) {
         this.processor = processor;
         this.compute = compute;
         this.responses = responses;
         this.maxInFlight = maxInFlight;
+        this.fatal = fatal;
         // Both must happen before the service method returns.
         responses.disableAutoRequest();
         responses.setOnReadyHandler(this::onReady);
@@ -121,12 +127,21 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
         ResultFrame result;
         try {
             result = processor.process(frame, dtype);
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "frame " + frame.getId() + " from " + client + " failed", e);
-            Status status = e instanceof OutOfMemoryError ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL;
             synchronized (this) {
-                fail(status.withCause(e), "frame " + frame.getId() + " failed on " + processor.node() + ": " + e);
+                fail(Status.INTERNAL.withCause(e), "frame " + frame.getId() + " failed on " + processor.node() + ": "
+                        + e);
             }
+            return;
+        } catch (OutOfMemoryError e) {
+            // After an OutOfMemoryError any thread may be left half done: this node must not serve on as if nothing
+            // happened. Tell the client, then stop the node; its attention nodes fail over to the others.
+            synchronized (this) {
+                fail(Status.RESOURCE_EXHAUSTED.withCause(e), processor.node() + " ran out of memory computing frame "
+                        + frame.getId() + " and stops serving");
+            }
+            fatal.accept(e);
             return;
         }
         synchronized (this) {

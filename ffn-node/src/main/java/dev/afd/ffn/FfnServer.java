@@ -1,5 +1,7 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.model.config.Step3Config;
 import dev.afd.proto.FfnServiceGrpc;
 import dev.afd.transport.MutualTls;
@@ -11,6 +13,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,6 +47,8 @@ public final class FfnServer implements AutoCloseable {
     private final String node;
     private final CountDownLatch closeFinished = new CountDownLatch(1);
     private boolean closed;
+    /** Why the node stopped on its own; null while serving or after an ordinary close. */
+    private volatile Error failure;
 
     private FfnServer(Server server, HealthStatusManager health, ExecutorService compute, FfnBackend backend,
             InetSocketAddress address, String node) {
@@ -74,12 +79,14 @@ public final class FfnServer implements AutoCloseable {
             MutualTls tls) throws IOException {
         // The node's name carries the bound port, known only after start; handshakes read it through this.
         AtomicReference<String> name = new AtomicReference<>("ffn " + host + ":" + port);
+        // An error the node cannot survive, from any stream; it stops the server once there is one (see below).
+        CompletableFuture<Error> fatal = new CompletableFuture<>();
         FrameProcessor processor = new FrameProcessor(config, backend, name::get);
         ExecutorService compute = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().name("ffn-compute").daemon().factory());
         HealthStatusManager health = new HealthStatusManager();
         Server server = MutualTls.secure(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), tls)
-                .addService(new FfnService(processor, compute))
+                .addService(new FfnService(processor, compute, fatal::complete))
                 .addService(health.getHealthService())
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 // Handlers only parse, queue and hand off (compute has its own thread): running them on the network
@@ -102,7 +109,27 @@ public final class FfnServer implements AutoCloseable {
         LOG.log(Level.INFO, "{0} serving experts {1} of {2}, backend {3}, model {4} (fingerprint {5}), {6}",
                 name.get(), backend.experts(), config.numExperts(), backend.name(), model, config.fingerprint(),
                 tls == null ? "plaintext" : "mutual TLS");
-        return new FfnServer(server, health, compute, backend, bound, name.get());
+        FfnServer started = new FfnServer(server, health, compute, backend, bound, name.get());
+        // Runs at once if a stream already failed that way, else on the failing stream's thread when it does.
+        fatal.thenAccept(started::stopAfter);
+        return started;
+    }
+
+    /**
+     * Stops the node after an error it cannot survive: logs why, then kills it on a thread of its own (the caller
+     * may be the compute thread, which {@link #close()} waits for). {@link #awaitTermination()} then returns and
+     * {@link #failure()} says why.
+     */
+    private void stopAfter(Error e) {
+        failure = e;
+        LOG.log(Level.ERROR, node + " stops serving: " + e + "; give it more memory (-Xmx, or fewer experts per"
+                + " node) and restart it", e);
+        Thread.ofPlatform().name("ffn-fatal-stop").start(this::kill);
+    }
+
+    /** The error that made the node stop on its own, or null. */
+    public Error failure() {
+        return failure;
     }
 
     public int port() {

@@ -1,11 +1,13 @@
 package dev.afd.ffn;
 
+import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;
 import dev.afd.proto.FfnServiceGrpc;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 
 /**
  * The {@code Exchange} service: one long-lived bidirectional stream per attention node, handshake first, then
@@ -22,18 +24,21 @@ public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
 
     private final FrameProcessor processor;
     private final Executor compute;
+    private final Consumer<Error> fatal;
 
     /**
      * @param compute runs the frames of every stream; one worker is enough (the kernels fan out on their own pool)
+     * @param fatal told of an error after which the node must stop serving (out of memory)
      */
-    public FfnService(FrameProcessor processor, Executor compute) {
+    public FfnService(FrameProcessor processor, Executor compute, Consumer<Error> fatal) {
         this.processor = processor;
         this.compute = compute;
+        this.fatal = fatal;
     }
 
     @Override
     public StreamObserver<ExchangeRequest> exchange(StreamObserver<ExchangeResponse> responses) {
         return new ExchangeStream(processor, compute,
-                (ServerCallStreamObserver<ExchangeResponse>) responses, MAX_FRAMES_IN_FLIGHT);
+                (ServerCallStreamObserver<ExchangeResponse>) responses, MAX_FRAMES_IN_FLIGHT, fatal);
     }
 }

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.TinyModel;
 import dev.afd.ffn.cuda.CudaFfnBackend;
 import dev.afd.ffn.cuda.CudaProbe;
 import dev.afd.ffn.cuda.CudaUnavailableException;

@@ -2,7 +2,11 @@ package dev.afd.ffn;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
@@ -95,18 +99,22 @@ class ExchangeStreamTest {
         public void setMessageCompression(boolean enable) {}
     }
 
-    /** Answers every row with the layer index; counts its calls; fails on layer 3 when asked to. */
+    /** Answers every row with the layer index; counts its calls; fails on layer 3, runs out of memory when told. */
     static final class CountingBackend implements FfnBackend {
         final AtomicInteger calls = new AtomicInteger();
+        volatile boolean outOfMemory;
 
         @Override
-        public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
-                float[] expertWeights) {
+        public float[] compute(FfnBatch batch) {
+            int layer = batch.layer();
             calls.incrementAndGet();
+            if (outOfMemory) {
+                throw new OutOfMemoryError("Java heap space");
+            }
             if (layer == 3) {
                 throw new IllegalStateException("weights unmapped");
             }
-            float[] out = new float[rows * CONFIG.hiddenSize()];
+            float[] out = new float[batch.rows() * CONFIG.hiddenSize()];
             java.util.Arrays.fill(out, layer);
             return out;
         }
@@ -125,8 +133,9 @@ class ExchangeStreamTest {
     private final ScriptedCall call = new ScriptedCall();
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
     private final CountingBackend backend = new CountingBackend();
+    private final List<Error> fatal = new ArrayList<>();
     private final ExchangeStream stream = new ExchangeStream(new FrameProcessor(CONFIG, backend, "ffn test"),
-            tasks::add, call, MAX_IN_FLIGHT);
+            tasks::add, call, MAX_IN_FLIGHT, fatal::add);
 
     private static ExchangeRequest frame(long id, int layer) {
         int rows = 2;
@@ -213,6 +222,20 @@ class ExchangeStreamTest {
         runTasks();
         assertThat(backend.calls).hasValue(0);
         assertThat(call.error).isNull();
+    }
+
+    @Test
+    void runningOutOfMemoryFailsTheStreamAndStopsTheNode() {
+        shakeHands();
+        backend.outOfMemory = true;
+        stream.onNext(frame(5, 0));
+        stream.onNext(frame(6, 0));
+        runTasks();
+        Status status = Status.fromThrowable(call.error);
+        assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(status.getDescription()).isEqualTo("ffn test ran out of memory computing frame 5 and stops serving");
+        assertThat(fatal).singleElement().isInstanceOf(OutOfMemoryError.class);
+        assertThat(backend.calls).as("frame 6 was skipped").hasValue(1);
     }
 
     @Test

@@ -3,6 +3,12 @@ package dev.afd.ffn;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.ffn.core.FrameProcessor;
+import dev.afd.ffn.core.TinyModel;
+import dev.afd.model.ffn.FfnBatch;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;
@@ -67,7 +73,11 @@ class FfnServerTest {
         final StreamObserver<ExchangeRequest> requests;
 
         Stream() {
-            requests = FfnServiceGrpc.newStub(channel).exchange(this);
+            this(channel);
+        }
+
+        Stream(ManagedChannel to) {
+            requests = FfnServiceGrpc.newStub(to).exchange(this);
         }
 
         @Override
@@ -124,7 +134,7 @@ class FfnServerTest {
         WireDtype[] dtypes = {WireDtype.WIRE_FP8_E4M3, WireDtype.WIRE_BF16, WireDtype.WIRE_F32};
         List<ActivationFrame> frames = new ArrayList<>();
         for (int i = 0; i < 3 * FfnService.MAX_FRAMES_IN_FLIGHT; i++) {
-            ActivationFrame f = FrameProcessorTest.frame(tiny, 100 + i, i % tiny.config.numLayers(),
+            ActivationFrame f = tiny.frame(100 + i, i % tiny.config.numLayers(),
                     1 + random.nextInt(20), dtypes[i % 3], random);
             frames.add(i == 5 ? f.toBuilder().setHidden(7).build() : f);
         }
@@ -161,7 +171,7 @@ class FfnServerTest {
     @Test
     void aFrameBeforeTheHandshakeFailsTheStream() throws Exception {
         Stream s = new Stream();
-        s.send(FrameProcessorTest.frame(tiny, 1, 0, 2, WireDtype.WIRE_F32, new Random(1)));
+        s.send(tiny.frame(1, 0, 2, WireDtype.WIRE_F32, new Random(1)));
         Status status = s.awaitEnd();
         assertThat(status.getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
         assertThat(status.getDescription()).isEqualTo("the first message on an Exchange stream must be a Handshake,"
@@ -186,7 +196,7 @@ class FfnServerTest {
         s.next();
         Random random = new Random(3);
         for (int i = 0; i < 5; i++) {
-            s.send(FrameProcessorTest.frame(tiny, i, 1, 30, WireDtype.WIRE_BF16, random));
+            s.send(tiny.frame(i, 1, 30, WireDtype.WIRE_BF16, random));
         }
         s.requests.onError(new IllegalStateException("client gives up"));
         assertThat(s.awaitEnd().getCode()).isEqualTo(Status.Code.CANCELLED);
@@ -194,12 +204,54 @@ class FfnServerTest {
         Stream again = new Stream();
         again.send(handshake(tiny.config.fingerprint()));
         assertThat(again.next().hasAccepted()).isTrue();
-        ActivationFrame f = FrameProcessorTest.frame(tiny, 7, 2, 3, WireDtype.WIRE_F32, random);
+        ActivationFrame f = tiny.frame(7, 2, 3, WireDtype.WIRE_F32, random);
         again.send(f);
         assertThat(again.next().getResult())
                 .isEqualTo(new FrameProcessor(tiny.config, backend, "direct").process(f, WireDtype.WIRE_BF16));
         again.requests.onCompleted();
         assertThat(again.awaitEnd().isOk()).isTrue();
+    }
+
+    @Test
+    void runningOutOfMemoryStopsTheNodeAndSaysWhy() throws Exception {
+        FfnBackend exhausted = new FfnBackend() {
+            @Override
+            public float[] compute(FfnBatch batch) {
+                throw new OutOfMemoryError("Java heap space");
+            }
+
+            @Override
+            public ExpertRange experts() {
+                return backend.experts();
+            }
+
+            @Override
+            public String name() {
+                return "cpu";
+            }
+        };
+        FfnServer doomed = FfnServer.start("127.0.0.1", 0, tiny.config, exhausted, "tiny");
+        ManagedChannel to = NettyChannelBuilder.forAddress("127.0.0.1", doomed.port()).usePlaintext().build();
+        try {
+            Stream s = new Stream(to);
+            s.send(handshake(tiny.config.fingerprint()));
+            s.next();
+            s.send(tiny.frame(1, 1, 3, WireDtype.WIRE_BF16, new Random(4)));
+            Status status = s.awaitEnd();
+            assertThat(status.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+            assertThat(status.getDescription()).contains("ran out of memory computing frame 1");
+            CompletableFuture.runAsync(() -> {
+                try {
+                    doomed.awaitTermination();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }).get(TIMEOUT_S, TimeUnit.SECONDS);
+            assertThat(doomed.failure()).isInstanceOf(OutOfMemoryError.class);
+        } finally {
+            to.shutdownNow().awaitTermination(TIMEOUT_S, TimeUnit.SECONDS);
+            doomed.close();
+        }
     }
 
     @Test

@@ -170,18 +170,7 @@ final class GenerationService {
     /** The node request of choice {@code j}; with a seed, choice j samples with {@code seed + j}, as vLLM does. */
     private static GenerateRequest request(String requestId, int[] ids, int maxTokens, GenerationSettings s, int j) {
         SamplingParams p = s.sampling();
-        SamplingOptions.Builder sampling = SamplingOptions.newBuilder()
-                .setTemperature(p.temperature())
-                .setTopK(p.topK())
-                .setTopP(p.topP())
-                .setMinP(p.minP())
-                .setPresencePenalty(p.presencePenalty())
-                .setFrequencyPenalty(p.frequencyPenalty())
-                .setRepetitionPenalty(p.repetitionPenalty())
-                .setTopLogprobs(p.topLogprobs());
-        if (p.seed() != null) {
-            sampling.setSeed(p.seed() + j);
-        }
+        SamplingOptions sampling = dev.afd.wire.SamplingWire.toProto(p.seed() == null ? p : p.withSeed(p.seed() + j));
         GenerateRequest.Builder b = GenerateRequest.newBuilder()
                 .setRequestId(requestId)
                 .setMaxTokens(maxTokens)

@@ -12,7 +12,6 @@ import dev.afd.model.sampling.Sample;
 import dev.afd.model.step3.FfnException;
 import dev.afd.model.step3.Step3Model;
 import java.lang.System.Logger.Level;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,11 +24,19 @@ import java.util.concurrent.TimeUnit;
  * thread (the engine thread) owns the scheduler, the KV pool and every sequence's decoder, and loops: take new work,
  * schedule a step, run the forward pass, sample, stream tokens, retire finished sequences.
  *
- * <p>Threading: {@link #submit}, {@link #abort} and {@link #load} are safe from any thread; they hand work to the
- * engine thread through a queue. Sinks are called on the engine thread.
+ * <p>Ownership: {@link #live} is the one registry of requests, from {@link #submit} until their sink got its last
+ * call; the scheduler only queues their sequences, and each request's {@link SequenceDecoder} alone decides when it
+ * ends. The engine thread also owns shutdown: {@link #close} only asks for it and waits, so the scheduler, decoders
+ * and pool are never touched by two threads.
+ *
+ * <p>Threading: {@link #submit}, {@link #abort}, {@link #load} and {@link #close} are safe from any thread; they hand
+ * work to the engine thread through a queue. Sinks are called on the engine thread.
  */
 public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+    private static final String SHUTTING_DOWN = "the attention node is shutting down; retry on another node";
+    /** How long {@link #close} waits for the engine thread to finish its step and fail what is left. */
+    private static final long CLOSE_WAIT_SECONDS = 30;
 
     private final Step3Model model;
     private final Set<Integer> eosIds;
@@ -37,14 +44,30 @@ public final class Engine implements AutoCloseable {
     private final BlockPool pool;
     private final Scheduler scheduler;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
-    private final Set<String> liveIds = ConcurrentHashMap.newKeySet();
-    private final Map<String, Active> active = new HashMap<>();
+    /** Live requests by id. Added by {@link #submit} on any thread; removed only on the engine thread. */
+    private final Map<String, LiveRequest> live = new ConcurrentHashMap<>();
     private final Thread thread;
     private volatile EngineLoad load = new EngineLoad(0, 0, 0, 0, 0);
     private volatile boolean closed;
 
-    /** A request the engine thread is working on. */
-    private record Active(ScheduledSequence sequence, SequenceDecoder decoder, TokenSink sink) {}
+    /**
+     * A request from submit to its last sink call. {@link #sequence} is set when the engine thread admits it;
+     * everything else is fixed at submit. The decoder is only used on the engine thread.
+     */
+    private static final class LiveRequest {
+        final String id;
+        final GenerationRequest request;
+        final SequenceDecoder decoder;
+        final TokenSink sink;
+        ScheduledSequence sequence;
+
+        LiveRequest(String id, GenerationRequest request, SequenceDecoder decoder, TokenSink sink) {
+            this.id = id;
+            this.request = request;
+            this.decoder = decoder;
+            this.sink = sink;
+        }
+    }
 
     public Engine(Step3Model model, Set<Integer> eosIds, EngineOptions options) {
         Step3Config c = model.config();
@@ -67,17 +90,26 @@ public final class Engine implements AutoCloseable {
      *
      * @throws IllegalArgumentException when the request can never run here (token ids outside the vocabulary, longer
      *     than the context, more KV than the node has) or its id is already live
-     * @throws IllegalStateException when the engine is shut down
+     * @throws IllegalStateException when the engine is shut down (and only then)
      */
     public void submit(String id, GenerationRequest request, TokenSink sink) {
-        validate(request);
+        Step3Config c = model.config();
+        request.requireFits(c);
+        scheduler.requireFits(id, request.promptIds().length, request.maxTokens());
         if (closed) {
-            throw new IllegalStateException("the attention node is shutting down; retry on another node");
+            throw new IllegalStateException(SHUTTING_DOWN);
         }
-        if (!liveIds.add(id)) {
+        LiveRequest r = new LiveRequest(id, request, new SequenceDecoder(request, eosIds, c.vocabSize(),
+                c.maxPositions()), sink);
+        if (live.putIfAbsent(id, r) != null) {
             throw new IllegalArgumentException("request id " + id + " is already in use by a live request");
         }
-        inbox.add(() -> admit(id, request, sink));
+        inbox.add(() -> admit(r));
+        // close() may have come between the check above and the registration: then the engine thread may have
+        // failed the live requests already. Take the request back unless it did.
+        if (closed && live.remove(id, r)) {
+            throw new IllegalStateException(SHUTTING_DOWN);
+        }
     }
 
     /**
@@ -86,16 +118,17 @@ public final class Engine implements AutoCloseable {
      * @return whether the id named a live request
      */
     public boolean abort(String id) {
-        if (!liveIds.contains(id)) {
+        if (!live.containsKey(id)) {
             return false;
         }
         inbox.add(() -> {
-            Active a = active.remove(id);
-            if (a != null) {
-                scheduler.abort(id);
-                a.decoder.abort();
-                liveIds.remove(id);
-                a.sink.onFinish(a.decoder.result());
+            LiveRequest r = live.remove(id);
+            if (r != null) {
+                if (r.sequence != null) {
+                    scheduler.abort(r.sequence);
+                }
+                r.decoder.abort();
+                r.sink.onFinish(r.decoder.result());
             }
         });
         return true;
@@ -105,24 +138,15 @@ public final class Engine implements AutoCloseable {
         return load;
     }
 
-    private void validate(GenerationRequest r) {
-        r.requireFits(model.config());
-        long positions = (long) r.promptIds().length + r.maxTokens() - 1;
-        long blocks = (positions + pool.blockSize() - 1) / pool.blockSize();
-        if (blocks > pool.total()) {
-            throw new IllegalArgumentException("the prompt (" + r.promptIds().length + " tokens) plus max_tokens ("
-                    + r.maxTokens() + ") needs " + blocks + " KV blocks but this node holds " + pool.total()
-                    + "; lower max_tokens or give the node more KV memory (--kv-memory)");
+    /** On the engine thread; a request taken back by {@link #submit} or already failed is no longer live. */
+    private void admit(LiveRequest r) {
+        if (live.get(r.id) == r) {
+            r.sequence = scheduler.add(r.id, r.request.promptIds(), r.request.maxTokens());
         }
     }
 
-    private void admit(String id, GenerationRequest request, TokenSink sink) {
-        Step3Config c = model.config();
-        ScheduledSequence s = scheduler.add(id, request.promptIds(), request.maxTokens());
-        active.put(id, new Active(s, new SequenceDecoder(request, eosIds, c.vocabSize(), c.maxPositions()), sink));
-    }
-
     private void run() {
+        String farewell = SHUTTING_DOWN;
         try {
             while (!closed) {
                 drainInbox();
@@ -136,9 +160,24 @@ public final class Engine implements AutoCloseable {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
             LOG.log(Level.ERROR, "engine thread failed; failing every request", e);
-            failAll("the attention node's engine failed: " + e + "; see the node's log");
-            throw e;
+            farewell = "the attention node's engine failed: " + e + "; see the node's log";
+        } finally {
+            shutDown(farewell);
         }
+    }
+
+    /**
+     * On the engine thread, last: refuses further requests, runs what is queued (aborts answer, admissions
+     * register), fails every request still live, and frees the KV pool.
+     */
+    private void shutDown(String message) {
+        closed = true;
+        for (Runnable r; (r = inbox.poll()) != null; ) {
+            r.run();
+        }
+        failAll(message);
+        publishLoad();
+        pool.close();
     }
 
     /** Runs queued commands; waits for one when there is nothing to schedule. */
@@ -164,44 +203,52 @@ public final class Engine implements AutoCloseable {
             scheduler.cancel(step);
             LOG.log(Level.WARNING, "step failed: " + e.getMessage());
             for (Step.Entry entry : entries) {
-                fail(entry.sequence().id(), e.getMessage());
+                LiveRequest r = owner(entry);
+                if (r != null) {
+                    fail(r, e.getMessage());
+                }
             }
             return;
         }
         int[] sampled = new int[entries.size()];
         for (int i = 0; i < entries.size(); i++) {
-            Active a = active.get(entries.get(i).sequence().id());
+            LiveRequest r = owner(entries.get(i));
             sampled[i] = -1;
-            if (a != null && logits[i] != null) {
-                Sample s = a.decoder.accept(logits[i]);
+            if (r != null && logits[i] != null) {
+                Sample s = r.decoder.accept(logits[i]);
                 sampled[i] = s.token();
-                a.sink.onToken(s);
+                r.sink.onToken(s);
             }
         }
         scheduler.complete(step, sampled);
         for (Step.Entry entry : entries) {
-            Active a = active.get(entry.sequence().id());
-            if (a != null && a.decoder.finished()) {
-                active.remove(a.sequence.id());
-                scheduler.finish(a.sequence);
-                liveIds.remove(a.sequence.id());
-                a.sink.onFinish(a.decoder.result());
+            LiveRequest r = owner(entry);
+            if (r != null && r.decoder.finished()) {
+                live.remove(r.id);
+                scheduler.finish(r.sequence);
+                r.sink.onFinish(r.decoder.result());
             }
         }
     }
 
-    private void fail(String id, String message) {
-        Active a = active.remove(id);
-        if (a != null) {
-            scheduler.abort(id);
-            liveIds.remove(id);
-            a.sink.onError(message);
+    /** The live request a step entry belongs to; null once it was aborted (even if its id was reused since). */
+    private LiveRequest owner(Step.Entry entry) {
+        LiveRequest r = live.get(entry.sequence().id());
+        return r != null && r.sequence == entry.sequence() ? r : null;
+    }
+
+    private void fail(LiveRequest r, String message) {
+        if (live.remove(r.id, r)) {
+            if (r.sequence != null) {
+                scheduler.abort(r.sequence);
+            }
+            r.sink.onError(message);
         }
     }
 
     private void failAll(String message) {
-        for (String id : List.copyOf(active.keySet())) {
-            fail(id, message);
+        for (LiveRequest r : List.copyOf(live.values())) {
+            fail(r, message);
         }
     }
 
@@ -211,19 +258,21 @@ public final class Engine implements AutoCloseable {
                 s.preemptions());
     }
 
-    /** Stops the engine thread; requests still live get an error. Frees the KV pool. */
+    /**
+     * Stops the engine: new requests are refused at once; the engine thread finishes its step, fails the requests
+     * still live and frees the KV pool, and this waits for it (up to {@value #CLOSE_WAIT_SECONDS} s).
+     */
     @Override
     public void close() {
         closed = true;
         try {
-            thread.join(TimeUnit.SECONDS.toMillis(30));
+            thread.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        for (Runnable r; (r = inbox.poll()) != null; ) {
-            r.run();
+        if (thread.isAlive()) {
+            LOG.log(Level.WARNING, "the engine thread is still in a step after " + CLOSE_WAIT_SECONDS
+                    + " s; it fails its requests and frees the KV pool when the step returns");
         }
-        failAll("the attention node is shutting down; retry on another node");
-        pool.close();
     }
 }

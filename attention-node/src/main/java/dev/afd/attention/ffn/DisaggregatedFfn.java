@@ -1,10 +1,10 @@
 package dev.afd.attention.ffn;
 
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.ffn.Routing;
 import dev.afd.model.step3.FfnException;
 import dev.afd.model.step3.FfnExecutor;
 import dev.afd.model.step3.FfnWork;
-import dev.afd.model.step3.Routing;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.HandshakeAccepted;
 import dev.afd.proto.ResultFrame;
@@ -94,11 +94,9 @@ public final class DisaggregatedFfn implements FfnExecutor {
             return CompletableFuture.failedFuture(new FfnException(unavailable));
         }
         List<FfnLink> live = links.stream().filter(FfnLink::live).toList();
-        if (work.routing() != null) {
-            stats.routed(work.routing().experts());
-        }
+        stats.routed(work.batch().routing().experts());
         long start = System.nanoTime();
-        int[] owners = owners(work.routing(), live);
+        int[] owners = owners(work.batch().routing(), live);
         List<Part> parts = new ArrayList<>(live.size());
         for (int n = 0; n < live.size(); n++) {
             Part part = part(work, live, n, owners);
@@ -112,9 +110,6 @@ public final class DisaggregatedFfn implements FfnExecutor {
 
     /** For every routing slot, the index in {@code live} of the node holding its expert (-1 for none). */
     private static int[] owners(Routing routing, List<FfnLink> live) {
-        if (routing == null) {
-            return new int[0];
-        }
         int[] owners = new int[routing.experts().length];
         for (int s = 0; s < owners.length; s++) {
             owners[s] = owner(live, routing.experts()[s]);
@@ -128,8 +123,8 @@ public final class DisaggregatedFfn implements FfnExecutor {
      */
     private Part part(FfnWork work, List<FfnLink> live, int n, int[] owners) {
         int hidden = config.hiddenSize();
-        Routing routing = work.routing();
-        int k = routing == null ? 0 : routing.k();
+        Routing routing = work.batch().routing();
+        int k = routing.k();
         int[] positions = work.positions();
         ActivationFrame.Builder frame = ActivationFrame.newBuilder();
         int[] rows = new int[work.rows()];
@@ -157,7 +152,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
             return null;
         }
         rows = Arrays.copyOf(rows, count);
-        RowCodec.Encoded encoded = RowCodec.encodeRows(requestDtype, work.f(), rows, hidden);
+        RowCodec.Encoded encoded = RowCodec.encodeRows(requestDtype, work.batch().x(), rows, hidden);
         frame.setLayer(work.layer())
                 .setMicroBatch(work.microBatch())
                 .setStep(work.step())

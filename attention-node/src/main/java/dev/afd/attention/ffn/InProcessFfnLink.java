@@ -1,7 +1,7 @@
 package dev.afd.attention.ffn;
 
-import dev.afd.ffn.FrameProcessor;
-import dev.afd.ffn.HandshakeRefusedException;
+import dev.afd.ffn.core.FrameProcessor;
+import dev.afd.ffn.core.HandshakeRefusedException;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.Handshake;
 import dev.afd.proto.HandshakeAccepted;

@@ -11,6 +11,9 @@ import java.util.Arrays;
  * is prefilling (its prompt, or after a preemption its prompt and generated tokens again); at 1 it is decoding its
  * last generated token.
  *
+ * <p>It does not decide when the sequence ends: the engine's decoder does, and the engine reports it through
+ * {@link Scheduler#finish}. {@link #maxTokens()} only bounds the KV blocks the sequence may need.
+ *
  * <p>Threading: owned by the scheduler's engine thread; other threads must not read it.
  */
 public final class ScheduledSequence {
@@ -87,6 +90,11 @@ public final class ScheduledSequence {
         return state;
     }
 
+    /** Waiting or running: neither finished nor aborted. */
+    public boolean isLive() {
+        return state == SequenceState.WAITING || state == SequenceState.RUNNING;
+    }
+
     public PagedSequenceKv kv() {
         return kv;
     }
@@ -98,11 +106,6 @@ public final class ScheduledSequence {
             out[p - from] = p < prompt.length ? prompt[p] : generated[p - prompt.length];
         }
         return out;
-    }
-
-    /** Positions this sequence can ever write: the last generated token is returned, never fed. */
-    int maxPositions() {
-        return prompt.length + maxTokens - 1;
     }
 
     void append(int token) {

@@ -6,7 +6,6 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,9 +29,11 @@ import java.util.Objects;
  * older sequences that needed them.
  *
  * <p>After the engine ran a step and sampled, it reports the tokens through {@link #complete}, then ends the
- * sequences it decides are done with {@link #finish}.
+ * sequences it decides are done with {@link #finish}: when a sequence ends is the engine's decision (its decoder's),
+ * never the scheduler's. The scheduler only queues sequences; the engine owns them and knows them by id.
  *
- * <p>Threading: not thread-safe; the engine thread alone calls every method, between steps.
+ * <p>Threading: not thread-safe; the engine thread alone calls every method, between steps, except
+ * {@link #requireFits}, which reads only the pool's fixed size.
  */
 public final class Scheduler {
     private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
@@ -42,7 +43,6 @@ public final class Scheduler {
     private final Deque<ScheduledSequence> waiting = new ArrayDeque<>();
     /** Admission order, oldest first: preemption takes from the end. */
     private final List<ScheduledSequence> running = new ArrayList<>();
-    private final Map<String, ScheduledSequence> live = new HashMap<>();
     private long preemptions;
     /** The step handed out and not yet completed or cancelled. */
     private Step pending;
@@ -55,32 +55,40 @@ public final class Scheduler {
     /**
      * Queues a request.
      *
-     * @param id unique among live (waiting or running) requests
-     * @throws IllegalArgumentException for an empty prompt, {@code maxTokens < 1}, a live id, or a request that needs
-     *     more KV blocks than the whole pool holds
+     * @param id the engine's name for the request, for messages and logs
+     * @throws IllegalArgumentException for an empty prompt, {@code maxTokens < 1}, or a request that needs more KV
+     *     blocks than the whole pool holds
      */
     public ScheduledSequence add(String id, int[] prompt, int maxTokens) {
         Objects.requireNonNull(id, "id");
-        if (prompt.length == 0) {
+        requireFits(id, prompt.length, maxTokens);
+        ScheduledSequence s = new ScheduledSequence(id, prompt, maxTokens, new PagedSequenceKv(pool));
+        waiting.addLast(s);
+        return s;
+    }
+
+    /**
+     * The admission check: whether a request could ever run here, alone with the whole pool. The engine calls it on
+     * the submitting thread, to refuse at once; {@link #add} calls it again. Safe from any thread.
+     *
+     * @throws IllegalArgumentException for an empty prompt, {@code maxTokens < 1}, or more KV blocks than the pool
+     */
+    public void requireFits(String id, int promptLength, int maxTokens) {
+        if (promptLength == 0) {
             throw new IllegalArgumentException("request " + id + " has an empty prompt: give at least one token");
         }
         if (maxTokens < 1) {
             throw new IllegalArgumentException("request " + id + ": max_tokens must be at least 1, got " + maxTokens);
         }
-        if (live.containsKey(id)) {
-            throw new IllegalArgumentException("request id " + id + " is already in use by a live request");
-        }
-        ScheduledSequence s = new ScheduledSequence(id, prompt, maxTokens, new PagedSequenceKv(pool));
-        int needed = s.kv().blocksFor(s.maxPositions());
+        // The last generated token is returned, never fed: it needs no position.
+        long positions = (long) promptLength + maxTokens - 1;
+        long needed = (positions + pool.blockSize() - 1) / pool.blockSize();
         if (needed > pool.total()) {
-            throw new IllegalArgumentException("request " + id + " can never fit: its prompt (" + prompt.length
+            throw new IllegalArgumentException("request " + id + " can never fit: its prompt (" + promptLength
                     + " tokens) plus max_tokens (" + maxTokens + ") needs " + needed + " KV blocks of "
                     + pool.blockSize() + " positions, but the whole pool holds " + pool.total()
-                    + "; lower max_tokens or the prompt, or give the node more KV memory");
+                    + "; lower max_tokens or the prompt, or give the node more KV memory (--kv-memory-mb)");
         }
-        waiting.addLast(s);
-        live.put(id, s);
-        return s;
     }
 
     /**
@@ -236,7 +244,7 @@ public final class Scheduler {
      * blocks.
      */
     public void finish(ScheduledSequence s) {
-        if (live.get(s.id()) != s) {
+        if (!s.isLive()) {
             throw new IllegalStateException("sequence " + s.id() + " is not live (state " + s.state()
                     + "): it cannot be finished");
         }
@@ -244,13 +252,12 @@ public final class Scheduler {
     }
 
     /**
-     * Removes a waiting or running request at once and returns its blocks.
+     * Removes a waiting or running sequence at once and returns its blocks.
      *
-     * @return whether the id named a live request
+     * @return whether the sequence was live (false when it had already finished or been aborted)
      */
-    public boolean abort(String id) {
-        ScheduledSequence s = live.get(id);
-        if (s == null) {
+    public boolean abort(ScheduledSequence s) {
+        if (!s.isLive()) {
             return false;
         }
         remove(s, SequenceState.ABORTED);
@@ -258,7 +265,6 @@ public final class Scheduler {
     }
 
     private void remove(ScheduledSequence s, SequenceState end) {
-        live.remove(s.id());
         if (s.state() == SequenceState.RUNNING) {
             running.remove(s);
         } else {
@@ -270,7 +276,7 @@ public final class Scheduler {
 
     /** Whether any request is waiting or running. */
     public boolean hasWork() {
-        return !live.isEmpty();
+        return !waiting.isEmpty() || !running.isEmpty();
     }
 
     /** Waiting sequences, next to admit first (a copy). */

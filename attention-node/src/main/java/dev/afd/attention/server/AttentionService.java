@@ -56,7 +56,8 @@ final class AttentionService extends AttentionServiceGrpc.AttentionServiceImplBa
         } catch (IllegalArgumentException e) {
             call.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
         } catch (IllegalStateException e) {
-            call.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+            // The engine is shutting down: another node can serve the request, which is what UNAVAILABLE says.
+            call.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
         }
     }
 

@@ -7,10 +7,10 @@ import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.sampling.TokenLogprob;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.GenerateResponse;
-import dev.afd.proto.SamplingOptions;
 import dev.afd.proto.TokenOutput;
 import dev.afd.proto.TopLogprob;
 import dev.afd.proto.Usage;
+import dev.afd.wire.SamplingWire;
 import java.util.HashSet;
 
 /** Translation between the attention service's protobuf messages and the engine's records. */
@@ -21,38 +21,17 @@ public final class ProtoRequests {
      * @throws IllegalArgumentException naming the offending field when a value is out of range
      */
     public static GenerationRequest fromProto(GenerateRequest r) {
-        SamplingOptions s = r.getSampling();
-        // Unset proto3 numbers read as 0: map them to the neutral values (top_p 1, repetition 1).
-        SamplingParams sampling = new SamplingParams(s.getTemperature(), s.getTopK(),
-                r.hasSampling() && s.getTopP() != 0 ? s.getTopP() : 1, s.getMinP(),
-                s.hasSeed() ? s.getSeed() : null, s.getPresencePenalty(), s.getFrequencyPenalty(),
-                s.getRepetitionPenalty() != 0 ? s.getRepetitionPenalty() : 1, s.getTopLogprobs());
+        SamplingParams sampling = SamplingWire.fromProto(r.getSampling());
         int[] prompt = r.getPromptIdsList().stream().mapToInt(Integer::intValue).toArray();
         return new GenerationRequest(prompt, r.getMaxTokens(), sampling, r.getIgnoreEos(),
                 new HashSet<>(r.getStopTokenIdsList()), r.getMinTokens());
-    }
-
-    public static SamplingOptions toProto(SamplingParams p) {
-        SamplingOptions.Builder b = SamplingOptions.newBuilder()
-                .setTemperature(p.temperature())
-                .setTopK(p.topK())
-                .setTopP(p.topP())
-                .setMinP(p.minP())
-                .setPresencePenalty(p.presencePenalty())
-                .setFrequencyPenalty(p.frequencyPenalty())
-                .setRepetitionPenalty(p.repetitionPenalty())
-                .setTopLogprobs(p.topLogprobs());
-        if (p.seed() != null) {
-            b.setSeed(p.seed());
-        }
-        return b.build();
     }
 
     public static GenerateRequest toProto(String requestId, GenerationRequest r) {
         GenerateRequest.Builder b = GenerateRequest.newBuilder()
                 .setRequestId(requestId)
                 .setMaxTokens(r.maxTokens())
-                .setSampling(toProto(r.sampling()))
+                .setSampling(SamplingWire.toProto(r.sampling()))
                 .setIgnoreEos(r.ignoreEos())
                 .addAllStopTokenIds(r.stopTokenIds())
                 .setMinTokens(r.minTokens());

@@ -28,7 +28,7 @@ class SchedulerRandomizedTest {
         SplittableRandom random = new SplittableRandom(2024);
         FakeModel model = new FakeModel();
         Map<String, int[]> prompts = new HashMap<>();
-        List<String> live = new ArrayList<>();
+        List<ScheduledSequence> live = new ArrayList<>();
         int added = 0;
         int finished = 0;
         int aborted = 0;
@@ -40,8 +40,7 @@ class SchedulerRandomizedTest {
                     String id = "r" + added++;
                     int[] prompt = random.ints(random.nextInt(1, 300), 1, FakeModel.VOCAB).toArray();
                     prompts.put(id, prompt);
-                    scheduler.add(id, prompt, random.nextInt(1, 120));
-                    live.add(id);
+                    live.add(scheduler.add(id, prompt, random.nextInt(1, 120)));
                 }
                 if (!live.isEmpty() && random.nextInt(10) == 0) {
                     assertThat(scheduler.abort(live.remove(random.nextInt(live.size())))).isTrue();
@@ -64,7 +63,7 @@ class SchedulerRandomizedTest {
                         assertThat(s.generated()).as("tokens of %s", s.id())
                                 .containsExactly(FakeModel.expected(prompts.get(s.id()), s.maxTokens()));
                         scheduler.finish(s);
-                        live.remove(s.id());
+                        live.remove(s);
                         finished++;
                     }
                 }

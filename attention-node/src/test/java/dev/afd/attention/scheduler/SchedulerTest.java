@@ -195,12 +195,11 @@ class SchedulerTest {
         step(scheduler);
         assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(1, 2, 5, 11, 0));
 
-        assertThat(scheduler.abort("a")).isTrue();
+        assertThat(scheduler.abort(a)).isTrue();
         assertThat(a.state()).isEqualTo(SequenceState.ABORTED);
         assertThat(scheduler.stats().blocksUsed()).isEqualTo(2);
-        assertThat(scheduler.abort("a")).as("already gone").isFalse();
-        assertThat(scheduler.abort("nobody")).isFalse();
-        assertThat(scheduler.abort("c")).isTrue();
+        assertThat(scheduler.abort(a)).as("already gone").isFalse();
+        assertThat(scheduler.abort(c)).isTrue();
         assertThat(c.state()).isEqualTo(SequenceState.ABORTED);
         assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(0, 1, 2, 14, 0));
 
@@ -208,7 +207,7 @@ class SchedulerTest {
         Step inFlight = scheduler.schedule();
         assertThat(inFlight.entries()).extracting(Step.Entry::sequence).containsExactly(b);
         int[] sampled = model.run(inFlight);
-        assertThat(scheduler.abort("b")).isTrue();
+        assertThat(scheduler.abort(b)).isTrue();
         scheduler.complete(inFlight, sampled);
         assertThat(b.generatedCount()).isEqualTo(1);
         assertThat(scheduler.hasWork()).isFalse();
@@ -225,7 +224,8 @@ class SchedulerTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("too-long").hasMessageContaining("needs 5 KV blocks")
                 .hasMessageContaining("holds 4");
-        assertThatThrownBy(() -> add(scheduler, "fits", 1, 1)).hasMessageContaining("already in use");
+        assertThatThrownBy(() -> scheduler.requireFits("too-long", 10, 8)).as("the same check, before queueing")
+                .hasMessageContaining("needs 5 KV blocks").hasMessageContaining("--kv-memory-mb");
         assertThatThrownBy(() -> scheduler.add("empty", new int[0], 1)).hasMessageContaining("empty prompt");
         assertThatThrownBy(() -> scheduler.add("none", new int[] {1}, 0)).hasMessageContaining("max_tokens");
         assertThat(scheduler.stats().waiting()).isEqualTo(1);

@@ -1,12 +1,14 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.ffn.ExpertRange;
-import dev.afd.ffn.FfnArguments;
-import dev.afd.ffn.FfnBackend;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnArguments;
+import dev.afd.ffn.core.FfnBackend;
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.kernels.MlpWeights;
+import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.MlpWeights;
-import dev.afd.model.step3.MoeWeights;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
@@ -23,7 +25,7 @@ import jcuda.CudaException;
  * {@link #compute} then sends the frame's activations and routing tables up, runs the grouped MLPs and the
  * combine, and brings the result back. Numerics: activations and the MLPs' intermediate are rounded to bf16 (the
  * tensor cores' input type), accumulation is f32, and the combine adds in the CPU backend's order; results agree
- * with {@link dev.afd.ffn.CpuFfnBackend} to within bf16 rounding, not bit for bit.
+ * with {@link dev.afd.ffn.core.CpuFfnBackend} to within bf16 rounding, not bit for bit.
  *
  * <p>Threading: any thread may call {@link #compute}; calls are handed to the GPU's CUDA thread and run one at a
  * time. Ownership: owns its GPU memory until {@link #close}; the GPU context belongs to {@link CudaProbe}. The
@@ -142,13 +144,15 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     }
 
     @Override
-    public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
-            float[] expertWeights) {
-        FfnArguments.check(weights, experts, hidden, layer, x, rows, sharedRows, k, expertIds, expertWeights);
-        if (sharedRows.length == 0 && !FfnArguments.anyRouted(rows, k, expertIds)) {
+    public float[] compute(FfnBatch batch) {
+        FfnArguments.check(weights, experts, hidden, batch);
+        int layer = batch.layer();
+        int rows = batch.rows();
+        float[] x = batch.x();
+        if (batch.sharedRows().length == 0 && !batch.routing().anyRouted()) {
             return new float[rows * hidden]; // nothing to compute: no GPU round trip
         }
-        RoutingPlan plan = RoutingPlan.of(rows, sharedRows, k, expertIds, expertWeights, experts);
+        RoutingPlan plan = RoutingPlan.of(batch, experts);
         return device.thread().call(() -> {
             if (closed) {
                 throw new IllegalStateException("the CUDA backend has been closed");

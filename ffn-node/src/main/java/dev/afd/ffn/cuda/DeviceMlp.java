@@ -4,7 +4,7 @@ import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 
-import dev.afd.model.step3.MlpWeights;
+import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
 import java.lang.foreign.MemorySegment;

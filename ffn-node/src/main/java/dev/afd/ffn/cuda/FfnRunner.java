@@ -10,6 +10,7 @@ import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
+import dev.afd.ffn.core.FfnBackend;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -72,7 +73,7 @@ final class FfnRunner implements AutoCloseable {
     }
 
     /**
-     * The layer's FFN output for the frame, {@code rows × hidden}, as {@link dev.afd.ffn.FfnBackend#compute}
+     * The layer's FFN output for the frame, {@code rows × hidden}, as {@link dev.afd.ffn.core.FfnBackend#compute}
      * defines it. Blocks until the result is back on the host.
      */
     float[] run(DeviceLayer layer, float[] x, RoutingPlan plan) {

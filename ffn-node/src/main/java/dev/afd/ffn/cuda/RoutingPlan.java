@@ -1,6 +1,7 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.model.ffn.FfnBatch;
 import java.util.Arrays;
 
 /**
@@ -28,11 +29,15 @@ record RoutingPlan(int rows, int k, int[] sharedIndex, int[] sharedPos, int[] sl
         float[] slotWeight, Tiles sharedTiles, Tiles expertTiles) {
 
     /**
-     * Plans a call whose arguments have passed {@link dev.afd.ffn.FfnArguments#check}: every expert id is -1 or
-     * inside {@code experts}, and the shared rows are distinct rows of the frame.
+     * Plans a batch that has passed {@link dev.afd.ffn.core.FfnArguments#check}: every expert id is -1 or inside
+     * {@code experts} (and the batch's shared rows are distinct rows of it, as every {@link FfnBatch} is).
      */
-    static RoutingPlan of(int rows, int[] sharedRows, int k, int[] expertIds, float[] expertWeights,
-            ExpertRange experts) {
+    static RoutingPlan of(FfnBatch batch, ExpertRange experts) {
+        int rows = batch.rows();
+        int k = batch.k();
+        int[] sharedRows = batch.sharedRows();
+        int[] expertIds = batch.routing().experts();
+        float[] expertWeights = batch.routing().weights();
         int[] sharedPos = new int[rows];
         Arrays.fill(sharedPos, -1);
         for (int i = 0; i < sharedRows.length; i++) {

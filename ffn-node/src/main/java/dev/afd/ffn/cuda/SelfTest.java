@@ -1,7 +1,10 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.ffn.ExpertRange;
-import dev.afd.model.step3.MlpWeights;
+import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.ffn.Routing;
+import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Halfs;
 import dev.afd.model.tensor.Tensor;
@@ -61,8 +64,8 @@ final class SelfTest {
             DeviceLayer layer = new DeviceLayer(DeviceMlp.upload(shared, staging),
                     DeviceMlp.upload(gate, up, down, 0, EXPERTS, staging));
             try {
-                float[] actual = runner.run(layer, x, RoutingPlan.of(ROWS, sharedRows, K, ids, weights,
-                        new ExpertRange(0, EXPERTS - 1)));
+                FfnBatch batch = new FfnBatch(0, x, HIDDEN, sharedRows, new Routing(ROWS, K, ids, weights));
+                float[] actual = runner.run(layer, x, RoutingPlan.of(batch, new ExpertRange(0, EXPERTS - 1)));
                 float[] expected = reference(x, sharedRows, ids, weights, shared, gate, up, down);
                 compare(actual, expected);
             } finally {
@@ -85,7 +88,7 @@ final class SelfTest {
         }
     }
 
-    /** Row by row, as {@link dev.afd.ffn.FfnBackend#compute} defines the result. */
+    /** Row by row, as {@link dev.afd.ffn.core.FfnBackend#compute} defines the result. */
     private static float[] reference(float[] x, int[] sharedRows, int[] ids, float[] weights, MlpWeights shared,
             Tensor gate, Tensor up, Tensor down) {
         float[] out = new float[ROWS * HIDDEN];

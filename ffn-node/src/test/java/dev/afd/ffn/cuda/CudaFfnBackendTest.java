@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.afd.ffn.CpuFfnBackend;
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.Batches;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -97,8 +98,8 @@ class CudaFfnBackendTest {
                 int[] ids = RandomFrames.expertIds(random, rows, k, served, 0.25, trial == 1);
                 float[] w = RandomFrames.expertWeights(random, rows * k);
                 int[] shared = trial == 2 ? new int[0] : RandomFrames.sharedRows(random, rows);
-                assertAgrees(cuda.compute(layer, x, rows, shared, k, ids, w),
-                        cpu.compute(layer, x, rows, shared, k, ids, w),
+                assertAgrees(cuda.compute(Batches.of(m.shape.hidden(), layer, x, rows, shared, k, ids, w)),
+                        cpu.compute(Batches.of(m.shape.hidden(), layer, x, rows, shared, k, ids, w)),
                         "trial " + trial + " (" + shared.length + " shared rows)");
             }
         }
@@ -111,14 +112,18 @@ class CudaFfnBackendTest {
         int hidden = m.shape.hidden();
         CpuFfnBackend cpu = new CpuFfnBackend(m.config, m.weights, served);
         try (CudaFfnBackend cuda = CudaFfnBackend.create(m.config, m.weights, served)) {
-            assertThat(cuda.compute(0, new float[0], 0, new int[0], 3, new int[0], new float[0])).isEmpty();
+            assertThat(cuda.compute(Batches.of(m.shape.hidden(), 0, new float[0], 0, new int[0], 3, new int[0],
+                    new float[0]))).isEmpty();
             float[] x = RandomFrames.activations(new Random(1), 2, hidden);
-            assertThat(cuda.compute(0, x, 2, new int[0], 3, new int[] {-1, -1, -1, -1, -1, -1}, new float[6]))
+            assertThat(cuda.compute(Batches.of(m.shape.hidden(), 0, x, 2, new int[0], 3,
+                    new int[] {-1, -1, -1, -1, -1, -1}, new float[6])))
                     .containsOnly(0f).hasSize(2 * hidden);
             int[] outside = {1, -1, -1, 0, -1, -1};
-            assertThatThrownBy(() -> cuda.compute(0, x, 2, new int[0], 3, outside, new float[6]))
+            assertThatThrownBy(() -> cuda.compute(Batches.of(m.shape.hidden(), 0, x, 2, new int[0], 3, outside,
+                    new float[6])))
                     .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage(messageOf(() -> cpu.compute(0, x, 2, new int[0], 3, outside, new float[6])));
+                    .hasMessage(messageOf(() -> cpu.compute(Batches.of(m.shape.hidden(), 0, x, 2, new int[0], 3,
+                            outside, new float[6]))));
         }
     }
 
@@ -147,8 +152,9 @@ class CudaFfnBackendTest {
                 int[] ids = RandomFrames.expertIds(random, rows, k, served, 0.2, false);
                 float[] w = RandomFrames.expertWeights(random, rows * k);
                 int[] shared = RandomFrames.sharedRows(random, rows);
-                expected.add(cuda.compute(0, x, rows, shared, k, ids, w));
-                actual.add(callers.submit(() -> cuda.compute(0, x, rows, shared, k, ids, w)));
+                expected.add(cuda.compute(Batches.of(m.shape.hidden(), 0, x, rows, shared, k, ids, w)));
+                actual.add(callers.submit(() -> cuda.compute(Batches.of(m.shape.hidden(), 0, x, rows, shared, k,
+                        ids, w))));
             }
             for (int i = 0; i < expected.size(); i++) {
                 // No atomics anywhere: the GPU's answer does not depend on timing.
@@ -166,7 +172,8 @@ class CudaFfnBackendTest {
         cuda.close();
         cuda.close();
         float[] x = new float[m.shape.hidden()];
-        assertThatThrownBy(() -> cuda.compute(0, x, 1, new int[] {0}, 3, new int[] {-1, -1, -1}, new float[3]))
+        assertThatThrownBy(() -> cuda.compute(Batches.of(m.shape.hidden(), 0, x, 1, new int[] {0}, 3,
+                new int[] {-1, -1, -1}, new float[3])))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("the CUDA backend has been closed");
     }

@@ -12,8 +12,9 @@ import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.afd.ffn.CpuFfnBackend;
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.Batches;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -135,10 +136,10 @@ class GpuDeviceBench {
             Arrays.setAll(shared, r -> r);
             double kernels = layerKernelSeconds(runner, layer, x, rows, shared, ids, w, stream);
             double[] hostToHost = new double[5];
-            cuda.compute(0, x, rows, shared, STEP3.topK(), ids, w); // warm-up
+            cuda.compute(Batches.of(STEP3.hidden(), 0, x, rows, shared, STEP3.topK(), ids, w)); // warm-up
             for (int i = 0; i < hostToHost.length; i++) {
                 long t0 = System.nanoTime();
-                cuda.compute(0, x, rows, shared, STEP3.topK(), ids, w);
+                cuda.compute(Batches.of(STEP3.hidden(), 0, x, rows, shared, STEP3.topK(), ids, w));
                 hostToHost[i] = (System.nanoTime() - t0) / 1e9;
             }
             Arrays.sort(hostToHost);
@@ -156,9 +157,9 @@ class GpuDeviceBench {
         int[] ids = topK(random, rows);
         float[] w = RandomFrames.expertWeights(random, rows * STEP3.topK());
         int[] shared = {2, 0};
-        float[] gpu = cuda.compute(0, x, rows, shared, STEP3.topK(), ids, w);
+        float[] gpu = cuda.compute(Batches.of(STEP3.hidden(), 0, x, rows, shared, STEP3.topK(), ids, w));
         float[] cpu = new CpuFfnBackend(model.config, model.weights, cuda.experts())
-                .compute(0, x, rows, shared, STEP3.topK(), ids, w);
+                .compute(Batches.of(STEP3.hidden(), 0, x, rows, shared, STEP3.topK(), ids, w));
         double worst = 0;
         for (int i = 0; i < cpu.length; i++) {
             worst = Math.max(worst, Math.abs(gpu[i] - cpu[i]));
@@ -195,7 +196,8 @@ class GpuDeviceBench {
             DeviceBuffer h, DeviceBuffer y, CUstream stream) {
         float[] weights = new float[ids.length];
         Arrays.fill(weights, 1f);
-        RoutingPlan plan = RoutingPlan.of(rows, new int[0], k, ids, weights, new ExpertRange(0, STEP3.experts() - 1));
+        RoutingPlan plan = RoutingPlan.of(Batches.of(0, 0, new float[0], rows, new int[0], k, ids, weights),
+                new ExpertRange(0, STEP3.experts() - 1));
         // Random activations: zeros would spare the tensor cores' power budget and flatter the clocks.
         CUdeviceptr x16 = runner.stageInput(RandomFrames.activations(new Random(rows), rows, STEP3.hidden()), rows);
         FfnRunner.Sections s = runner.uploadTables(plan);
@@ -207,7 +209,8 @@ class GpuDeviceBench {
     /** Seconds per run of one layer's kernels: the shared MLP and the routed MLP (the combine is tiny). */
     private static double layerKernelSeconds(FfnRunner runner, DeviceLayer layer, float[] x, int rows, int[] shared,
             int[] ids, float[] w, CUstream stream) {
-        RoutingPlan plan = RoutingPlan.of(rows, shared, STEP3.topK(), ids, w, new ExpertRange(0, STEP3.experts() - 1));
+        RoutingPlan plan = RoutingPlan.of(Batches.of(0, 0, new float[0], rows, shared, STEP3.topK(), ids, w),
+                new ExpertRange(0, STEP3.experts() - 1));
         try (DeviceBuffer sharedH = new DeviceBuffer(); DeviceBuffer sharedY = new DeviceBuffer();
                 DeviceBuffer expertH = new DeviceBuffer(); DeviceBuffer expertY = new DeviceBuffer()) {
             CUdeviceptr x16 = runner.stageInput(x, rows);

@@ -1,6 +1,6 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.ExpertRange;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

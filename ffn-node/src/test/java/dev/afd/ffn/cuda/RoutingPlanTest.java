@@ -3,11 +3,12 @@ package dev.afd.ffn.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.afd.ffn.CpuFfnBackend;
-import dev.afd.ffn.ExpertRange;
+import dev.afd.ffn.core.Batches;
+import dev.afd.ffn.core.CpuFfnBackend;
+import dev.afd.ffn.core.ExpertRange;
 import dev.afd.model.kernels.Mlp;
+import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.MlpWeights;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.function.IntFunction;
@@ -89,7 +90,8 @@ class RoutingPlanTest {
         ExpertRange served = new ExpertRange(2, 5);
         int k = 2;
         int[] ids = {5, 2, -1, 2, 3, -1, 5, 5};
-        RoutingPlan plan = RoutingPlan.of(4, new int[] {2, 0}, k, ids, new float[8], served);
+        RoutingPlan plan = RoutingPlan.of(Batches.of(0, 0, new float[0], 4, new int[] {2, 0}, k, ids,
+                new float[8]), served);
         // Slots by expert: 2 <- slots 1, 3; 3 <- slot 4; 5 <- slots 0, 6, 7.
         assertThat(plan.slotRow()).containsExactly(0, 1, 2, 0, 3, 3);
         assertThat(plan.slotPos()).containsExactly(3, 0, -1, 1, 2, -1, 4, 5);
@@ -113,9 +115,9 @@ class RoutingPlanTest {
         float[] weights = RandomFrames.expertWeights(random, rows * k);
         int[] shared = RandomFrames.sharedRows(random, rows);
         float[] expected = new CpuFfnBackend(model.config, model.weights, served)
-                .compute(layer, x, rows, shared, k, ids, weights);
+                .compute(Batches.of(hidden, layer, x, rows, shared, k, ids, weights));
 
-        RoutingPlan plan = RoutingPlan.of(rows, shared, k, ids, weights, served);
+        RoutingPlan plan = RoutingPlan.of(Batches.of(0, 0, new float[0], rows, shared, k, ids, weights), served);
         MlpWeights sharedMlp = l.isMoe() ? l.moe().shared() : l.dense();
         float[] sharedOut = mlpOverTiles(e -> sharedMlp, x, plan.sharedIndex(), plan.sharedTiles(),
                 plan.sharedCount(), hidden);

@@ -3,7 +3,6 @@ package dev.afd.model.kernels;
 import static dev.afd.model.kernels.Widen.F;
 import static dev.afd.model.kernels.Widen.LANES;
 
-import dev.afd.model.step3.MlpWeights;
 import java.util.ArrayList;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;

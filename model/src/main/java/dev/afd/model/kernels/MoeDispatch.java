@@ -3,7 +3,7 @@ package dev.afd.model.kernels;
 import static dev.afd.model.kernels.Widen.F;
 import static dev.afd.model.kernels.Widen.LANES;
 
-import dev.afd.model.step3.MoeWeights;
+import dev.afd.model.ffn.Routing;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,7 +24,7 @@ public final class MoeDispatch {
     private MoeDispatch() {}
 
     /**
-     * Rows r < rows each chose k experts: {@code experts[r*k+j]} (an id < 0 means "skip") with weight
+     * Each row r of the routing chose k experts: {@code experts[r*k+j]} (an id < 0 means "skip") with weight
      * {@code weights[r*k+j]}. Groups the rows by expert, runs each expert's MLP once over the gathered block of its
      * rows, and adds {@code weight * result} into {@code out[r*H...]} (out is not cleared). Batch invariant: the
      * expert MLPs are, and for each row the k contributions are added in j order, so a row's result does not depend
@@ -32,15 +32,17 @@ public final class MoeDispatch {
      *
      * <p>Memory: the expert outputs for all rows*k choices are held until the final additions.
      */
-    public static void forward(MoeWeights w, float[] x, int rows, int k, int[] experts, float[] weights, float[] out) {
+    public static void forward(MoeWeights w, float[] x, Routing routing, float[] out) {
         int hidden = Math.toIntExact(w.gate().dim(2));
         int numExperts = w.numExperts();
+        int rows = routing.rows();
+        int k = routing.k();
+        int[] experts = routing.experts();
+        float[] weights = routing.weights();
         int slots = rows * k;
-        if (rows < 0 || k < 0 || experts.length < slots || weights.length < slots || x.length < rows * hidden
-                || out.length < rows * hidden) {
-            throw new IllegalArgumentException("MoE over " + rows + " rows with top-" + k + " needs " + slots
-                    + " expert ids and weights and " + rows * hidden + " floats of x and out; got " + experts.length
-                    + ", " + weights.length + ", " + x.length + " and " + out.length);
+        if (x.length < rows * hidden || out.length < rows * hidden) {
+            throw new IllegalArgumentException("MoE over " + rows + " rows needs " + rows * hidden
+                    + " floats of x and out; got " + x.length + " and " + out.length);
         }
         // Slots of each expert in slot order: slotsOf[start[e] .. start[e+1]).
         int[] start = new int[numExperts + 1];

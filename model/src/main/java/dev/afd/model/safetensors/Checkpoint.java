@@ -241,13 +241,18 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
     }
 
     /**
-     * Every weight of the model, bound and shape-checked on first call.
+     * Every weight of the model, bound by {@link Step3Weights#bind} from this checkpoint's tensors on first call.
+     * The binding is the model's business; this reader only names the folder in the message when it fails.
      *
-     * @throws CheckpointException naming the first missing or mis-shaped tensor
+     * @throws CheckpointException naming the folder and the first missing or mis-shaped tensor
      */
     public synchronized Step3Weights weights() {
         if (weights == null) {
-            weights = Step3Weights.bind(config, this);
+            try {
+                weights = Step3Weights.bind(config, this);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(directory + ": " + e.getMessage(), e);
+            }
         }
         return weights;
     }

@@ -1,14 +1,22 @@
 package dev.afd.model.step3;
 
+import dev.afd.model.ffn.FfnBatch;
+
 /**
- * The FFN half of one layer for one micro-batch.
+ * The FFN half of one layer for one micro-batch: the batch itself (every row shared, the router's slots) and what
+ * the attention side knows about it beyond the FFN.
  *
  * @param step engine step number, for logs and tracing
- * @param layer layer index
  * @param microBatch micro-batch index within the step
- * @param f post-attention-normed rows, {@code rows × hidden}; owned by the executor once submitted
- * @param rows number of rows
  * @param positions each row's position in its sequence (a stable key for spreading shared-expert work)
- * @param routing the router's choice for a MoE layer, {@code null} for a dense layer
+ * @param batch the rows and their routing; owned by the executor once submitted
  */
-public record FfnWork(long step, int layer, int microBatch, float[] f, int rows, int[] positions, Routing routing) {}
+public record FfnWork(long step, int microBatch, int[] positions, FfnBatch batch) {
+    public int layer() {
+        return batch.layer();
+    }
+
+    public int rows() {
+        return batch.rows();
+    }
+}

@@ -1,5 +1,7 @@
 package dev.afd.model.step3;
 
+import dev.afd.model.kernels.MlpWeights;
+import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.tensor.Tensor;
 
 /**

@@ -1,5 +1,6 @@
 package dev.afd.model.step3;
 
+import dev.afd.model.ffn.Routing;
 import dev.afd.model.kernels.MatMul;
 import dev.afd.model.kernels.Softmax;
 import dev.afd.model.kernels.TopK;

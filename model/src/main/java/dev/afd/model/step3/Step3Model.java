@@ -1,6 +1,8 @@
 package dev.afd.model.step3;
 
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.ffn.Routing;
 import dev.afd.model.kernels.Attention;
 import dev.afd.model.kernels.MatMul;
 import dev.afd.model.kernels.Parallel;
@@ -90,9 +92,9 @@ public final class Step3Model {
                     Routing routing = w.isMoe()
                             ? Router.route(w.moe().router(), f, mb.rows.count(), config.topK(),
                                     config.normExpertWeight())
-                            : null;
-                    pending.set(b, ffn.submit(new FfnWork(step, layer, b, f, mb.rows.count(), mb.rows.positions(),
-                            routing)));
+                            : Routing.none(mb.rows.count());
+                    pending.set(b, ffn.submit(new FfnWork(step, b, mb.rows.positions(),
+                            FfnBatch.everyRow(layer, f, config.hiddenSize(), routing))));
                 }
             }
             for (int b = 0; b < batches.size(); b++) {

@@ -1,7 +1,8 @@
 package dev.afd.model.step3;
 
 import dev.afd.model.config.Step3Config;
-import dev.afd.model.safetensors.CheckpointException;
+import dev.afd.model.kernels.MlpWeights;
+import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
 import dev.afd.model.tensor.TensorSource;
@@ -10,7 +11,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Every weight of a Step-3 text model, bound by name from a checkpoint and checked against the config.
+ * Every weight of a Step-3 text model, bound by name from any {@link TensorSource} and checked against the config.
+ * Knows nothing of files: the checkpoint reader hands itself in as the source.
  *
  * @param embed [V, H]
  * @param layers one entry per layer
@@ -26,7 +28,7 @@ public record Step3Weights(Tensor embed, List<LayerWeights> layers, Tensor final
     /**
      * Binds every tensor the config calls for.
      *
-     * @throws CheckpointException naming the first tensor that is missing or has the wrong shape
+     * @throws IllegalArgumentException naming the first tensor that is missing or has the wrong shape
      */
     public static Step3Weights bind(Step3Config c, TensorSource source) {
         Binder b = new Binder(source);
@@ -75,11 +77,11 @@ public record Step3Weights(Tensor embed, List<LayerWeights> layers, Tensor final
                 t = source.find("language_model." + name);
             }
             if (t == null) {
-                throw new CheckpointException("tensor '" + name + "' is missing from the checkpoint (expected shape "
+                throw new IllegalArgumentException("tensor '" + name + "' is missing from the checkpoint (expected shape "
                         + Arrays.toString(shape) + "); is this a Step-3 checkpoint matching its config.json?");
             }
             if (!Arrays.equals(t.shape(), shape)) {
-                throw new CheckpointException("tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(t.shape())
                         + " but config.json implies " + Arrays.toString(shape));
             }
             return t;

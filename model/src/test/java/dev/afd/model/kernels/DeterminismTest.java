@@ -2,7 +2,6 @@ package dev.afd.model.kernels;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.afd.model.step3.MlpWeights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
 import java.io.DataInputStream;

@@ -3,7 +3,6 @@ package dev.afd.model.kernels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.afd.model.step3.MlpWeights;
 import dev.afd.model.tensor.DType;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;

@@ -4,8 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.afd.model.step3.MlpWeights;
-import dev.afd.model.step3.MoeWeights;
+import dev.afd.model.ffn.Routing;
 import dev.afd.model.tensor.DType;
 import java.lang.foreign.Arena;
 import java.util.Random;
@@ -47,7 +46,7 @@ class MoeDispatchTest {
             experts[0] = 2;
             float[] out = TestTensors.random(random, rows * HIDDEN); // results are added to what is there
             float[] expected = out.clone();
-            MoeDispatch.forward(w, x, rows, k, experts, gates, out);
+            MoeDispatch.forward(w, x, new Routing(rows, k, experts, gates), out);
 
             float[] single = new float[HIDDEN];
             for (int r = 0; r < rows; r++) {
@@ -85,12 +84,12 @@ class MoeDispatchTest {
             float[] gates = TestTensors.random(random, rows * k);
             float[] start = TestTensors.random(random, rows * HIDDEN);
             float[] out = start.clone();
-            MoeDispatch.forward(w, x, rows, k, experts, gates, out);
+            MoeDispatch.forward(w, x, new Routing(rows, k, experts, gates), out);
             for (int r = 0; r < rows; r++) {
                 float[] alone = java.util.Arrays.copyOfRange(start, r * HIDDEN, (r + 1) * HIDDEN);
-                MoeDispatch.forward(w, java.util.Arrays.copyOfRange(x, r * HIDDEN, (r + 1) * HIDDEN), 1, k,
-                        java.util.Arrays.copyOfRange(experts, r * k, (r + 1) * k),
-                        java.util.Arrays.copyOfRange(gates, r * k, (r + 1) * k), alone);
+                MoeDispatch.forward(w, java.util.Arrays.copyOfRange(x, r * HIDDEN, (r + 1) * HIDDEN),
+                        new Routing(1, k, java.util.Arrays.copyOfRange(experts, r * k, (r + 1) * k),
+                                java.util.Arrays.copyOfRange(gates, r * k, (r + 1) * k)), alone);
                 TestTensors.assertSameBits(java.util.Arrays.copyOfRange(out, r * HIDDEN, (r + 1) * HIDDEN), alone,
                         "row %d", r);
             }
@@ -104,7 +103,8 @@ class MoeDispatchTest {
             float[] out = {1, 2, 3};
             out = java.util.Arrays.copyOf(out, 2 * HIDDEN);
             float[] before = out.clone();
-            MoeDispatch.forward(w, new float[2 * HIDDEN], 2, 2, new int[] {-1, -1, -1, -1}, new float[4], out);
+            MoeDispatch.forward(w, new float[2 * HIDDEN], new Routing(2, 2, new int[] {-1, -1, -1, -1}, new float[4]),
+                    out);
             assertThat(out).containsExactly(before);
         }
     }
@@ -113,8 +113,8 @@ class MoeDispatchTest {
     void rejectsUnknownExperts() {
         try (Arena arena = Arena.ofConfined()) {
             MoeWeights w = weights(arena, new Random(3));
-            assertThatThrownBy(() -> MoeDispatch.forward(w, new float[HIDDEN], 1, 1, new int[] {EXPERTS},
-                    new float[1], new float[HIDDEN])).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> MoeDispatch.forward(w, new float[HIDDEN], new Routing(1, 1, new int[] {EXPERTS},
+                    new float[1]), new float[HIDDEN])).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("expert " + EXPERTS);
         }
     }

@@ -1,4 +1,4 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 /** A handshake that this node cannot accept; the message names both sides and what to change. */
 public final class HandshakeRefusedException extends Exception {

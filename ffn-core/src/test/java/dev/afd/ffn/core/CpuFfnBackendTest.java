@@ -1,13 +1,13 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.afd.model.kernels.Mlp;
+import dev.afd.model.kernels.MlpWeights;
+import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.MlpWeights;
-import dev.afd.model.step3.MoeWeights;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -101,7 +101,7 @@ class CpuFfnBackendTest {
             weights[s] = random.nextFloat();
         }
         for (int[] shared : new int[][] {randomSubset(random, rows), {}, IntStream.range(0, rows).toArray()}) {
-            float[] out = backend.compute(layer, x, rows, shared, k, ids, weights);
+            float[] out = backend.compute(Batches.of(tiny.hidden(), layer, x, rows, shared, k, ids, weights));
             assertClose(out, reference(l, x, rows, shared, k, ids, weights, hidden));
         }
     }
@@ -113,8 +113,8 @@ class CpuFfnBackendTest {
         int hidden = tiny.hidden();
         float[] x = tiny.activations(random, rows);
         int[] ids = {3, -1, -1, -1, -1, -1, -1, 4}; // row 0 and row 3 have a slot; rows 1 and 2 have nothing
-        float[] out = tiny.backend(new ExpertRange(2, 5)).compute(TinyModel.MOE_LAYER, x, rows, new int[] {3}, 2,
-                ids, new float[] {0.5f, 0, 0, 0, 0, 0, 0, 0.25f});
+        float[] out = tiny.backend(new ExpertRange(2, 5)).compute(Batches.of(tiny.hidden(), TinyModel.MOE_LAYER, x,
+                rows, new int[] {3}, 2, ids, new float[] {0.5f, 0, 0, 0, 0, 0, 0, 0.25f}));
         for (int i = hidden; i < 3 * hidden; i++) {
             assertThat(out[i]).isZero();
         }
@@ -125,20 +125,21 @@ class CpuFfnBackendTest {
     void refusesExpertsOutsideItsRangeAndSlotsOnDenseLayers() {
         CpuFfnBackend backend = tiny.backend(new ExpertRange(2, 5));
         float[] x = new float[2 * tiny.hidden()];
-        assertThatThrownBy(() -> backend.compute(TinyModel.MOE_LAYER, x, 2, new int[0], 2,
-                new int[] {2, -1, 6, 3}, new float[4]))
+        assertThatThrownBy(() -> backend.compute(Batches.of(tiny.hidden(), TinyModel.MOE_LAYER, x, 2, new int[0],
+                2, new int[] {2, -1, 6, 3}, new float[4])))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("row 1 slot 0: expert 6 is outside this node's experts 2-5");
-        assertThatThrownBy(() -> backend.compute(TinyModel.MOE_LAYER, x, 2, new int[0], 2,
-                new int[] {-3, -1, 2, 3}, new float[4]))
+        assertThatThrownBy(() -> backend.compute(Batches.of(tiny.hidden(), TinyModel.MOE_LAYER, x, 2, new int[0],
+                2, new int[] {-3, -1, 2, 3}, new float[4])))
                 .hasMessageContaining("expert -3 is outside this node's experts 2-5 (-1 marks a slot");
-        assertThatThrownBy(() -> backend.compute(TinyModel.DENSE_LAYER, x, 2, new int[0], 1,
-                new int[] {-1, 4}, new float[2]))
+        assertThatThrownBy(() -> backend.compute(Batches.of(tiny.hidden(), TinyModel.DENSE_LAYER, x, 2, new int[0],
+                1, new int[] {-1, 4}, new float[2])))
                 .hasMessage("row 1 slot 0 names expert 4 but layer 0 is dense: it has no routed experts");
-        assertThatThrownBy(() -> backend.compute(TinyModel.DENSE_LAYER, x, 2, new int[] {2}, 0, new int[0],
-                new float[0]))
+        assertThatThrownBy(() -> backend.compute(Batches.of(tiny.hidden(), TinyModel.DENSE_LAYER, x, 2,
+                new int[] {2}, 0, new int[0], new float[0])))
                 .hasMessage("shared row 2 is outside the frame's 2 rows");
-        assertThatThrownBy(() -> backend.compute(7, x, 2, new int[0], 0, new int[0], new float[0]))
+        assertThatThrownBy(() -> backend.compute(Batches.of(tiny.hidden(), 7, x, 2, new int[0], 0, new int[0],
+                new float[0])))
                 .hasMessage("layer 7 does not exist; the model has 4 layers");
     }
 

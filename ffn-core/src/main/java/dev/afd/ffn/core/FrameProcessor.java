@@ -1,12 +1,15 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.ffn.Routing;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.Handshake;
 import dev.afd.proto.HandshakeAccepted;
 import dev.afd.proto.ResultFrame;
 import dev.afd.proto.WireDtype;
 import dev.afd.wire.RowCodec;
+import dev.afd.wire.WireFormat;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.function.Supplier;
@@ -59,13 +62,15 @@ public final class FrameProcessor {
             throw new HandshakeRefusedException(client + " has model fingerprint " + h.getModelFingerprint()
                     + " but " + node() + " serves " + fingerprint + "; start both with the same checkpoint");
         }
-        if (!isRequestDtype(h.getRequestDtype())) {
-            throw new HandshakeRefusedException(client + " sends activations as " + RowCodec.label(h.getRequestDtype())
-                    + " but " + node() + " accepts f32, bf16 or fp8-e4m3");
+        if (!WireFormat.isRequest(h.getRequestDtype())) {
+            throw new HandshakeRefusedException(client + " sends activations as "
+                    + WireFormat.label(h.getRequestDtype()) + " but " + node() + " accepts "
+                    + WireFormat.choices(false));
         }
-        if (!isResponseDtype(h.getResponseDtype())) {
+        if (!WireFormat.isResponse(h.getResponseDtype())) {
             throw new HandshakeRefusedException(client + " asks for results as "
-                    + RowCodec.label(h.getResponseDtype()) + " but " + node() + " answers in f32 or bf16");
+                    + WireFormat.label(h.getResponseDtype()) + " but " + node() + " answers in "
+                    + WireFormat.choices(true));
         }
         return HandshakeAccepted.newBuilder()
                 .setModelFingerprint(fingerprint)
@@ -76,14 +81,6 @@ public final class FrameProcessor {
                 .build();
     }
 
-    static boolean isRequestDtype(WireDtype d) {
-        return d == WireDtype.WIRE_F32 || d == WireDtype.WIRE_BF16 || d == WireDtype.WIRE_FP8_E4M3;
-    }
-
-    static boolean isResponseDtype(WireDtype d) {
-        return d == WireDtype.WIRE_F32 || d == WireDtype.WIRE_BF16;
-    }
-
     /**
      * Computes a frame's result in {@code responseDtype}, or answers with {@code error} set when the frame is bad.
      *
@@ -91,8 +88,9 @@ public final class FrameProcessor {
      * @throws IllegalArgumentException for a response dtype no handshake can agree on
      */
     public ResultFrame process(ActivationFrame frame, WireDtype responseDtype) {
-        if (!isResponseDtype(responseDtype)) {
-            throw new IllegalArgumentException("results go out as f32 or bf16, not " + RowCodec.label(responseDtype));
+        if (!WireFormat.isResponse(responseDtype)) {
+            throw new IllegalArgumentException("results go out as " + WireFormat.choices(true) + ", not "
+                    + WireFormat.label(responseDtype));
         }
         String problem = check(frame);
         if (problem != null) {
@@ -111,7 +109,8 @@ public final class FrameProcessor {
             for (int i = 0; i < expertWeights.length; i++) {
                 expertWeights[i] = frame.getExpertWeights(i);
             }
-            result = backend.compute(frame.getLayer(), x, rows, sharedRows, frame.getK(), expertIds, expertWeights);
+            result = backend.compute(new FfnBatch(frame.getLayer(), x, frame.getHidden(), sharedRows,
+                    new Routing(rows, frame.getK(), expertIds, expertWeights)));
         } catch (IllegalArgumentException e) {
             return error(frame, responseDtype, e.getMessage());
         }
@@ -126,8 +125,8 @@ public final class FrameProcessor {
 
     /** What is wrong with the frame's header, or null. Data sizes and expert ids are checked on the way in. */
     private String check(ActivationFrame f) {
-        if (!isRequestDtype(f.getDtype())) {
-            return "dtype " + RowCodec.label(f.getDtype()) + " is not one of f32, bf16, fp8-e4m3";
+        if (!WireFormat.isRequest(f.getDtype())) {
+            return "dtype " + WireFormat.label(f.getDtype()) + " is not one of " + WireFormat.list();
         }
         if (f.getLayer() < 0 || f.getLayer() >= config.numLayers()) {
             return "layer " + f.getLayer() + " does not exist; the model has layers 0-" + (config.numLayers() - 1);

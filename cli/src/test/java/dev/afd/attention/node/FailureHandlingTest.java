@@ -108,8 +108,8 @@ class FailureHandlingTest {
         ModelGenerator.generate(ModelPreset.TINY.config(true), ModelGenerator.Options.defaults(), other);
         try (Checkpoint otherModel = Checkpoint.open(other);
                 FfnServer ffn = FfnServer.start("127.0.0.1", 0, otherModel.config(),
-                        new dev.afd.ffn.CpuFfnBackend(otherModel.config(), otherModel.weights(),
-                                new dev.afd.ffn.ExpertRange(0, otherModel.config().numExperts() - 1)), "other");
+                        new dev.afd.ffn.core.CpuFfnBackend(otherModel.config(), otherModel.weights(),
+                                new dev.afd.ffn.core.ExpertRange(0, otherModel.config().numExperts() - 1)), "other");
                 AttentionNode node = AttentionNode.remote(checkpoint, List.of("127.0.0.1:" + ffn.port()), WIRE,
                         EngineOptions.defaults(), "attention mismatched")) {
             GrpcFfnLink link = (GrpcFfnLink) node.ffn().links().getFirst();

@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Offline generation: runs a set of requests together to completion, one engine step at a time. A step carries the
+ * Offline generation for tests: runs a set of requests together to completion, one engine step at a time, with no
+ * scheduler, paging or wire; the plain reference the engine's tokens are compared with. A step carries the
  * next prefill chunk of every sequence still reading its prompt and one decode token of every other, so sequences at
  * different positions share each weight pass.
  *

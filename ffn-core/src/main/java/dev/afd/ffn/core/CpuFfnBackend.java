@@ -1,10 +1,10 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 import dev.afd.model.config.Step3Config;
-import dev.afd.model.kernels.Mlp;
-import dev.afd.model.kernels.MoeDispatch;
+import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.kernels.MlpWeights;
+import dev.afd.model.step3.CpuFfn;
 import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.MlpWeights;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -34,46 +34,8 @@ public final class CpuFfnBackend implements FfnBackend {
     }
 
     @Override
-    public float[] compute(int layer, float[] x, int rows, int[] sharedRows, int k, int[] expertIds,
-            float[] expertWeights) {
-        LayerWeights l = FfnArguments.check(weights, experts, hidden, layer, x, rows, sharedRows, k, expertIds,
-                expertWeights);
-        float[] out = new float[rows * hidden];
-        if (sharedRows.length > 0) {
-            addShared(l.isMoe() ? l.moe().shared() : l.dense(), x, rows, sharedRows, out);
-        }
-        if (FfnArguments.anyRouted(rows, k, expertIds)) {
-            MoeDispatch.forward(l.moe(), x, rows, k, expertIds, expertWeights, out);
-        }
-        return out;
-    }
-
-    /** Runs the MLP once over the gathered shared rows and writes each result into its row of {@code out}. */
-    private void addShared(MlpWeights mlp, float[] x, int rows, int[] sharedRows, float[] out) {
-        int n = sharedRows.length;
-        if (n == rows && isIdentity(sharedRows)) { // every row, in order: no gather needed
-            Mlp.forward(mlp, x, rows, out);
-            return;
-        }
-        float[] block = new float[n * hidden];
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(x, sharedRows[i] * hidden, block, i * hidden, hidden);
-        }
-        float[] result = new float[n * hidden];
-        Mlp.forward(mlp, block, n, result);
-        // out is still all zeros here, so writing the rows is the same as adding them.
-        for (int i = 0; i < n; i++) {
-            System.arraycopy(result, i * hidden, out, sharedRows[i] * hidden, hidden);
-        }
-    }
-
-    private static boolean isIdentity(int[] rows) {
-        for (int i = 0; i < rows.length; i++) {
-            if (rows[i] != i) {
-                return false;
-            }
-        }
-        return true;
+    public float[] compute(FfnBatch batch) {
+        return CpuFfn.forward(FfnArguments.check(weights, experts, hidden, batch), batch);
     }
 
     /**

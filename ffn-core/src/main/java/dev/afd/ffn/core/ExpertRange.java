@@ -1,4 +1,4 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 /**
  * The routed experts an ffn-node holds: ids {@code first..last}, inclusive, the same range in every MoE layer.

@@ -1,4 +1,4 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -16,12 +16,12 @@ import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.io.TempDir;
 
 class FrameProcessorTest {
-    private static final ExpertRange RANGE = new ExpertRange(0, 3);
+    private static final ExpertRange RANGE = TinyModel.FRAME_EXPERTS;
 
     @TempDir
     static Path dir;
@@ -42,30 +42,11 @@ class FrameProcessorTest {
         tiny.close();
     }
 
-    /** A valid frame of {@code rows} random rows: every other row shared, slots in this node's range or -1. */
-    static ActivationFrame frame(TinyModel tiny, long id, int layer, int rows, WireDtype dtype, Random random) {
-        int k = tiny.config.isMoeLayer(layer) ? tiny.config.topK() : 0;
-        float[] x = tiny.activations(random, rows);
-        RowCodec.Encoded encoded = RowCodec.encode(dtype, x, 0, rows, tiny.hidden());
-        ActivationFrame.Builder f = ActivationFrame.newBuilder()
-                .setId(id).setLayer(layer).setMicroBatch((int) (id % 2)).setStep(id / 2)
-                .setRows(rows).setHidden(tiny.hidden()).setK(k).setDtype(dtype)
-                .setData(encoded.data()).setRowScales(encoded.rowScales());
-        for (int r = 0; r < rows; r += 2) {
-            f.addSharedRows(r);
-        }
-        for (int s = 0; s < rows * k; s++) {
-            f.addExpertIds(random.nextInt(3) == 0 ? -1 : random.nextInt(RANGE.size()));
-            f.addExpertWeights(random.nextFloat());
-        }
-        return f.build();
-    }
-
     /** What the frame's result must be: decode, compute, encode, step by step. */
     static float[] expected(TinyModel tiny, FfnBackend backend, ActivationFrame f, WireDtype responseDtype) {
         float[] x = RowCodec.decode(f.getDtype(), f.getData(), f.getRowScales(), f.getRows(), f.getHidden());
-        float[] out = backend.compute(f.getLayer(), x, f.getRows(), ints(f.getSharedRowsList()), f.getK(),
-                ints(f.getExpertIdsList()), weightsOf(f));
+        float[] out = backend.compute(Batches.of(tiny.hidden(), f.getLayer(), x, f.getRows(),
+                ints(f.getSharedRowsList()), f.getK(), ints(f.getExpertIdsList()), weightsOf(f)));
         RowCodec.Encoded e = RowCodec.encode(responseDtype, out, 0, f.getRows(), tiny.hidden());
         return RowCodec.decode(responseDtype, e.data(), e.rowScales(), f.getRows(), tiny.hidden());
     }
@@ -76,7 +57,7 @@ class FrameProcessorTest {
         "WIRE_FP8_E4M3, WIRE_BF16, 2", "WIRE_FP8_E4M3, WIRE_F32, 3"})
     void roundTripsEveryDtype(WireDtype request, WireDtype response, int layer) {
         Random random = new Random(layer * 7L + request.getNumber() * 3L + response.getNumber());
-        ActivationFrame f = frame(tiny, 42, layer, 13, request, random);
+        ActivationFrame f = tiny.frame(42, layer, 13, request, random);
         ResultFrame result = processor.process(f, response);
 
         assertThat(result.getError()).isEmpty();
@@ -88,8 +69,8 @@ class FrameProcessorTest {
         if (request == WireDtype.WIRE_F32 && response == WireDtype.WIRE_F32) {
             // Lossless both ways: the very backend output on the original rows.
             float[] x = RowCodec.decode(request, f.getData(), f.getRowScales(), 13, tiny.hidden());
-            assertThat(actual).containsExactly(backend.compute(layer, x, 13, new int[] {0, 2, 4, 6, 8, 10, 12},
-                    f.getK(), ints(f.getExpertIdsList()), weightsOf(f)));
+            assertThat(actual).containsExactly(backend.compute(Batches.of(tiny.hidden(), layer, x, 13,
+                    new int[] {0, 2, 4, 6, 8, 10, 12}, f.getK(), ints(f.getExpertIdsList()), weightsOf(f))));
         }
     }
 
@@ -106,7 +87,7 @@ class FrameProcessorTest {
     }
 
     private static String errorOf(UnaryOperator<ActivationFrame.Builder> breakIt) {
-        ActivationFrame good = frame(tiny, 9, TinyModel.MOE_LAYER, 3, WireDtype.WIRE_BF16, new Random(5));
+        ActivationFrame good = tiny.frame(9, TinyModel.MOE_LAYER, 3, WireDtype.WIRE_BF16, new Random(5));
         ResultFrame r = processor.process(breakIt.apply(good.toBuilder()).build(), WireDtype.WIRE_BF16);
         assertThat(r.getId()).isEqualTo(9);
         assertThat(r.getData().isEmpty()).isEqualTo(!r.getError().isEmpty());
@@ -143,7 +124,7 @@ class FrameProcessorTest {
 
     @Test
     void aFrameOfNoRowsHasAnEmptyResult() {
-        ActivationFrame f = frame(tiny, 1, TinyModel.MOE_LAYER, 0, WireDtype.WIRE_FP8_E4M3, new Random(1));
+        ActivationFrame f = tiny.frame(1, TinyModel.MOE_LAYER, 0, WireDtype.WIRE_FP8_E4M3, new Random(1));
         ResultFrame r = processor.process(f, WireDtype.WIRE_F32);
         assertThat(r.getError()).isEmpty();
         assertThat(r.getData().isEmpty()).isTrue();
@@ -182,7 +163,7 @@ class FrameProcessorTest {
 
     @Test
     void resultsNeverGoOutAsFp8() {
-        ActivationFrame f = frame(tiny, 1, TinyModel.MOE_LAYER, 2, WireDtype.WIRE_F32, new Random(1));
+        ActivationFrame f = tiny.frame(1, TinyModel.MOE_LAYER, 2, WireDtype.WIRE_F32, new Random(1));
         assertThatThrownBy(() -> processor.process(f, WireDtype.WIRE_FP8_E4M3))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("results go out as f32 or bf16, not fp8-e4m3");

@@ -1,4 +1,4 @@
-package dev.afd.ffn;
+package dev.afd.ffn.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

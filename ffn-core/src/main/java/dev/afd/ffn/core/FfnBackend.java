@@ -1,0 +1,28 @@
+package dev.afd.ffn.core;
+
+import dev.afd.model.ffn.FfnBatch;
+
+/**
+ * Computes an ffn-node's share of one layer's FFN for the rows of a frame.
+ *
+ * <p>Threading: any thread may call {@link #compute} and calls may overlap. The CPU backend is stateless apart
+ * from read-only weights; the CUDA backend hands every call to its GPU's one CUDA thread and runs them in turn.
+ */
+public interface FfnBackend {
+    /**
+     * The weighted partial FFN output of the batch's rows, as {@link FfnBatch} defines it: per row, the shared or
+     * dense part first, then the routed slots in slot order, so results are reproducible. Rows with neither get
+     * zeros.
+     *
+     * @return a new {@code rows × hidden} array
+     * @throws IllegalArgumentException for a layer the model lacks, a width other than the model's, an expert
+     *     outside {@link #experts()}, or a routed slot on a dense layer ({@link FfnArguments#check})
+     */
+    float[] compute(FfnBatch batch);
+
+    /** The routed experts this backend serves. */
+    ExpertRange experts();
+
+    /** Backend name for handshakes, health and logs: {@code cpu} or {@code cuda}. */
+    String name();
+}
