@@ -1,7 +1,7 @@
 package dev.afd.ffn;
 
 import dev.afd.ffn.core.CpuFfnBackend;
-import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.cuda.CudaFfnBackend;
 import dev.afd.ffn.cuda.CudaProbe;
@@ -31,10 +31,11 @@ public final class BackendSelector {
      *
      * @throws CudaUnavailableException for {@link BackendKind#CUDA} when the CUDA backend cannot run, with the
      *     reason
-     * @throws IllegalArgumentException when {@code experts} exceeds the model's routed experts
+     * @throws IllegalArgumentException when {@code experts} exceeds the model's routed experts, or has gaps where
+     *     the CUDA backend is asked for (it holds one contiguous range)
      */
     public static Selection select(BackendKind kind, Step3Config config, Step3Weights weights,
-            ExpertRange experts) {
+            ExpertSet experts) {
         Selection s = switch (kind) {
             case CPU -> cpu(config, weights, experts, "cpu (asked for)");
             case CUDA -> cuda(config, weights, experts);
@@ -44,11 +45,15 @@ public final class BackendSelector {
         return s;
     }
 
-    private static Selection auto(Step3Config config, Step3Weights weights, ExpertRange experts) {
-        experts.requireWithin(config.numExperts());
+    private static Selection auto(Step3Config config, Step3Weights weights, ExpertSet experts) {
+        experts = experts.requireWithin(config.numExperts());
         CudaProbe.Verdict verdict = CudaProbe.verdict();
         if (!verdict.available()) {
             return cpu(config, weights, experts, "cpu (auto: " + verdict.description() + ")");
+        }
+        if (experts.ranges().size() != 1) {
+            return cpu(config, weights, experts, "cpu (auto: the CUDA backend holds one contiguous range of experts,"
+                    + " this node holds " + experts + ")");
         }
         try {
             return cuda(config, weights, experts);
@@ -60,12 +65,13 @@ public final class BackendSelector {
         }
     }
 
-    private static Selection cuda(Step3Config config, Step3Weights weights, ExpertRange experts) {
-        CudaFfnBackend cuda = CudaFfnBackend.create(config, weights, experts);
+    private static Selection cuda(Step3Config config, Step3Weights weights, ExpertSet experts) {
+        CudaFfnBackend cuda = CudaFfnBackend.create(config, weights,
+                experts.requireWithin(config.numExperts()).asRange("CUDA"));
         return new Selection(cuda, "cuda on " + cuda.describe());
     }
 
-    private static Selection cpu(Step3Config config, Step3Weights weights, ExpertRange experts, String why) {
+    private static Selection cpu(Step3Config config, Step3Weights weights, ExpertSet experts, String why) {
         return new Selection(new CpuFfnBackend(config, weights, experts), why);
     }
 }

@@ -21,13 +21,20 @@ import java.lang.foreign.MemorySegment;
  */
 public final class CpuFfnBackend implements FfnBackend {
     private final Step3Weights weights;
-    private final ExpertRange experts;
+    private final ExpertSet experts;
     private final int hidden;
 
     /**
      * @throws IllegalArgumentException when {@code experts} exceeds the model's routed experts
      */
     public CpuFfnBackend(Step3Config config, Step3Weights weights, ExpertRange experts) {
+        this(config, weights, ExpertSet.of(experts));
+    }
+
+    /**
+     * @throws IllegalArgumentException when {@code experts} names an expert the model lacks
+     */
+    public CpuFfnBackend(Step3Config config, Step3Weights weights, ExpertSet experts) {
         this.weights = weights;
         this.experts = experts.requireWithin(config.numExperts());
         this.hidden = config.hiddenSize();
@@ -48,8 +55,11 @@ public final class CpuFfnBackend implements FfnBackend {
         long bytes = 0;
         for (LayerWeights l : weights.layers()) {
             if (l.isMoe()) {
-                bytes += load(l.moe().shared()) + load(ownSlice(l.moe().gate())) + load(ownSlice(l.moe().up()))
-                        + load(ownSlice(l.moe().down()));
+                bytes += load(l.moe().shared());
+                for (ExpertRange r : experts.ranges()) {
+                    bytes += load(slice(l.moe().gate(), r)) + load(slice(l.moe().up(), r))
+                            + load(slice(l.moe().down(), r));
+                }
             } else {
                 bytes += load(l.dense());
             }
@@ -57,10 +67,10 @@ public final class CpuFfnBackend implements FfnBackend {
         return bytes;
     }
 
-    /** This node's experts of a stacked {@code [E, ...]} tensor, as one contiguous slice. */
-    private MemorySegment ownSlice(Tensor stacked) {
+    /** Experts {@code r} of a stacked {@code [E, ...]} tensor, as one contiguous slice. */
+    private static MemorySegment slice(Tensor stacked, ExpertRange r) {
         long perExpert = stacked.data().byteSize() / stacked.dim(0);
-        return stacked.data().asSlice(perExpert * experts.first(), perExpert * experts.size());
+        return stacked.data().asSlice(perExpert * r.first(), perExpert * r.size());
     }
 
     private static long load(MlpWeights m) {
@@ -75,7 +85,7 @@ public final class CpuFfnBackend implements FfnBackend {
     }
 
     @Override
-    public ExpertRange experts() {
+    public ExpertSet experts() {
         return experts;
     }
 

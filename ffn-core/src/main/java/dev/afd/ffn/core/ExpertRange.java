@@ -58,6 +58,6 @@ public record ExpertRange(int first, int last) {
 
     @Override
     public String toString() {
-        return first + "-" + last;
+        return first == last ? Integer.toString(first) : first + "-" + last;
     }
 }

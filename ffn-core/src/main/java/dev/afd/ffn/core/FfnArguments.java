@@ -19,7 +19,7 @@ public final class FfnArguments {
      * @return the layer's weights
      * @throws IllegalArgumentException naming the first thing that is wrong
      */
-    public static LayerWeights check(Step3Weights weights, ExpertRange experts, int hidden, FfnBatch batch) {
+    public static LayerWeights check(Step3Weights weights, ExpertSet experts, int hidden, FfnBatch batch) {
         int layer = batch.layer();
         if (layer < 0 || layer >= weights.layers().size()) {
             throw new IllegalArgumentException("layer " + layer + " does not exist; the model has "

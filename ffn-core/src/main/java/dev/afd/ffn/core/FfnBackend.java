@@ -21,7 +21,7 @@ public interface FfnBackend {
     float[] compute(FfnBatch batch);
 
     /** The routed experts this backend serves. */
-    ExpertRange experts();
+    ExpertSet experts();
 
     /** Backend name for handshakes, health and logs: {@code cpu} or {@code cuda}. */
     String name();

@@ -2,6 +2,7 @@ package dev.afd.ffn.cuda;
 
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.FfnArguments;
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.model.config.Step3Config;
@@ -145,7 +146,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
 
     @Override
     public float[] compute(FfnBatch batch) {
-        FfnArguments.check(weights, experts, hidden, batch);
+        FfnArguments.check(weights, ExpertSet.of(experts), hidden, batch);
         int layer = batch.layer();
         int rows = batch.rows();
         float[] x = batch.x();
@@ -167,8 +168,8 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     }
 
     @Override
-    public ExpertRange experts() {
-        return experts;
+    public ExpertSet experts() {
+        return ExpertSet.of(experts);
     }
 
     @Override
