@@ -4,6 +4,8 @@ import dev.afd.attention.engine.Engine;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.ffn.DisaggregatedFfn;
 import dev.afd.attention.ffn.FfnLink;
+import dev.afd.attention.ffn.FfnMembers;
+import dev.afd.attention.ffn.FfnMembership;
 import dev.afd.attention.ffn.GrpcFfnLink;
 import dev.afd.attention.ffn.InProcessFfnLink;
 import dev.afd.attention.server.AttentionServer;
@@ -44,8 +46,11 @@ public final class AttentionNode implements AutoCloseable {
         }
     }
 
+    /** How often the ffn-nodes' DNS names are resolved again, unless a node is given another interval. */
+    public static final Duration DEFAULT_FFN_REFRESH = Duration.ofSeconds(5);
+
     private final Checkpoint checkpoint;
-    private final List<FfnLink> links;
+    private final FfnMembers members;
     private final DisaggregatedFfn ffn;
     private final Engine engine;
     private final ScheduledExecutorService reconnects;
@@ -53,14 +58,14 @@ public final class AttentionNode implements AutoCloseable {
     private AttentionServer server;
     private boolean closed;
 
-    private AttentionNode(Checkpoint checkpoint, List<FfnLink> links, Wire wire, EngineOptions options,
+    private AttentionNode(Checkpoint checkpoint, FfnMembers members, Wire wire, EngineOptions options,
             ScheduledExecutorService reconnects, MutualTls tls) {
         this.checkpoint = checkpoint;
-        this.links = links;
+        this.members = members;
         this.reconnects = reconnects;
         this.tls = tls;
         Step3Config c = checkpoint.config();
-        this.ffn = new DisaggregatedFfn(c, links, wire.requestDtype(), wire.responseDtype(), wire.deadline());
+        this.ffn = new DisaggregatedFfn(c, members, wire.requestDtype(), wire.responseDtype(), wire.deadline());
         this.engine = new Engine(new Step3Model(c, checkpoint.weights(), ffn), new HashSet<>(checkpoint.eosTokenIds()),
                 options);
     }
@@ -84,7 +89,7 @@ public final class AttentionNode implements AutoCloseable {
                     "ffn in-process " + range);
             links.add(new InProcessFfnLink(processor, handshake(c, wire, "attention in-process")));
         }
-        return new AttentionNode(checkpoint, links, wire, options, null, null);
+        return new AttentionNode(checkpoint, FfnMembers.fixed(links), wire, options, null, null);
     }
 
     /** A node whose ffn-nodes are remote, at {@code targets} ({@code host:port} each), connected in the background. */
@@ -99,14 +104,22 @@ public final class AttentionNode implements AutoCloseable {
      */
     public static AttentionNode remote(Checkpoint checkpoint, List<String> targets, Wire wire, EngineOptions options,
             String self, MutualTls tls) {
+        return remote(checkpoint, targets, wire, options, self, tls, FfnMembership.Resolver.system(),
+                DEFAULT_FFN_REFRESH);
+    }
+
+    /**
+     * A node whose ffn-nodes are every address {@code targets} ({@code host:port} or {@code name:port}) resolve to,
+     * resolved again every {@code refresh}: members join and leave as DNS says (see {@link FfnMembership}).
+     */
+    public static AttentionNode remote(Checkpoint checkpoint, List<String> targets, Wire wire, EngineOptions options,
+            String self, MutualTls tls, FfnMembership.Resolver resolver, Duration refresh) {
         ScheduledExecutorService reconnects = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("afd-ffn-connect").daemon().factory());
         Handshake h = handshake(checkpoint.config(), wire, self);
-        List<FfnLink> links = new ArrayList<>();
-        for (String t : targets) {
-            links.add(new GrpcFfnLink(t, h, reconnects, tls));
-        }
-        return new AttentionNode(checkpoint, links, wire, options, reconnects, tls);
+        FfnMembership members = new FfnMembership(targets, resolver,
+                (address, authority) -> new GrpcFfnLink(address, authority, h, reconnects, tls), refresh, reconnects);
+        return new AttentionNode(checkpoint, members, wire, options, reconnects, tls);
     }
 
     private static Handshake handshake(Step3Config c, Wire wire, String self) {
@@ -152,7 +165,7 @@ public final class AttentionNode implements AutoCloseable {
             server.close();
         }
         engine.close();
-        links.forEach(FfnLink::close);
+        members.close();
         if (reconnects != null) {
             reconnects.shutdownNow();
         }

@@ -10,6 +10,7 @@ import dev.afd.attention.ffn.GrpcFfnLink;
 import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.ffn.FfnBatch;
@@ -195,7 +196,7 @@ public final class AfdBench {
         }
 
         @Override
-        public ExpertRange experts() {
+        public ExpertSet experts() {
             return backend.experts();
         }
 

@@ -4,22 +4,23 @@ import dev.afd.ffn.BackendKind;
 import dev.afd.ffn.BackendSelector;
 import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.core.CpuFfnBackend;
-import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.cuda.CudaUnavailableException;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.transport.MutualTls;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code afd ffn}: serve a range of routed experts to attention nodes until SIGTERM or Ctrl-C. */
+/** {@code afd ffn}: serve a set of routed experts to attention nodes until SIGTERM or Ctrl-C, then drain. */
 @Command(
         name = "ffn",
         mixinStandardHelpOptions = true,
-        description = {"Run an ffn-node: hold a range of routed experts of every MoE layer, plus the shared expert"
+        description = {"Run an ffn-node: hold a set of routed experts of every MoE layer, plus the shared expert"
                 + " and the dense layers, and answer attention nodes' Exchange streams over gRPC until SIGTERM or"
                 + " Ctrl-C."})
 final class FfnCommand implements Callable<Integer> {
@@ -29,9 +30,16 @@ final class FfnCommand implements Callable<Integer> {
     Path model;
 
     @Option(names = "--experts", required = true,
-            description = "Routed experts this node holds, FIRST-LAST inclusive, e.g. 0-23; must lie within the"
-                    + " model's experts. Required; no default.")
+            description = "Routed experts this node holds: ranges and ids separated by commas (0-11,24-35), or all;"
+                    + " within the model's experts. Sets may overlap across nodes: an expert on several nodes has"
+                    + " replicas, and attention nodes spread its work over them and fail over between them."
+                    + " Required; no default.")
     String experts;
+
+    @Option(names = "--drain-timeout-s", defaultValue = "30",
+            description = "On SIGTERM, how long to keep answering while attention nodes move to other holders of"
+                    + " this node's experts (it exits as soon as they have gone quiet). Default: ${DEFAULT-VALUE}.")
+    int drainTimeoutS;
 
     @Mixin
     ListenMixin listen;
@@ -57,12 +65,12 @@ final class FfnCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BackendKind kind = BackendKind.parse(backend);
-        ExpertRange range = ExpertRange.parse(experts);
+        ExpertSet set = ExpertSet.parse(experts);
         MutualTls mutualTls = tls.tls();
         try (Checkpoint checkpoint = Checkpoint.open(model)) {
             BackendSelector.Selection selection;
             try {
-                selection = BackendSelector.select(kind, checkpoint.config(), checkpoint.weights(), range);
+                selection = BackendSelector.select(kind, checkpoint.config(), checkpoint.weights(), set);
             } catch (CudaUnavailableException e) {
                 throw new IllegalArgumentException("--backend cuda: " + e.getMessage()
                         + "; use --backend auto or cpu to run on the CPU", e);
@@ -75,7 +83,8 @@ final class FfnCommand implements Callable<Integer> {
             FfnServer server = FfnServer.start(listen.host(), listen.port, checkpoint.config(), selection.backend(),
                     model.toString(), mutualTls);
             exitWith.watchParent();
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "afd-ffn-shutdown"));
+            Runtime.getRuntime().addShutdownHook(new Thread(
+                    () -> server.drainAndClose(Duration.ofSeconds(drainTimeoutS)), "afd-ffn-shutdown"));
             // Returns once the hook has closed the server, so the checkpoint is unmapped only after the last frame.
             server.awaitTermination();
             if (selection.backend() instanceof AutoCloseable gpu) {

@@ -3,6 +3,7 @@ package dev.afd.ffn;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.ffn.core.HandshakeRefusedException;
 import dev.afd.proto.ActivationFrame;
+import dev.afd.proto.Draining;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;
 import dev.afd.proto.HandshakeAccepted;
@@ -36,6 +37,8 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     private final int maxInFlight;
     /** Told when the node cannot go on (out of memory); stops the whole server. */
     private final Consumer<Error> fatal;
+    /** Told once when the stream is over, so the service forgets it. */
+    private final Consumer<ExchangeStream> over;
 
     private final ArrayDeque<ExchangeResponse> unsent = new ArrayDeque<>();
     private String client = "a client that has not shaken hands";
@@ -48,10 +51,16 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     private boolean clientDone;
     /** The stream is over (completed, failed or cancelled): nothing more is sent or computed. */
     private boolean closed;
+    /** Why the node is draining, once it is; told to the client once, after its handshake. */
+    private String drainReason;
+    private boolean drainTold;
+    /** When the last frame arrived ({@link System#nanoTime()}). */
+    private long lastFrameNanos = System.nanoTime();
 
     ExchangeStream(FrameProcessor processor, Executor compute, ServerCallStreamObserver<ExchangeResponse> responses,
-            int maxInFlight, Consumer<Error> fatal) {
+            int maxInFlight, Consumer<Error> fatal, Consumer<ExchangeStream> over) {
         this.processor = processor;
+        this.over = over;
         this.compute = compute;
         this.responses = responses;
         this.maxInFlight = maxInFlight;
@@ -102,10 +111,12 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
         // One small message: sent even if the transport is not ready yet, gRPC buffers it.
         responses.onNext(ExchangeResponse.newBuilder().setAccepted(accepted).build());
         LOG.log(Level.INFO, "{0} connected to {1}", client, accepted.getNode());
+        tellDrain();
         requestIfRoom();
     }
 
     private void handOff(ActivationFrame frame) {
+        lastFrameNanos = System.nanoTime();
         WireDtype dtype = responseDtype;
         try {
             compute.execute(() -> computeAndSend(frame, dtype));
@@ -152,6 +163,32 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
         }
     }
 
+    /**
+     * The node is shutting down: tell the client (once it has shaken hands) so it sends new frames to other holders;
+     * frames that still come are answered as usual.
+     */
+    synchronized void drain(String reason) {
+        drainReason = reason;
+        tellDrain();
+    }
+
+    /**
+     * Whether the client has gone quiet since the drain began: nothing in flight and no frame for {@code quiet}, or
+     * the stream is over.
+     */
+    synchronized boolean quietFor(long quietNanos) {
+        return closed || inFlight == 0 && System.nanoTime() - lastFrameNanos >= quietNanos;
+    }
+
+    private void tellDrain() {
+        if (drainReason != null && !drainTold && responseDtype != null && !closed) {
+            drainTold = true;
+            // One small message: gRPC buffers it if the transport is not ready.
+            responses.onNext(ExchangeResponse.newBuilder()
+                    .setDraining(Draining.newBuilder().setReason(drainReason)).build());
+        }
+    }
+
     private synchronized void onReady() {
         if (!closed) {
             drain();
@@ -165,7 +202,7 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
             inFlight--;
         }
         if (clientDone && inFlight == 0) {
-            closed = true;
+            release();
             responses.onCompleted();
             return;
         }
@@ -202,7 +239,10 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     }
 
     private void release() {
-        closed = true;
+        if (!closed) {
+            closed = true;
+            over.accept(this);
+        }
         unsent.clear();
     }
 

@@ -34,12 +34,15 @@ public final class FfnServer implements AutoCloseable {
     public static final int MAX_MESSAGE_BYTES = 256 << 20;
     /** How long {@link #close()} lets open streams finish before cancelling them. */
     public static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
+    /** A drain ends once the attention nodes have sent nothing for this long (and nothing is in flight). */
+    public static final Duration DRAIN_QUIET = Duration.ofSeconds(1);
     /** Health service name that reports the compute backend: this plus {@code cpu} or {@code cuda}. */
     public static final String BACKEND_HEALTH_PREFIX = "afd.ffn.backend.";
 
     private static final System.Logger LOG = System.getLogger(FfnServer.class.getName());
 
     private final Server server;
+    private final FfnService service;
     private final HealthStatusManager health;
     private final ExecutorService compute;
     private final FfnBackend backend;
@@ -50,9 +53,10 @@ public final class FfnServer implements AutoCloseable {
     /** Why the node stopped on its own; null while serving or after an ordinary close. */
     private volatile Error failure;
 
-    private FfnServer(Server server, HealthStatusManager health, ExecutorService compute, FfnBackend backend,
-            InetSocketAddress address, String node) {
+    private FfnServer(Server server, FfnService service, HealthStatusManager health, ExecutorService compute,
+            FfnBackend backend, InetSocketAddress address, String node) {
         this.server = server;
+        this.service = service;
         this.health = health;
         this.compute = compute;
         this.backend = backend;
@@ -85,8 +89,9 @@ public final class FfnServer implements AutoCloseable {
         ExecutorService compute = Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().name("ffn-compute").daemon().factory());
         HealthStatusManager health = new HealthStatusManager();
+        FfnService service = new FfnService(processor, compute, fatal::complete);
         Server server = MutualTls.secure(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), tls)
-                .addService(new FfnService(processor, compute, fatal::complete))
+                .addService(service)
                 .addService(health.getHealthService())
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 // Handlers only parse, queue and hand off (compute has its own thread): running them on the network
@@ -109,7 +114,7 @@ public final class FfnServer implements AutoCloseable {
         LOG.log(Level.INFO, "{0} serving experts {1} of {2}, backend {3}, model {4} (fingerprint {5}), {6}",
                 name.get(), backend.experts(), config.numExperts(), backend.name(), model, config.fingerprint(),
                 tls == null ? "plaintext" : "mutual TLS");
-        FfnServer started = new FfnServer(server, health, compute, backend, bound, name.get());
+        FfnServer started = new FfnServer(server, service, health, compute, backend, bound, name.get());
         // Runs at once if a stream already failed that way, else on the failing stream's thread when it does.
         fatal.thenAccept(started::stopAfter);
         return started;
@@ -153,6 +158,40 @@ public final class FfnServer implements AutoCloseable {
     /** Blocks until {@link #close()} (e.g. from a shutdown hook) has finished, compute thread included. */
     public void awaitTermination() throws InterruptedException {
         closeFinished.await();
+    }
+
+    /**
+     * Leaves gracefully (SIGTERM): reports NOT_SERVING, tells every attention node it is draining (they send new
+     * frames to other holders of its experts), answers the frames that still come, and closes once they have gone
+     * quiet ({@link #DRAIN_QUIET} without a frame, none in flight) or {@code grace} has passed, whichever is first.
+     *
+     * @return whether the attention nodes went quiet within {@code grace}
+     */
+    public boolean drainAndClose(Duration grace) {
+        health.setStatus("", ServingStatus.NOT_SERVING);
+        health.setStatus(FfnServiceGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+        service.drain(node + " is shutting down");
+        LOG.log(Level.INFO, "{0} draining: waiting up to {1} s for its attention nodes to move elsewhere", node,
+                grace.toSeconds());
+        long end = System.nanoTime() + grace.toNanos();
+        boolean quiet = false;
+        try {
+            // The quiet period starts with the drain: frames sent just before the notice still get their answers.
+            Thread.sleep(DRAIN_QUIET.toMillis());
+            while (!(quiet = service.quiet(DRAIN_QUIET)) && System.nanoTime() - end < 0) {
+                Thread.sleep(50);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (quiet) {
+            server.shutdownNow(); // the streams are idle: nothing to wait for
+        } else {
+            LOG.log(Level.WARNING, "{0}: attention nodes still sent frames after {1} s of draining (no other node"
+                    + " holds some of its experts?); closing anyway", node, grace.toSeconds());
+        }
+        close();
+        return quiet;
     }
 
     /** Stops at once, as a crashed node would: open streams are cancelled without a grace period. */

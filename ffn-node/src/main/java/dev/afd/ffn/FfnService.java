@@ -6,6 +6,9 @@ import dev.afd.proto.ExchangeResponse;
 import dev.afd.proto.FfnServiceGrpc;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
@@ -25,6 +28,9 @@ public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
     private final FrameProcessor processor;
     private final Executor compute;
     private final Consumer<Error> fatal;
+    /** Open streams, for draining; a stream leaves when it is over. */
+    private final Set<ExchangeStream> streams = ConcurrentHashMap.newKeySet();
+    private volatile String drainReason;
 
     /**
      * @param compute runs the frames of every stream; one worker is enough (the kernels fan out on their own pool)
@@ -38,7 +44,25 @@ public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
 
     @Override
     public StreamObserver<ExchangeRequest> exchange(StreamObserver<ExchangeResponse> responses) {
-        return new ExchangeStream(processor, compute,
-                (ServerCallStreamObserver<ExchangeResponse>) responses, MAX_FRAMES_IN_FLIGHT, fatal);
+        ServerCallStreamObserver<ExchangeResponse> call = (ServerCallStreamObserver<ExchangeResponse>) responses;
+        ExchangeStream stream = new ExchangeStream(processor, compute, call, MAX_FRAMES_IN_FLIGHT, fatal,
+                streams::remove);
+        streams.add(stream);
+        String reason = drainReason;
+        if (reason != null) {
+            stream.drain(reason); // told right after its handshake
+        }
+        return stream;
+    }
+
+    /** Tells every client, now and from now on, that this node is draining. */
+    public void drain(String reason) {
+        drainReason = reason;
+        streams.forEach(s -> s.drain(reason));
+    }
+
+    /** Whether every client has gone quiet: no frame in flight and none received for {@code quiet}. */
+    public boolean quiet(Duration quiet) {
+        return streams.stream().allMatch(s -> s.quietFor(quiet.toNanos()));
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.TinyModel;
 import dev.afd.ffn.cuda.CudaFfnBackend;
 import dev.afd.ffn.cuda.CudaProbe;
@@ -35,7 +36,7 @@ class BackendSelectorTest {
     }
 
     private static BackendSelector.Selection select(BackendKind kind) {
-        return BackendSelector.select(kind, tiny.config, tiny.checkpoint.weights(), new ExpertRange(0, 7));
+        return BackendSelector.select(kind, tiny.config, tiny.checkpoint.weights(), ExpertSet.of(new ExpertRange(0, 7)));
     }
 
     private static CudaProbe.Verdict noGpu() {
@@ -92,7 +93,7 @@ class BackendSelectorTest {
     void aRangeBeyondTheModelIsRefusedWhateverTheBackend() {
         for (BackendKind kind : BackendKind.values()) {
             assertThatThrownBy(() -> BackendSelector.select(kind, tiny.config, tiny.checkpoint.weights(),
-                    new ExpertRange(4, 8)))
+                    ExpertSet.of(new ExpertRange(4, 8))))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("experts 4-8 exceed the model's 8 routed experts; pick a range within 0-7");
         }

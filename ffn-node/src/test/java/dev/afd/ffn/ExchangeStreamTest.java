@@ -3,6 +3,7 @@ package dev.afd.ffn;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.model.config.Step3Config;
@@ -120,8 +121,8 @@ class ExchangeStreamTest {
         }
 
         @Override
-        public ExpertRange experts() {
-            return new ExpertRange(0, 7);
+        public ExpertSet experts() {
+            return ExpertSet.of(new ExpertRange(0, 7));
         }
 
         @Override
@@ -135,17 +136,16 @@ class ExchangeStreamTest {
     private final CountingBackend backend = new CountingBackend();
     private final List<Error> fatal = new ArrayList<>();
     private final ExchangeStream stream = new ExchangeStream(new FrameProcessor(CONFIG, backend, "ffn test"),
-            tasks::add, call, MAX_IN_FLIGHT, fatal::add);
+            tasks::add, call, MAX_IN_FLIGHT, fatal::add, over -> { });
 
     private static ExchangeRequest frame(long id, int layer) {
         int rows = 2;
         RowCodec.Encoded e = RowCodec.encode(WireDtype.WIRE_F32, new float[rows * CONFIG.hiddenSize()], 0, rows,
                 CONFIG.hiddenSize());
-        int k = CONFIG.isMoeLayer(layer) ? CONFIG.topK() : 0;
         ActivationFrame.Builder f = ActivationFrame.newBuilder().setId(id).setLayer(layer).setRows(rows)
-                .setHidden(CONFIG.hiddenSize()).setK(k).setDtype(WireDtype.WIRE_F32).setData(e.data());
-        for (int s = 0; s < rows * k; s++) {
-            f.addExpertIds(-1).addExpertWeights(0);
+                .setHidden(CONFIG.hiddenSize()).setDtype(WireDtype.WIRE_F32).setData(e.data());
+        for (int r = 0; r < rows; r++) {
+            f.addUnitRows(r).addUnitExperts(-1).addUnitWeights(0);
         }
         return ExchangeRequest.newBuilder().setFrame(f).build();
     }

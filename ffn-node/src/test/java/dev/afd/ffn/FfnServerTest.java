@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.ffn.core.TinyModel;
@@ -126,8 +127,7 @@ class FfnServerTest {
         HandshakeAccepted accepted = s.next().getAccepted();
         assertThat(accepted.getNode()).isEqualTo("ffn 127.0.0.1:" + server.port()).isEqualTo(server.node());
         assertThat(accepted.getBackend()).isEqualTo("cpu").isEqualTo(server.backendName());
-        assertThat(accepted.getFirstExpert()).isZero();
-        assertThat(accepted.getLastExpert()).isEqualTo(3);
+        assertThat(accepted.getExpertsList()).containsExactly(0, 1, 2, 3);
 
         // More frames than the server lets in flight, all sent before reading any result; one of them is bad.
         Random random = new Random(12);
@@ -221,7 +221,7 @@ class FfnServerTest {
             }
 
             @Override
-            public ExpertRange experts() {
+            public ExpertSet experts() {
                 return backend.experts();
             }
 

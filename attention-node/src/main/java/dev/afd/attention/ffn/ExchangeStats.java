@@ -2,6 +2,8 @@ package dev.afd.attention.ffn;
 
 import dev.afd.proto.FfnExchangeStats;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The attention node's side of the per-layer exchange: latency (a histogram for metrics, and the most recent
@@ -28,6 +30,9 @@ public final class ExchangeStats {
     private long bytesSent;
     private long bytesReceived;
     private long timeouts;
+    private long failovers;
+    /** Routed units computed per ffn-node, by node name. */
+    private final Map<String, Long> holderUnits = new TreeMap<>();
 
     ExchangeStats(int numExperts) {
         this.tokensPerExpert = new long[numExperts];
@@ -58,6 +63,24 @@ public final class ExchangeStats {
         timeouts++;
     }
 
+    /** A node's part of an exchange went to other holders. */
+    synchronized void failedOver() {
+        failovers++;
+    }
+
+    synchronized void holderUnits(String node, int routedUnits) {
+        holderUnits.merge(node, (long) routedUnits, Long::sum);
+    }
+
+    /** Routed units computed per ffn-node so far, by node name. */
+    public synchronized Map<String, Long> holderUnits() {
+        return Map.copyOf(holderUnits);
+    }
+
+    public synchronized long failovers() {
+        return failovers;
+    }
+
     /** Percentiles over the most recent exchanges, for benchmarks. */
     public synchronized Snapshot snapshot() {
         int n = (int) Math.min(count, CAPACITY);
@@ -67,13 +90,20 @@ public final class ExchangeStats {
                 bytesReceived);
     }
 
-    /** Cumulative counters for the node's load report; {@code reconnects} comes from the links. */
-    public synchronized FfnExchangeStats toProto(long reconnects) {
+    /** What the links and the membership count, for {@link #toProto}. */
+    public record Tier(long reconnects, long drains, int members, long membershipChanges) {}
+
+    /** Cumulative counters for the node's load report, with the links' and the membership's from {@code tier}. */
+    public synchronized FfnExchangeStats toProto(Tier tier) {
         FfnExchangeStats.Builder b = FfnExchangeStats.newBuilder()
                 .setExchanges(count)
                 .setLatencySecondsSum(sumNanos / 1e9)
                 .setTimeouts(timeouts)
-                .setReconnects(reconnects)
+                .setReconnects(tier.reconnects())
+                .setFailovers(failovers)
+                .setDrains(tier.drains())
+                .setMembers(tier.members())
+                .setMembershipChanges(tier.membershipChanges())
                 .setBytesSent(bytesSent)
                 .setBytesReceived(bytesReceived);
         for (int i = 0; i < BOUNDS.length; i++) {
@@ -82,6 +112,7 @@ public final class ExchangeStats {
         for (long t : tokensPerExpert) {
             b.addTokensPerExpert(t);
         }
+        holderUnits.forEach((node, units) -> b.putRoutedUnitsPerNode(node, units));
         return b.build();
     }
 
@@ -92,6 +123,8 @@ public final class ExchangeStats {
         bytesSent = 0;
         bytesReceived = 0;
         timeouts = 0;
+        failovers = 0;
+        holderUnits.clear();
         Arrays.fill(bucketCounts, 0);
         Arrays.fill(tokensPerExpert, 0);
     }

@@ -22,6 +22,24 @@ public interface FfnLink extends AutoCloseable {
         return accepted() != null;
     }
 
+    /**
+     * Whether the node said it is shutting down: it still answers, but new frames should go to other holders of its
+     * experts where there are any.
+     */
+    default boolean draining() {
+        return false;
+    }
+
+    /** How many times the node said it was draining. */
+    default long drains() {
+        return 0;
+    }
+
+    /** Whether no frame sent on the link awaits its answer. */
+    default boolean idle() {
+        return true;
+    }
+
     /** How many times the link was re-established after a failure. */
     default long reconnects() {
         return 0;

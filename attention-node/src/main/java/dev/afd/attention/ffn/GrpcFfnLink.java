@@ -1,5 +1,6 @@
 package dev.afd.attention.ffn;
 
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.model.step3.FfnException;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
@@ -26,7 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One ffn-node over a long-lived bidirectional gRPC {@code Exchange} stream. Connects in the background, handshakes,
  * and when the stream breaks fails every frame in flight with an error naming the node, then reconnects with
- * exponential backoff (100 ms doubling to 5 s) until closed.
+ * exponential backoff (100 ms doubling to 5 s) until closed. A node that says it is draining keeps its stream
+ * until it closes it; {@link #draining()} tells the layer exchanges to prefer other holders meanwhile.
  *
  * <p>Flow control: inbound results are requested one at a time (manual flow control), so a slow attention node
  * pushes back on the ffn-node; outbound frames are bounded by the pipeline itself (at most one per micro-batch in
@@ -47,7 +49,9 @@ public final class GrpcFfnLink implements FfnLink {
     private final Map<Long, CompletableFuture<ResultFrame>> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
+    private final AtomicLong drains = new AtomicLong();
     private volatile HandshakeAccepted accepted;
+    private volatile boolean draining;
     private volatile String lastError = "not connected yet";
     private volatile boolean closed;
     private ClientCallStreamObserver<ExchangeRequest> requests;
@@ -67,10 +71,24 @@ public final class GrpcFfnLink implements FfnLink {
      * null (then the ffn-node's certificate must name the host of {@code target}).
      */
     public GrpcFfnLink(String target, Handshake handshake, ScheduledExecutorService scheduler, MutualTls tls) {
+        this(target, null, handshake, scheduler, tls);
+    }
+
+    /**
+     * As {@link #GrpcFfnLink(String, Handshake, ScheduledExecutorService, MutualTls)} for one address of a DNS name:
+     * {@code target} is the address ({@code ip:port}), and TLS checks the node's certificate against
+     * {@code authority} (the name), not the address.
+     */
+    public GrpcFfnLink(String target, String authority, Handshake handshake, ScheduledExecutorService scheduler,
+            MutualTls tls) {
         this.target = target;
         this.handshake = handshake;
         this.scheduler = scheduler;
-        this.channel = MutualTls.secure(NettyChannelBuilder.forTarget(target), tls)
+        NettyChannelBuilder builder = NettyChannelBuilder.forTarget(target);
+        if (authority != null) {
+            builder.overrideAuthority(authority);
+        }
+        this.channel = MutualTls.secure(builder, tls)
                 .maxInboundMessageSize(256 << 20)
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 // Results complete their futures on the network thread (and the last one sums the partials there):
@@ -99,6 +117,26 @@ public final class GrpcFfnLink implements FfnLink {
     @Override
     public long reconnects() {
         return reconnects.get();
+    }
+
+    @Override
+    public boolean draining() {
+        return draining;
+    }
+
+    @Override
+    public long drains() {
+        return drains.get();
+    }
+
+    @Override
+    public boolean idle() {
+        return pending.isEmpty();
+    }
+
+    /** The address this link connects to, {@code host:port}. */
+    public String target() {
+        return target;
     }
 
     /** Waits until the handshake succeeded; false on timeout. */
@@ -151,9 +189,16 @@ public final class GrpcFfnLink implements FfnLink {
                         requests = stream;
                         backoffMs = MIN_BACKOFF_MS;
                     }
+                    draining = false;
                     accepted = response.getAccepted();
-                    LOG.log(Level.INFO, "connected to " + accepted.getNode() + " (experts " + accepted.getFirstExpert()
-                            + "-" + accepted.getLastExpert() + ", backend " + accepted.getBackend() + ")");
+                    LOG.log(Level.INFO, "connected to " + accepted.getNode() + " (experts " + ExpertSet.describe(
+                            accepted.getExpertsList().stream().mapToInt(Integer::intValue).toArray()) + ", backend "
+                            + accepted.getBackend() + ")");
+                } else if (response.hasDraining()) {
+                    draining = true;
+                    drains.incrementAndGet();
+                    LOG.log(Level.INFO, node() + " is draining (" + response.getDraining().getReason()
+                            + "); its experts go to other holders where there are any");
                 } else {
                     CompletableFuture<ResultFrame> f = pending.remove(response.getResult().getId());
                     if (f != null) {
@@ -201,7 +246,9 @@ public final class GrpcFfnLink implements FfnLink {
         if (closed) {
             return;
         }
-        if (wasLive) {
+        if (wasLive && draining) {
+            LOG.log(Level.INFO, name + " finished draining and closed its stream; reconnecting when it is back");
+        } else if (wasLive) {
             reconnects.incrementAndGet();
             LOG.log(Level.WARNING, name + " connection lost (" + lastError + "); reconnecting");
         } else if (status.getCode() == Status.Code.FAILED_PRECONDITION) {

@@ -79,7 +79,7 @@ final class AttentionService extends AttentionServiceGrpc.AttentionServiceImplBa
                 .setServing(ffn.unavailableReason() == null)
                 .setModelFingerprint(engine.model().config().fingerprint())
                 .setMaxModelLen(engine.model().config().maxPositions())
-                .setFfn(ffn.stats().toProto(ffn.reconnects()))
+                .setFfn(ffn.stats().toProto(ffn.tier()))
                 .build());
         observer.onCompleted();
     }

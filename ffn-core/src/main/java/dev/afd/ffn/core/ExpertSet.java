@@ -85,7 +85,7 @@ public final class ExpertSet {
         }
         if (ids.length() > numExperts) {
             throw new IllegalArgumentException("experts " + this + " exceed the model's " + numExperts
-                    + " routed experts; pick experts within 0-" + (numExperts - 1));
+                    + " routed experts; pick a range within 0-" + (numExperts - 1));
         }
         return this;
     }

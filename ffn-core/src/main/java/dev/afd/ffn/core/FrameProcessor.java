@@ -11,7 +11,6 @@ import dev.afd.proto.WireDtype;
 import dev.afd.wire.RowCodec;
 import dev.afd.wire.WireFormat;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.function.Supplier;
 
 /**
@@ -74,8 +73,7 @@ public final class FrameProcessor {
         }
         return HandshakeAccepted.newBuilder()
                 .setModelFingerprint(fingerprint)
-                .setFirstExpert(backend.experts().first())
-                .setLastExpert(backend.experts().last())
+                .addAllExperts(Arrays.stream(backend.experts().ids()).boxed().toList())
                 .setNode(node())
                 .setBackend(backend.name())
                 .build();
@@ -96,31 +94,50 @@ public final class FrameProcessor {
         if (problem != null) {
             return error(frame, responseDtype, problem);
         }
-        int rows = frame.getRows();
+        int units = frame.getUnitRowsCount();
         float[] result;
         try {
-            float[] x = RowCodec.decode(frame.getDtype(), frame.getData(), frame.getRowScales(), rows,
-                    frame.getHidden());
-            int[] sharedRows = new int[frame.getSharedRowsCount()];
-            Arrays.setAll(sharedRows, frame::getSharedRows);
-            int[] expertIds = new int[frame.getExpertIdsCount()];
-            Arrays.setAll(expertIds, frame::getExpertIds);
-            float[] expertWeights = new float[frame.getExpertWeightsCount()];
-            for (int i = 0; i < expertWeights.length; i++) {
-                expertWeights[i] = frame.getExpertWeights(i);
-            }
-            result = backend.compute(new FfnBatch(frame.getLayer(), x, frame.getHidden(), sharedRows,
-                    new Routing(rows, frame.getK(), expertIds, expertWeights)));
+            result = backend.compute(unitBatch(frame));
         } catch (IllegalArgumentException e) {
             return error(frame, responseDtype, e.getMessage());
         }
-        RowCodec.Encoded encoded = RowCodec.encode(responseDtype, result, 0, rows, config.hiddenSize());
+        RowCodec.Encoded encoded = RowCodec.encode(responseDtype, result, 0, units, config.hiddenSize());
         return ResultFrame.newBuilder()
                 .setId(frame.getId())
-                .setRows(rows)
+                .setRows(units)
                 .setDtype(responseDtype)
                 .setData(encoded.data())
                 .build();
+    }
+
+    /**
+     * The frame's units as a batch with one row per unit: a shared (or dense) unit is a shared row without routed
+     * slots, a routed unit a row with its one slot. Each unit's result is then exactly its own term of the row's
+     * FFN output, which the attention node adds up in a fixed order.
+     */
+    private FfnBatch unitBatch(ActivationFrame frame) {
+        int hidden = frame.getHidden();
+        int units = frame.getUnitRowsCount();
+        float[] x = RowCodec.decode(frame.getDtype(), frame.getData(), frame.getRowScales(), frame.getRows(), hidden);
+        float[] unitX = new float[units * hidden];
+        boolean moe = config.isMoeLayer(frame.getLayer());
+        int[] experts = new int[moe ? units : 0];
+        float[] weights = new float[moe ? units : 0];
+        int[] shared = new int[units];
+        int sharedCount = 0;
+        for (int u = 0; u < units; u++) {
+            System.arraycopy(x, frame.getUnitRows(u) * hidden, unitX, u * hidden, hidden);
+            int e = frame.getUnitExperts(u);
+            if (e < 0) {
+                shared[sharedCount++] = u;
+            }
+            if (moe) {
+                experts[u] = e;
+                weights[u] = frame.getUnitWeights(u);
+            }
+        }
+        Routing routing = moe ? new Routing(units, 1, experts, weights) : Routing.none(units);
+        return new FfnBatch(frame.getLayer(), unitX, hidden, Arrays.copyOf(shared, sharedCount), routing);
     }
 
     /** What is wrong with the frame's header, or null. Data sizes and expert ids are checked on the way in. */
@@ -137,27 +154,21 @@ public final class FrameProcessor {
         if (f.getRows() < 0) {
             return "rows is " + f.getRows();
         }
+        int units = f.getUnitRowsCount();
+        if (f.getUnitExpertsCount() != units || f.getUnitWeightsCount() != units) {
+            return "unit_rows, unit_experts and unit_weights need one entry per unit each, got " + units + ", "
+                    + f.getUnitExpertsCount() + " and " + f.getUnitWeightsCount();
+        }
         boolean moe = config.isMoeLayer(f.getLayer());
-        int k = moe ? config.topK() : 0;
-        if (f.getK() != k) {
-            return "k is " + f.getK() + " but layer " + f.getLayer() + (moe ? " is a MoE layer with top-" + k
-                    : " is dense, which takes k = 0");
-        }
-        long slots = (long) f.getRows() * k;
-        if (f.getExpertIdsCount() != slots || f.getExpertWeightsCount() != slots) {
-            return "expert_ids and expert_weights need rows × k = " + f.getRows() + " × " + k + " = " + slots
-                    + " entries each, got " + f.getExpertIdsCount() + " and " + f.getExpertWeightsCount();
-        }
-        BitSet seen = new BitSet();
-        for (int i = 0; i < f.getSharedRowsCount(); i++) {
-            int r = f.getSharedRows(i);
+        for (int u = 0; u < units; u++) {
+            int r = f.getUnitRows(u);
             if (r < 0 || r >= f.getRows()) {
-                return "shared_rows names row " + r + " but the frame has rows 0-" + (f.getRows() - 1);
+                return "unit " + u + " names row " + r + " but the frame has rows 0-" + (f.getRows() - 1);
             }
-            if (seen.get(r)) {
-                return "shared_rows names row " + r + " twice";
+            if (!moe && f.getUnitExperts(u) >= 0) {
+                return "unit " + u + " names expert " + f.getUnitExperts(u) + " but layer " + f.getLayer()
+                        + " is dense: its units are the dense MLP (expert -1)";
             }
-            seen.set(r);
         }
         return null;
     }
@@ -168,7 +179,7 @@ public final class FrameProcessor {
         LOG.log(System.Logger.Level.DEBUG, "answering a bad frame with an error: {0}", message);
         return ResultFrame.newBuilder()
                 .setId(f.getId())
-                .setRows(f.getRows())
+                .setRows(f.getUnitRowsCount())
                 .setDtype(responseDtype)
                 .setError(message)
                 .build();

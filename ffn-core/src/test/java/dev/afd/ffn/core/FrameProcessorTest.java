@@ -42,48 +42,47 @@ class FrameProcessorTest {
         tiny.close();
     }
 
-    /** What the frame's result must be: decode, compute, encode, step by step. */
+    /**
+     * What the frame's result must be: each unit computed on its own (one row, its one slot or its shared part),
+     * encoded in the response dtype. The node computes them together; batch-invariant kernels make that the same.
+     */
     static float[] expected(TinyModel tiny, FfnBackend backend, ActivationFrame f, WireDtype responseDtype) {
-        float[] x = RowCodec.decode(f.getDtype(), f.getData(), f.getRowScales(), f.getRows(), f.getHidden());
-        float[] out = backend.compute(Batches.of(tiny.hidden(), f.getLayer(), x, f.getRows(),
-                ints(f.getSharedRowsList()), f.getK(), ints(f.getExpertIdsList()), weightsOf(f)));
-        RowCodec.Encoded e = RowCodec.encode(responseDtype, out, 0, f.getRows(), tiny.hidden());
-        return RowCodec.decode(responseDtype, e.data(), e.rowScales(), f.getRows(), tiny.hidden());
+        int hidden = tiny.hidden();
+        float[] x = RowCodec.decode(f.getDtype(), f.getData(), f.getRowScales(), f.getRows(), hidden);
+        int units = f.getUnitRowsCount();
+        boolean moe = tiny.config.isMoeLayer(f.getLayer());
+        float[] out = new float[units * hidden];
+        for (int u = 0; u < units; u++) {
+            float[] row = java.util.Arrays.copyOfRange(x, f.getUnitRows(u) * hidden, (f.getUnitRows(u) + 1) * hidden);
+            int e = f.getUnitExperts(u);
+            float[] one = moe
+                    ? backend.compute(Batches.of(hidden, f.getLayer(), row, 1, e < 0 ? new int[] {0} : new int[0], 1,
+                            new int[] {e}, new float[] {f.getUnitWeights(u)}))
+                    : backend.compute(Batches.of(hidden, f.getLayer(), row, 1, new int[] {0}, 0, new int[0],
+                            new float[0]));
+            System.arraycopy(one, 0, out, u * hidden, hidden);
+        }
+        RowCodec.Encoded e = RowCodec.encode(responseDtype, out, 0, units, hidden);
+        return RowCodec.decode(responseDtype, e.data(), e.rowScales(), units, hidden);
     }
 
     @ParameterizedTest
     @CsvSource({
         "WIRE_F32, WIRE_F32, 1", "WIRE_F32, WIRE_BF16, 2", "WIRE_BF16, WIRE_F32, 0", "WIRE_BF16, WIRE_BF16, 1",
         "WIRE_FP8_E4M3, WIRE_BF16, 2", "WIRE_FP8_E4M3, WIRE_F32, 3"})
-    void roundTripsEveryDtype(WireDtype request, WireDtype response, int layer) {
+    void answersOneResultRowPerUnitInEveryDtype(WireDtype request, WireDtype response, int layer) {
         Random random = new Random(layer * 7L + request.getNumber() * 3L + response.getNumber());
         ActivationFrame f = tiny.frame(42, layer, 13, request, random);
         ResultFrame result = processor.process(f, response);
 
+        int units = f.getUnitRowsCount();
+        assertThat(units).isPositive();
         assertThat(result.getError()).isEmpty();
         assertThat(result.getId()).isEqualTo(42);
-        assertThat(result.getRows()).isEqualTo(13);
+        assertThat(result.getRows()).isEqualTo(units);
         assertThat(result.getDtype()).isEqualTo(response);
-        float[] actual = RowCodec.decode(response, result.getData(), ByteString.EMPTY, 13, tiny.hidden());
+        float[] actual = RowCodec.decode(response, result.getData(), ByteString.EMPTY, units, tiny.hidden());
         assertThat(actual).containsExactly(expected(tiny, backend, f, response));
-        if (request == WireDtype.WIRE_F32 && response == WireDtype.WIRE_F32) {
-            // Lossless both ways: the very backend output on the original rows.
-            float[] x = RowCodec.decode(request, f.getData(), f.getRowScales(), 13, tiny.hidden());
-            assertThat(actual).containsExactly(backend.compute(Batches.of(tiny.hidden(), layer, x, 13,
-                    new int[] {0, 2, 4, 6, 8, 10, 12}, f.getK(), ints(f.getExpertIdsList()), weightsOf(f))));
-        }
-    }
-
-    static int[] ints(java.util.List<Integer> list) {
-        return list.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    static float[] weightsOf(ActivationFrame f) {
-        float[] w = new float[f.getExpertWeightsCount()];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = f.getExpertWeights(i);
-        }
-        return w;
     }
 
     private static String errorOf(UnaryOperator<ActivationFrame.Builder> breakIt) {
@@ -101,14 +100,11 @@ class FrameProcessorTest {
         assertThat(errorOf(f -> f.setLayer(4))).isEqualTo("frame 9 (layer 4, micro-batch 1, step 4): layer 4 does"
                 + " not exist; the model has layers 0-3");
         assertThat(errorOf(f -> f.setHidden(32))).isEqualTo(where + "hidden is 32 but the model's hidden size is 64");
-        assertThat(errorOf(f -> f.setK(3))).isEqualTo(where + "k is 3 but layer 1 is a MoE layer with top-2");
-        assertThat(errorOf(f -> f.setLayer(0))).endsWith("k is 2 but layer 0 is dense, which takes k = 0");
-        assertThat(errorOf(f -> f.addExpertIds(1))).isEqualTo(where + "expert_ids and expert_weights need"
-                + " rows × k = 3 × 2 = 6 entries each, got 7 and 6");
-        assertThat(errorOf(f -> f.clearExpertWeights())).contains("got 6 and 0");
-        assertThat(errorOf(f -> f.addSharedRows(3))).isEqualTo(where + "shared_rows names row 3 but the frame has"
-                + " rows 0-2");
-        assertThat(errorOf(f -> f.addSharedRows(0))).isEqualTo(where + "shared_rows names row 0 twice");
+        assertThat(errorOf(f -> f.setLayer(0))).contains("but layer 0 is dense: its units are the dense MLP");
+        assertThat(errorOf(f -> f.addUnitExperts(1))).startsWith(where + "unit_rows, unit_experts and unit_weights"
+                + " need one entry per unit each");
+        assertThat(errorOf(f -> f.addUnitRows(3).addUnitExperts(-1).addUnitWeights(0))).endsWith("names row 3 but"
+                + " the frame has rows 0-2");
         assertThat(errorOf(f -> f.setData(f.getData().substring(2)))).isEqualTo(where + "3 rows of width 64 in bf16"
                 + " need 384 bytes of data, got 382");
         assertThat(errorOf(f -> f.setDtype(WireDtype.WIRE_FP8_E4M3).setData(f.getData().substring(192))))
@@ -117,8 +113,7 @@ class FrameProcessorTest {
                 + "3 rows in bf16 need 0 bytes of row scales, got 12");
         assertThat(errorOf(f -> f.setDtype(WireDtype.WIRE_DTYPE_UNSPECIFIED))).isEqualTo(where
                 + "dtype WIRE_DTYPE_UNSPECIFIED is not one of f32, bf16, fp8-e4m3");
-        assertThat(errorOf(f -> f.setExpertIds(4, 6))).isEqualTo(where + "row 2 slot 0: expert 6 is outside this"
-                + " node's experts 0-3");
+        assertThat(errorOf(f -> f.setUnitExperts(1, 6))).contains("expert 6 is outside this node's experts 0-3");
         assertThat(errorOf(f -> f.setRows(-1))).isEqualTo(where + "rows is -1");
     }
 
@@ -140,8 +135,7 @@ class FrameProcessorTest {
     void acceptsAMatchingHandshake() throws Exception {
         HandshakeAccepted a = processor.accept(handshake().build());
         assertThat(a.getModelFingerprint()).isEqualTo(tiny.config.fingerprint());
-        assertThat(a.getFirstExpert()).isZero();
-        assertThat(a.getLastExpert()).isEqualTo(3);
+        assertThat(a.getExpertsList()).containsExactly(0, 1, 2, 3);
         assertThat(a.getNode()).isEqualTo("ffn 127.0.0.1:6");
         assertThat(a.getBackend()).isEqualTo("cpu");
     }

@@ -50,21 +50,28 @@ public final class TinyModel implements AutoCloseable {
         return x;
     }
 
-    /** A valid frame of {@code rows} random rows: every other row shared, slots in {@link #FRAME_EXPERTS} or -1. */
+    /**
+     * A valid frame of {@code rows} random rows: every other row has its shared (or dense) unit, and on a MoE layer
+     * each of a row's top-k slots is a unit two times in three, with an expert of {@link #FRAME_EXPERTS}.
+     */
     public ActivationFrame frame(long id, int layer, int rows, WireDtype dtype, Random random) {
         int k = config.isMoeLayer(layer) ? config.topK() : 0;
         float[] x = activations(random, rows);
         RowCodec.Encoded encoded = RowCodec.encode(dtype, x, 0, rows, hidden());
         ActivationFrame.Builder f = ActivationFrame.newBuilder()
                 .setId(id).setLayer(layer).setMicroBatch((int) (id % 2)).setStep(id / 2)
-                .setRows(rows).setHidden(hidden()).setK(k).setDtype(dtype)
+                .setRows(rows).setHidden(hidden()).setDtype(dtype)
                 .setData(encoded.data()).setRowScales(encoded.rowScales());
-        for (int r = 0; r < rows; r += 2) {
-            f.addSharedRows(r);
-        }
-        for (int s = 0; s < rows * k; s++) {
-            f.addExpertIds(random.nextInt(3) == 0 ? -1 : random.nextInt(FRAME_EXPERTS.size()));
-            f.addExpertWeights(random.nextFloat());
+        for (int r = 0; r < rows; r++) {
+            if (r % 2 == 0) {
+                f.addUnitRows(r).addUnitExperts(-1).addUnitWeights(0f);
+            }
+            for (int j = 0; j < k; j++) {
+                if (random.nextInt(3) != 0) {
+                    f.addUnitRows(r).addUnitExperts(random.nextInt(FRAME_EXPERTS.size()))
+                            .addUnitWeights(random.nextFloat());
+                }
+            }
         }
         return f.build();
     }
