@@ -1,6 +1,7 @@
 package dev.afd.cli;
 
 import dev.afd.attention.AttentionNode;
+import dev.afd.attention.ffn.FfnMembership;
 import dev.afd.attention.server.AttentionServer;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.transport.MutualTls;
@@ -18,8 +19,11 @@ final class AttentionCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Checkpoint folder (config.json, *.safetensors).")
     java.nio.file.Path model;
 
-    @Option(names = "--ffn", required = true, split = ",", description = "ffn-nodes as host:port, comma-separated.")
+    @Option(names = "--ffn", required = true, split = ",", description = "ffn-nodes as host:port or name:port, comma-separated; every address a name resolves to is a node (e.g. a headless service), resolved again every --ffn-refresh-s.")
     List<String> ffn;
+
+    @Option(names = "--ffn-refresh-s", defaultValue = "5", description = "How often --ffn names are resolved again: new addresses join within one refresh, vanished ones are drained out (default: ${DEFAULT-VALUE}).")
+    int ffnRefreshS;
 
     @Mixin
     ListenMixin listen;
@@ -30,7 +34,7 @@ final class AttentionCommand implements Callable<Integer> {
     @Option(names = "--response-dtype", defaultValue = "bf16", description = "Results from ffn-nodes: f32 or bf16 (default: ${DEFAULT-VALUE}).")
     String responseDtype;
 
-    @Option(names = "--ffn-deadline-ms", defaultValue = "10000", description = "Longest one layer exchange may take before its requests fail (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ffn-deadline-ms", defaultValue = "10000", description = "Longest one ffn-node may take to answer one layer; past it its work goes to another holder of the same experts, or the requests fail when there is none (default: ${DEFAULT-VALUE}).")
     long deadlineMs;
 
     @Mixin
@@ -49,7 +53,8 @@ final class AttentionCommand implements Callable<Integer> {
         MutualTls mutualTls = tls.tls();
         try (Checkpoint checkpoint = Checkpoint.open(model);
                 AttentionNode node = AttentionNode.remote(checkpoint, ffn, wire, engine.options(),
-                        "attention " + listen.host() + ":" + listen.port, mutualTls)) {
+                        "attention " + listen.host() + ":" + listen.port, mutualTls, FfnMembership.Resolver.system(),
+                        Duration.ofSeconds(ffnRefreshS))) {
             AttentionServer server = node.serve(listen.host(), listen.port);
             exitWith.watchParent();
             Runtime.getRuntime().addShutdownHook(new Thread(node::close, "afd-attention-shutdown"));

@@ -1,5 +1,6 @@
 package dev.afd.cli;
 
+import dev.afd.ffn.core.ExpertSet;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -37,11 +38,45 @@ final class LocalDeployment implements AutoCloseable {
      * @param attentionPort the attention node's gRPC port (0 picks one)
      * @param gatewayPort the gateway's HTTP port (0 picks one)
      */
-    record Layout(Path model, int experts, int ffnNodes, int attentionPort, int gatewayPort) {}
+    /**
+     * @param replicas how many ffn-nodes hold each expert (1 to {@code ffnNodes})
+     */
+    record Layout(Path model, int experts, int ffnNodes, int replicas, int attentionPort, int gatewayPort) {
+        Layout {
+            if (ffnNodes < 1 || ffnNodes > experts) {
+                throw new IllegalArgumentException("--ffn-nodes must be between 1 and the number of experts ("
+                        + experts + "), got " + ffnNodes);
+            }
+            if (replicas < 1 || replicas > ffnNodes) {
+                throw new IllegalArgumentException("--ffn-replicas must be between 1 and --ffn-nodes (" + ffnNodes
+                        + "), got " + replicas);
+            }
+        }
 
-    /** Started children, in start order. */
-    private final List<Process> children = new ArrayList<>();
+        /**
+         * The experts of ffn-node {@code n}: the experts are cut into {@code ffnNodes} equal chunks, and node n holds
+         * chunks n, n+1, ..., n+replicas-1 (wrapping around), so every expert is on {@code replicas} distinct nodes
+         * and losing any {@code replicas - 1} nodes leaves every expert a holder.
+         */
+        String expertsOf(int n) {
+            List<String> chunks = new ArrayList<>();
+            for (int r = 0; r < replicas; r++) {
+                int c = (n + r) % ffnNodes;
+                chunks.add((c * experts / ffnNodes) + "-" + ((c + 1) * experts / ffnNodes - 1));
+            }
+            return ExpertSet.parse(String.join(",", chunks)).toString();
+        }
+    }
+
+    private static final System.Logger LOG = System.getLogger(LocalDeployment.class.getName());
+
+    /** The attention node and the gateway, in start order; their exit ends the deployment. Guarded by this. */
+    private final List<Process> roles = new ArrayList<>();
+    /** The ffn-nodes now; one that exits is started again on its port, as a supervisor would. Guarded by this. */
+    private final List<Process> ffnNodes = new ArrayList<>();
+    private final List<List<String>> ffnCommands = new ArrayList<>();
     private final List<String> ffnTargets = new ArrayList<>();
+    private boolean closing;
     private final String attentionTarget;
     private final int gatewayPort;
     private Process gateway;
@@ -62,18 +97,18 @@ final class LocalDeployment implements AutoCloseable {
         try {
             for (int n = 0; n < layout.ffnNodes(); n++) {
                 int port = freePort();
-                String range = (n * layout.experts() / layout.ffnNodes()) + "-"
-                        + ((n + 1) * layout.experts() / layout.ffnNodes() - 1);
-                children.add(start(List.of("ffn", "--model", model, "--experts", range, "--port",
-                        Integer.toString(port), "--host", "127.0.0.1", "--exit-with", self)));
+                ffnCommands.add(List.of("ffn", "--model", model, "--experts", layout.expertsOf(n), "--port",
+                        Integer.toString(port), "--host", "127.0.0.1", "--exit-with", self));
                 ffnTargets.add("127.0.0.1:" + port);
+                ffnNodes.add(null);
+                startFfn(n);
             }
             int port = layout.attentionPort() == 0 ? freePort() : layout.attentionPort();
             List<String> args = new ArrayList<>(List.of("attention", "--model", model, "--ffn",
                     String.join(",", ffnTargets), "--port", Integer.toString(port), "--host", "127.0.0.1",
                     "--exit-with", self));
             args.addAll(attentionArgs);
-            children.add(start(args));
+            roles.add(start(args));
             attentionTarget = "127.0.0.1:" + port;
             awaitServing(end, readyTimeout);
             gatewayPort = layout.gatewayPort() == 0 ? freePort() : layout.gatewayPort();
@@ -82,7 +117,7 @@ final class LocalDeployment implements AutoCloseable {
                     "--drain-timeout-s", Integer.toString(GATEWAY_DRAIN_S), "--exit-with", self));
             gatewayCommand.addAll(gatewayArgs);
             gateway = start(gatewayCommand, gatewayEnv);
-            children.add(gateway);
+            roles.add(gateway);
             awaitGateway(end, readyTimeout);
         } catch (Exception | Error e) {
             close();
@@ -103,15 +138,43 @@ final class LocalDeployment implements AutoCloseable {
         return "http://127.0.0.1:" + gatewayPort;
     }
 
-    /** The child processes, in start order. */
-    List<Process> processes() {
-        return List.copyOf(children);
+    /** The child processes now: ffn-nodes, then the attention node and the gateway. */
+    synchronized List<Process> processes() {
+        List<Process> all = new ArrayList<>(ffnNodes);
+        all.addAll(roles);
+        return all;
     }
 
-    /** Completes with the first child that exits. */
-    CompletableFuture<Process> anyExit() {
-        return CompletableFuture.anyOf(children.stream().map(Process::onExit).toArray(CompletableFuture[]::new))
+    /** ffn-node {@code n} as it runs now (a restarted one is a new process). */
+    synchronized Process ffnNode(int n) {
+        return ffnNodes.get(n);
+    }
+
+    /** Completes with the attention node or the gateway once one exits (ffn-nodes are restarted instead). */
+    synchronized CompletableFuture<Process> anyExit() {
+        return CompletableFuture.anyOf(roles.stream().map(Process::onExit).toArray(CompletableFuture[]::new))
                 .thenApply(Process.class::cast);
+    }
+
+    /** Starts ffn-node {@code n}, and again whenever it exits while the deployment is open. */
+    private synchronized void startFfn(int n) throws IOException {
+        Process p = start(ffnCommands.get(n));
+        ffnNodes.set(n, p);
+        p.onExit().thenAccept(gone -> restartFfn(n, gone));
+    }
+
+    private synchronized void restartFfn(int n, Process gone) {
+        if (closing || ffnNodes.get(n) != gone) {
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, "ffn-node " + ffnTargets.get(n) + " (pid " + gone.pid() + ") exited"
+                + " with " + gone.exitValue() + "; starting it again");
+        try {
+            startFfn(n);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.ERROR, "cannot start ffn-node " + ffnTargets.get(n) + " again: "
+                    + e.getMessage());
+        }
     }
 
     /** Starts {@code afd <args>} as a child JVM with this JVM's flags and class path; its output goes to ours. */
@@ -138,8 +201,8 @@ final class LocalDeployment implements AutoCloseable {
     }
 
     private void checkAlive() {
-        for (Process p : children) {
-            if (!p.isAlive()) {
+        for (Process p : processes()) {
+            if (p != null && !p.isAlive()) {
                 throw new IllegalStateException("a node exited during start-up (exit code " + p.exitValue()
                         + "); see its log above");
             }
@@ -193,8 +256,16 @@ final class LocalDeployment implements AutoCloseable {
 
     /** Stops the children front to back: SIGTERM, then SIGKILL if one outlives its grace period. */
     @Override
-    public synchronized void close() {
-        for (Process p : children.reversed()) {
+    public void close() {
+        List<Process> all;
+        synchronized (this) {
+            closing = true;
+            all = processes();
+        }
+        for (Process p : all.reversed()) {
+            if (p == null) {
+                continue;
+            }
             p.destroy();
             try {
                 if (!p.waitFor(p == gateway ? GATEWAY_DRAIN_S + 5 : 10, TimeUnit.SECONDS)) {

@@ -1,6 +1,7 @@
 package dev.afd.cli;
 
 import dev.afd.transport.AfdVersion;
+import java.security.Security;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,6 +24,10 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // Membership follows DNS (--ffn name:port, --attention-dns): the JVM's default 30 s cache would hide changes.
+        if (Security.getProperty("networkaddress.cache.ttl") == null) {
+            Security.setProperty("networkaddress.cache.ttl", "1");
+        }
         System.exit(commandLine().execute(args));
     }
 

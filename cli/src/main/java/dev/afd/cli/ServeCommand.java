@@ -43,8 +43,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--attention-port", defaultValue = "7001", description = "Attention node gRPC port (default: ${DEFAULT-VALUE}).")
     int attentionPort;
 
-    @Option(names = "--ffn-nodes", defaultValue = "2", description = "ffn-node processes, experts split evenly (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ffn-nodes", defaultValue = "2", description = "ffn-node processes (default: ${DEFAULT-VALUE}).")
     int ffnNodes;
+
+    @Option(names = "--ffn-replicas", defaultValue = "1", description = "ffn-nodes holding each expert (1 to --ffn-nodes); with 2 or more, losing or restarting any one ffn-node fails no request (default: ${DEFAULT-VALUE}).")
+    int ffnReplicas;
 
     @Option(names = "--wire-dtype", defaultValue = "bf16", description = "Activations to ffn-nodes: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}).")
     String wireDtype;
@@ -62,16 +65,12 @@ final class ServeCommand implements Callable<Integer> {
         try (Checkpoint c = Checkpoint.open(model)) {
             experts = Math.max(1, c.config().numExperts());
         }
-        if (ffnNodes < 1 || ffnNodes > experts) {
-            throw new IllegalArgumentException("--ffn-nodes must be between 1 and the number of experts (" + experts
-                    + "), got " + ffnNodes);
-        }
         WireDtypes.request(wireDtype);
         engine.options();
         String key = ApiKeys.resolve(apiKey, apiKeyFile);
         Map<String, String> gatewayEnv = key == null ? Map.of() : Map.of("AFD_GATEWAY_API_KEY", key);
         LocalDeployment deployment = new LocalDeployment(
-                new LocalDeployment.Layout(model, experts, ffnNodes, attentionPort, port),
+                new LocalDeployment.Layout(model, experts, ffnNodes, ffnReplicas, attentionPort, port),
                 List.of("--wire-dtype", wireDtype, "--kv-dtype", engine.kvDtype, "--kv-memory-mb",
                         Long.toString(engine.kvMemoryMb), "--micro-batches", Integer.toString(engine.microBatches),
                         "--max-batched-tokens", Integer.toString(engine.maxBatchedTokens), "--max-running",
@@ -96,7 +95,8 @@ final class ServeCommand implements Callable<Integer> {
         out.println();
         out.println("Press Ctrl-C to stop every process.");
         out.flush();
-        // Serve until a node dies or this process is stopped (Ctrl-C / SIGTERM run the shutdown hook).
+        // Serve until the attention node or the gateway dies, or this process is stopped (Ctrl-C / SIGTERM run the
+        // shutdown hook). An ffn-node that dies is started again; with --ffn-replicas 2 or more no request notices.
         Process died = deployment.anyExit().get();
         if (stopping.get()) {
             return 0; // Ctrl-C or SIGTERM: the shutdown hook is stopping every process

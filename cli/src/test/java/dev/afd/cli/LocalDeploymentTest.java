@@ -46,7 +46,7 @@ class LocalDeploymentTest {
         String[] common = {"--prompt-ids", "3,1,4,1,5,9,2,6", "--max-tokens", "12", "--ignore-eos", "--json",
             "--kv-dtype", "f32"};
         try (LocalDeployment d = new LocalDeployment(
-                new LocalDeployment.Layout(model, ModelPreset.TINY.config(false).numExperts(), 2, 0, 0),
+                new LocalDeployment.Layout(model, ModelPreset.TINY.config(false).numExperts(), 2, 1, 0, 0),
                 List.of("--wire-dtype", "f32", "--response-dtype", "f32", "--kv-dtype", "f32", "--kv-memory-mb", "16"),
                 List.of(), Map.of("AFD_GATEWAY_API_KEY", "k"), Duration.ofSeconds(120))) {
             // The key reaches the gateway through its environment: no process's arguments show it.

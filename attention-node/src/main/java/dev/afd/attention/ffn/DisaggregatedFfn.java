@@ -93,7 +93,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
         if (config.moeLayers().isEmpty()) {
             return null;
         }
-        String unheld = new Holders(live, List.of(), l -> true).unheld(config.numExperts());
+        String unheld = new Holders(live, List.of(), l -> true, config.numExperts()).unheld();
         return unheld == null ? null : "no live ffn-node holds experts " + unheld + " (nodes: " + names(all) + ")";
     }
 
@@ -109,7 +109,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
         long now = System.nanoTime();
         lateUntil.values().removeIf(until -> until - now <= 0);
         Holders holders = new Holders(live, all.stream().filter(l -> !l.live()).toList(),
-                link -> !link.draining() && lateUntil.getOrDefault(link, now) - now <= 0);
+                link -> !link.draining() && lateUntil.getOrDefault(link, now) - now <= 0, config.numExperts());
         return LayerExchange.start(work, holders, settings);
     }
 

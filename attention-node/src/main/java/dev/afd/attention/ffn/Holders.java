@@ -25,13 +25,16 @@ final class Holders {
     private final List<FfnLink> down;
     private final BitSet[] experts;
     private final boolean[] preferred;
+    private final int numExperts;
 
     /**
      * @param live the connected members, which take work
      * @param down the members not connected now, named in errors
      * @param preferred whether a node is in good standing (not draining, not recently late)
+     * @param numExperts the model's routed experts
      */
-    Holders(List<FfnLink> live, List<FfnLink> down, Predicate<FfnLink> preferred) {
+    Holders(List<FfnLink> live, List<FfnLink> down, Predicate<FfnLink> preferred, int numExperts) {
+        this.numExperts = numExperts;
         this.links = List.copyOf(live);
         this.down = List.copyOf(down);
         this.experts = new BitSet[links.size()];
@@ -55,8 +58,8 @@ final class Holders {
         return down;
     }
 
-    /** Experts among {@code 0..numExperts-1} that no node here holds, as {@code 3-5,9}, or null when all are held. */
-    String unheld(int numExperts) {
+    /** The model's experts that no node here holds, as {@code 3-5,9}, or null when all are held. */
+    String unheld() {
         BitSet held = new BitSet();
         for (BitSet e : experts) {
             held.or(e);

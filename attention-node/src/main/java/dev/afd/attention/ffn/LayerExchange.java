@@ -77,8 +77,10 @@ final class LayerExchange {
         try {
             placement = holders.place(units, unitIds, failed);
         } catch (Holders.NoHolderException e) {
+            String unheld = holders.unheld();
             fail(new FfnException("no live ffn-node can compute experts " + e.getMessage() + " of layer "
-                    + work.layer() + (failed.isEmpty() ? "" : "; failed this step: " + names(failed))
+                    + work.layer() + (unheld == null ? "" : " (no live node holds experts " + unheld + ")")
+                    + (failed.isEmpty() ? "" : "; failed this step: " + names(failed))
                     + (holders.down().isEmpty() ? "" : "; not connected: " + names(holders.down()))
                     + "; live: " + names(holders.links())));
             return;

@@ -6,6 +6,7 @@ import dev.afd.attention.ffn.GrpcFfnLink;
 import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.ExpertSet;
 import dev.afd.model.safetensors.Checkpoint;
 import java.io.IOException;
 import java.time.Duration;
@@ -22,12 +23,27 @@ final class Cluster implements AutoCloseable {
     final AttentionNode attention;
 
     Cluster(Checkpoint checkpoint, int ffnNodes, AttentionNode.Wire wire, EngineOptions options) throws Exception {
+        this(checkpoint, evenSplit(checkpoint, ffnNodes), wire, options);
+    }
+
+    /** ffn-nodes holding {@code sets} (which may overlap: replicas), and an attention node connected to them. */
+    Cluster(Checkpoint checkpoint, List<ExpertSet> sets, AttentionNode.Wire wire, EngineOptions options)
+            throws Exception {
         this.checkpoint = checkpoint;
-        for (int n = 0; n < ffnNodes; n++) {
-            ffnServers.add(startFfn(range(n, ffnNodes), 0));
+        for (ExpertSet set : sets) {
+            ffnServers.add(startFfn(set, 0));
         }
         attention = AttentionNode.remote(checkpoint, ffnTargets(), wire, options, "attention test");
         awaitLive(attention);
+    }
+
+    private static List<ExpertSet> evenSplit(Checkpoint checkpoint, int nodes) {
+        int e = checkpoint.config().numExperts();
+        List<ExpertSet> sets = new ArrayList<>();
+        for (int n = 0; n < nodes; n++) {
+            sets.add(ExpertSet.of(new ExpertRange(n * e / nodes, (n + 1) * e / nodes - 1)));
+        }
+        return sets;
     }
 
     /** The ffn-nodes' addresses, for another attention node to connect to. */
@@ -41,8 +57,12 @@ final class Cluster implements AutoCloseable {
     }
 
     FfnServer startFfn(ExpertRange range, int port) throws IOException {
+        return startFfn(ExpertSet.of(range), port);
+    }
+
+    FfnServer startFfn(ExpertSet set, int port) throws IOException {
         return FfnServer.start("127.0.0.1", port, checkpoint.config(),
-                new CpuFfnBackend(checkpoint.config(), checkpoint.weights(), range), "test model");
+                new CpuFfnBackend(checkpoint.config(), checkpoint.weights(), set), "test model");
     }
 
     void awaitLive() throws InterruptedException {
@@ -52,8 +72,8 @@ final class Cluster implements AutoCloseable {
     /** Waits until every ffn link of {@code node} has shaken hands. */
     void awaitLive(AttentionNode node) throws InterruptedException {
         for (var link : node.ffn().links()) {
-            if (!((GrpcFfnLink) link).awaitLive(Duration.ofSeconds(20))) {
-                throw new IllegalStateException(link.node() + " did not connect: " + ((GrpcFfnLink) link).lastError());
+            if (link instanceof GrpcFfnLink g && !g.awaitLive(Duration.ofSeconds(20))) {
+                throw new IllegalStateException(link.node() + " did not connect: " + g.lastError());
             }
         }
     }

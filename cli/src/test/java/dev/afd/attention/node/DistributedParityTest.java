@@ -52,8 +52,8 @@ class DistributedParityTest {
         AttentionNode.Wire wire = new AttentionNode.Wire(dtype,
                 dtype == WireDtype.WIRE_F32 ? WireDtype.WIRE_F32 : WireDtype.WIRE_BF16, Duration.ofSeconds(20));
         EngineOptions options = EngineOptions.defaults().withKvDtype(DType.F32).withMicroBatches(2);
-        List<GenerationRequest> requests = requests(12);
-        List<GenerationResult> single = singleProcess(requests, wire, options);
+        List<GenerationRequest> requests = requests(checkpoint, 12);
+        List<GenerationResult> single = singleProcess(checkpoint, requests, wire, options);
         try (Cluster cluster = new Cluster(checkpoint, 2, wire, options)) {
             int port = cluster.attention.serve("127.0.0.1", 0).port();
             assertSame(generate(requests, List.of(port)), single);
@@ -70,8 +70,8 @@ class DistributedParityTest {
         AttentionNode.Wire wire = new AttentionNode.Wire(WireDtype.WIRE_BF16, WireDtype.WIRE_BF16,
                 Duration.ofSeconds(20));
         EngineOptions options = EngineOptions.defaults().withKvDtype(DType.F32).withMicroBatches(2);
-        List<GenerationRequest> requests = requests(16);
-        List<GenerationResult> single = singleProcess(requests, wire, options);
+        List<GenerationRequest> requests = requests(checkpoint, 16);
+        List<GenerationResult> single = singleProcess(checkpoint, requests, wire, options);
         try (Cluster cluster = new Cluster(checkpoint, 2, wire, options);
                 AttentionNode second = AttentionNode.remote(checkpoint, cluster.ffnTargets(), wire, options,
                         "second attention test")) {
@@ -84,8 +84,8 @@ class DistributedParityTest {
         }
     }
 
-    private static List<GenerationResult> singleProcess(List<GenerationRequest> requests, AttentionNode.Wire wire,
-            EngineOptions options) throws Exception {
+    static List<GenerationResult> singleProcess(Checkpoint checkpoint, List<GenerationRequest> requests,
+            AttentionNode.Wire wire, EngineOptions options) throws Exception {
         List<GenerationResult> single = new ArrayList<>();
         try (AttentionNode local = AttentionNode.inProcess(checkpoint, 2, wire, options)) {
             for (GenerationRequest r : requests) {
@@ -98,7 +98,7 @@ class DistributedParityTest {
     }
 
     /** Every request from its own client, spread over the attention nodes at {@code ports}, arriving staggered. */
-    private static List<GenerationResult> generate(List<GenerationRequest> requests, List<Integer> ports)
+    static List<GenerationResult> generate(List<GenerationRequest> requests, List<Integer> ports)
             throws Exception {
         try (ExecutorService clients = Executors.newFixedThreadPool(requests.size())) {
             List<Future<GenerationResult>> futures = new ArrayList<>();
@@ -119,7 +119,7 @@ class DistributedParityTest {
         }
     }
 
-    private static void assertSame(List<GenerationResult> distributed, List<GenerationResult> single) {
+    static void assertSame(List<GenerationResult> distributed, List<GenerationResult> single) {
         for (int i = 0; i < single.size(); i++) {
             GenerationResult d = distributed.get(i);
             assertThat(d.tokenIds()).as("tokens of request %d", i).isEqualTo(single.get(i).tokenIds());
@@ -129,7 +129,7 @@ class DistributedParityTest {
     }
 
     /** Prompts of 1 to 40 tokens; greedy and seeded sampling; lengths 1 to 24. */
-    static List<GenerationRequest> requests(int n) {
+    static List<GenerationRequest> requests(Checkpoint checkpoint, int n) {
         SplittableRandom random = new SplittableRandom(17);
         int vocab = checkpoint.config().vocabSize();
         List<GenerationRequest> out = new ArrayList<>();

@@ -53,6 +53,7 @@ public final class GatewayMetrics {
     private final Counter stalled;
     private Supplier<ClusterLoad> cluster;
     private int expertCounters;
+    private final java.util.Set<String> holderCounters = new java.util.HashSet<>();
 
     /**
      * @param cluster the ready attention nodes' summed load
@@ -108,11 +109,33 @@ public final class GatewayMetrics {
                 .description("Layer exchanges that missed their deadline").register(registry);
         FunctionCounter.builder("afd_ffn_reconnects", cluster, c -> c.get().reconnects())
                 .description("Streams to ffn-nodes re-established after a failure").register(registry);
+        FunctionCounter.builder("afd_ffn_failovers", cluster, c -> c.get().failovers())
+                .description("Parts of layer exchanges re-sent to another holder after an ffn-node failed them")
+                .register(registry);
+        FunctionCounter.builder("afd_ffn_drains", cluster, c -> c.get().drains())
+                .description("Drain notices from ffn-nodes shutting down").register(registry);
+        Gauge.builder("afd_ffn_members", () -> cluster.get().ffnMembers())
+                .description("ffn-nodes known to the attention nodes (summed over attention nodes)").register(registry);
+        FunctionCounter.builder("afd_ffn_membership_changes", cluster, c -> c.get().membershipChanges())
+                .description("ffn-nodes that joined or left through DNS").register(registry);
         FunctionCounter.builder("afd_ffn_wire_bytes", cluster, c -> c.get().bytesSent()).tag("direction", "to_ffn")
                 .description("Bytes of activations and results on the attention-ffn wire").register(registry);
         FunctionCounter.builder("afd_ffn_wire_bytes", cluster, c -> c.get().bytesReceived())
                 .tag("direction", "from_ffn")
                 .description("Bytes of activations and results on the attention-ffn wire").register(registry);
+    }
+
+    /** Registers a routed-units counter for every ffn-node the attention nodes reported on. */
+    private void registerHolderCounters() {
+        for (String node : cluster.get().routedUnitsPerNode().keySet()) {
+            if (holderCounters.add(node)) {
+                FunctionCounter.builder("afd_ffn_routed_units", cluster,
+                                c -> c.get().routedUnitsPerNode().getOrDefault(node, 0L))
+                        .tag("node", node)
+                        .description("Token slots computed by each ffn-node: how evenly replicas share the work")
+                        .register(registry);
+            }
+        }
     }
 
     /** Registers a routed-tokens counter for every expert the nodes reported on; cheap when nothing is new. */
@@ -187,6 +210,7 @@ public final class GatewayMetrics {
     /** The Prometheus text exposition. */
     public synchronized String scrape() {
         registerExpertCounters();
+        registerHolderCounters();
         return registry.scrape();
     }
 

@@ -2,6 +2,8 @@ package dev.afd.gateway.routing;
 
 import dev.afd.proto.FfnExchangeStats;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The load of every ready attention node together, for metrics.
@@ -33,6 +35,30 @@ public record ClusterLoad(int readyNodes, int waiting, int running, double kvUsa
 
     public long reconnects() {
         return ffn.stream().mapToLong(FfnExchangeStats::getReconnects).sum();
+    }
+
+    public long failovers() {
+        return ffn.stream().mapToLong(FfnExchangeStats::getFailovers).sum();
+    }
+
+    public long drains() {
+        return ffn.stream().mapToLong(FfnExchangeStats::getDrains).sum();
+    }
+
+    /** ffn-nodes known to the attention nodes, summed over them (each counts the tier it sees). */
+    public int ffnMembers() {
+        return ffn.stream().mapToInt(FfnExchangeStats::getMembers).sum();
+    }
+
+    public long membershipChanges() {
+        return ffn.stream().mapToLong(FfnExchangeStats::getMembershipChanges).sum();
+    }
+
+    /** Routed units computed by each ffn-node, summed over the attention nodes, by node name. */
+    public Map<String, Long> routedUnitsPerNode() {
+        Map<String, Long> out = new TreeMap<>();
+        ffn.forEach(s -> s.getRoutedUnitsPerNodeMap().forEach((node, n) -> out.merge(node, n, Long::sum)));
+        return out;
     }
 
     public long bytesSent() {
