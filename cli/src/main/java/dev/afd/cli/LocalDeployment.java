@@ -1,5 +1,6 @@
 package dev.afd.cli;
 
+import dev.afd.ffn.core.placement.EvenSplit;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -62,8 +63,7 @@ final class LocalDeployment implements AutoCloseable {
         try {
             for (int n = 0; n < layout.ffnNodes(); n++) {
                 int port = freePort();
-                String range = (n * layout.experts() / layout.ffnNodes()) + "-"
-                        + ((n + 1) * layout.experts() / layout.ffnNodes() - 1);
+                String range = EvenSplit.part(layout.experts(), layout.ffnNodes(), n).toString();
                 children.add(start(List.of("ffn", "--model", model, "--experts", range, "--port",
                         Integer.toString(port), "--host", "127.0.0.1", "--exit-with", self)));
                 ffnTargets.add("127.0.0.1:" + port);

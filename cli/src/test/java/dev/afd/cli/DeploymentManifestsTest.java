@@ -49,8 +49,8 @@ import picocli.CommandLine;
 
 /**
  * The Kubernetes manifests (every overlay, rendered by {@code deploy/check.sh}) against what the code serves: each
- * container's command line, after the image's entry point has added what it derives, parses as the afd sub-command
- * with the environment the pod gets; ports, probes, Services and policies point at the ports those commands listen
+ * container's command line, as the image's entry point passes it on, parses as the afd sub-command with the
+ * environment the pod gets; ports, probes, Services and policies point at the ports those commands listen
  * on; the gateway answers the probe paths; the ffn groups each hold every expert, a disruption budget keeps a copy
  * of every expert, and the attention nodes find the ffn-nodes through DNS.
  */
