@@ -88,15 +88,14 @@ docker run --rm -v "$volume:/models" --read-only --tmpfs /tmp:rw,exec,size=256m 
   make-model --preset="$preset" --out="$model" --force | tail -n 1 >&2
 
 # Each role as in the Kubernetes manifests: read-only root, /tmp for native libraries, the model read-only, the
-# role's options in AFD_* variables, the ffn-nodes' expert ranges from their host names' ordinals.
+# role's options in AFD_* variables, the ffn-nodes' expert ranges from their host names' ordinals (one group of two).
 common=(--network "$network" --read-only --tmpfs /tmp:rw,exec,size=512m -v "$volume:/models:ro" -e "AFD_MODEL=$model")
 for i in 0 1; do
   docker run -d --name "$run_id-ffn-$i" --hostname "ffn-$i" --network-alias "ffn-$i" "${common[@]}" \
-    -e AFD_FFN_NODES=2 -e AFD_FFN_BACKEND=cpu "$image" ffn --port=7101 >/dev/null
+    -e AFD_FFN_GROUP_SIZE=2 -e AFD_FFN_BACKEND=cpu "$image" ffn --port=7101 >/dev/null
 done
 docker run -d --name "$run_id-attention" --hostname attention-0 --network-alias attention "${common[@]}" \
-  -e AFD_FFN_NODES=2 -e 'AFD_FFN_ADDRESS=ffn-%d:7101' -e AFD_ATTENTION_KV_MEMORY_MB=256 "$image" \
-  attention --port=7001 >/dev/null
+  -e AFD_ATTENTION_KV_MEMORY_MB=256 "$image" attention --port=7001 --ffn=ffn-0:7101,ffn-1:7101 >/dev/null
 docker run -d --name "$run_id-gateway" --hostname gateway-0 "${common[@]}" -p 127.0.0.1::8000 "$image" \
   gateway --port=8000 --attention-dns=attention:7001 --drain-timeout-s=5 >/dev/null
 

@@ -11,6 +11,7 @@ import dev.afd.attention.ffn.InProcessFfnLink;
 import dev.afd.attention.server.AttentionServer;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
+import dev.afd.ffn.core.placement.EvenSplit;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.ffn.core.HandshakeRefusedException;
 import dev.afd.model.config.Step3Config;
@@ -84,7 +85,7 @@ public final class AttentionNode implements AutoCloseable {
         }
         List<FfnLink> links = new ArrayList<>();
         for (int s = 0; s < shards; s++) {
-            ExpertRange range = new ExpertRange(s * experts / shards, (s + 1) * experts / shards - 1);
+            ExpertRange range = EvenSplit.part(experts, shards, s);
             FrameProcessor processor = new FrameProcessor(c, new CpuFfnBackend(c, checkpoint.weights(), range),
                     "ffn in-process " + range);
             links.add(new InProcessFfnLink(processor, handshake(c, wire, "attention in-process")));

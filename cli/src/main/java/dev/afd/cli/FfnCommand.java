@@ -6,8 +6,10 @@ import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.cuda.CudaUnavailableException;
+import dev.afd.model.config.Step3Config;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.transport.MutualTls;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -29,12 +31,23 @@ final class FfnCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Checkpoint folder (config.json, *.safetensors). Required; no default.")
     Path model;
 
-    @Option(names = "--experts", required = true,
+    @Option(names = "--experts",
             description = "Routed experts this node holds: ranges and ids separated by commas (0-11,24-35), or all;"
                     + " within the model's experts. Sets may overlap across nodes: an expert on several nodes has"
                     + " replicas, and attention nodes spread its work over them and fail over between them."
-                    + " Required; no default.")
+                    + " Give this or --group-size; no default.")
     String experts;
+
+    @Option(names = "--group-size", paramLabel = "G",
+            description = "Instead of --experts: this node is one of a group of G nodes that together hold every"
+                    + " expert once; it holds the (ordinal % G)-th of G equal contiguous ranges of the model's"
+                    + " experts. No default.")
+    Integer groupSize;
+
+    @Option(names = "--ordinal",
+            description = "This node's ordinal for --group-size. Default: the number after the last '-' of the host"
+                    + " name, as in a StatefulSet pod (ffn-3 is 3).")
+    Integer ordinal;
 
     @Option(names = "--drain-timeout-s", defaultValue = "30",
             description = "On SIGTERM, how long to keep answering while attention nodes move to other holders of"
@@ -65,7 +78,7 @@ final class FfnCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BackendKind kind = BackendKind.parse(backend);
-        ExpertSet set = ExpertSet.parse(experts);
+        ExpertSet set = ExpertSet.parse(expertSet());
         MutualTls mutualTls = tls.tls();
         try (Checkpoint checkpoint = Checkpoint.open(model)) {
             BackendSelector.Selection selection;
@@ -95,5 +108,22 @@ final class FfnCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The experts to hold: {@code --experts}, or this node's share of its group for {@code --group-size}. */
+    private String expertSet() throws IOException {
+        if ((experts == null) == (groupSize == null)) {
+            throw new IllegalArgumentException("give exactly one of --experts (the experts this node holds) or"
+                    + " --group-size (derive them from the node's ordinal)");
+        }
+        if (experts != null) {
+            return experts;
+        }
+        int numExperts = Step3Config.read(model.resolve("config.json")).numExperts();
+        int at = ordinal != null ? ordinal : GroupExperts.ordinal(GroupExperts.hostName());
+        String set = GroupExperts.of(at, groupSize, numExperts).toString();
+        LOG.log(System.Logger.Level.INFO, "ordinal " + at + " in groups of " + groupSize + ": position "
+                + at % groupSize + " of its group, experts " + set + " of " + numExperts);
+        return set;
     }
 }

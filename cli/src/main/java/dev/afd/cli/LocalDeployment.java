@@ -1,6 +1,7 @@
 package dev.afd.cli;
 
 import dev.afd.ffn.core.ExpertSet;
+import dev.afd.ffn.core.placement.EvenSplit;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -62,7 +63,7 @@ final class LocalDeployment implements AutoCloseable {
             List<String> chunks = new ArrayList<>();
             for (int r = 0; r < replicas; r++) {
                 int c = (n + r) % ffnNodes;
-                chunks.add((c * experts / ffnNodes) + "-" + ((c + 1) * experts / ffnNodes - 1));
+                chunks.add(EvenSplit.part(experts, ffnNodes, c).toString());
             }
             return ExpertSet.parse(String.join(",", chunks)).toString();
         }

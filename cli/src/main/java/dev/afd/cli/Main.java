@@ -12,8 +12,8 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "AFD Server: Step-3 MoE inference with attention-FFN disaggregation.",
         subcommands = {CommandLine.HelpCommand.class, MakeModelCommand.class, GenerateCommand.class,
-            BenchCommand.class, CostCommand.class, FfnCommand.class, AttentionCommand.class, GatewayCommand.class,
-            ServeCommand.class, DemoCommand.class})
+            BenchCommand.class, CostCommand.class, ExpertsCommand.class, FfnCommand.class, AttentionCommand.class,
+            GatewayCommand.class, ServeCommand.class, DemoCommand.class})
 public final class Main {
     /** {@code afd --version}. */
     static final class Version implements CommandLine.IVersionProvider {

@@ -36,6 +36,7 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,16 +49,16 @@ import picocli.CommandLine;
 
 /**
  * The Kubernetes manifests (every overlay, rendered by {@code deploy/check.sh}) against what the code serves: each
- * container's command line, after the image's entry point has added what it derives, parses as the afd sub-command
- * with the environment the pod gets; ports, probes, Services and policies point at the ports those commands listen
- * on; the gateway answers the probe paths; the ffn-nodes split the experts and the attention nodes reach them all.
+ * container's command line, as the image's entry point passes it on, parses as the afd sub-command with the
+ * environment the pod gets; ports, probes, Services and policies point at the ports those commands listen
+ * on; the gateway answers the probe paths; the ffn groups each hold every expert, a disruption budget keeps a copy
+ * of every expert, and the attention nodes find the ffn-nodes through DNS.
  */
 class DeploymentManifestsTest {
     /** How long the attention node's server gives running calls when it stops ({@code AttentionServer.close}). */
     private static final int ATTENTION_CLOSE_S = 5;
     /** Variables the image's entry point reads itself; they must not be taken for options. */
-    private static final Set<String> ENTRYPOINT_VARIABLES = Set.of("AFD_FFN_NODES", "AFD_FFN_ADDRESS",
-            "AFD_JAVA_OPTS");
+    private static final Set<String> ENTRYPOINT_VARIABLES = Set.of("AFD_JAVA_OPTS");
     /** Who may open connections to whom; the gateway's HTTP port is open to all. */
     private static final Map<String, Set<String>> CALLERS = Map.of("attention", Set.of("gateway"), "ffn",
             Set.of("attention"));
@@ -165,7 +166,7 @@ class DeploymentManifestsTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("variants")
-    void ffnNodesSplitTheExpertsAndAttentionNodesAndGatewaysReachTheirPeers(Manifests m) throws Exception {
+    void ffnGroupsHoldEveryExpertAndAttentionNodesAndGatewaysFindTheirPeersByDns(Manifests m) throws Exception {
         Workload ffn = m.workload("ffn");
         Workload attention = m.workload("attention");
         Workload gateway = m.workload("gateway");
@@ -174,37 +175,55 @@ class DeploymentManifestsTest {
         int attentionPort = listeningPort(launch(m, attention, attention.containers().getFirst(),
                 attention.podHostNames().getFirst()).command());
 
-        List<ExpertRange> ranges = new ArrayList<>();
-        for (String host : ffn.podHostNames()) {
-            FfnCommand f = (FfnCommand) launch(m, ffn, ffn.containers().getFirst(), host).command();
-            ranges.add(ExpertRange.parse(f.experts));
-        }
         int experts;
         try (Checkpoint checkpoint = Checkpoint.open(tiny)) {
             experts = checkpoint.config().numExperts();
         }
-        ranges.sort(Comparator.comparingInt(ExpertRange::first));
-        int next = 0;
-        for (ExpertRange r : ranges) {
-            assertThat(r.first()).as("%s: ffn ranges %s are contiguous from expert 0", m, ranges).isEqualTo(next);
-            next = r.last() + 1;
+        // Each pod's experts as afd ffn derives them from its ordinal: the pods are scaled, never listed one by one.
+        Map<String, ExpertRange> ranges = new LinkedHashMap<>();
+        Set<Integer> groupSizes = new TreeSet<>();
+        for (String host : ffn.podHostNames()) {
+            FfnCommand f = (FfnCommand) launch(m, ffn, ffn.containers().getFirst(), host).command();
+            assertThat(f.experts).as("%s %s: experts from the group, not fixed", m, host).isNull();
+            assertThat(f.groupSize).as("%s %s: --group-size", m, host).isNotNull();
+            groupSizes.add(f.groupSize);
+            ranges.put(host, GroupExperts.of(GroupExperts.ordinal(host), f.groupSize, experts));
         }
-        assertThat(next).as("%s: ffn ranges %s cover all %d experts", m, ranges, experts).isEqualTo(experts);
+        assertThat(groupSizes).as("%s: one group size", m).hasSize(1);
+        int groupSize = groupSizes.iterator().next();
+        assertThat(ffn.replicas() % groupSize).as("%s: ffn replicas %d are whole groups of %d", m, ffn.replicas(),
+                groupSize).isZero();
+        List<ExpertRange> all = List.copyOf(ranges.values());
+        for (int group = 0; group < ffn.replicas() / groupSize; group++) {
+            assertCoversEveryExpertOnce(all.subList(group * groupSize, (group + 1) * groupSize), experts,
+                    m + " ffn group " + group);
+        }
+        // Voluntary disruptions (drains, upgrades) must leave a copy of every expert.
+        JsonNode budget = m.ofKind("PodDisruptionBudget").stream()
+                .filter(b -> ffn.selectedBy(b.path("spec").path("selector").path("matchLabels"))).findFirst()
+                .orElseThrow(() -> new AssertionError(m + ": no PodDisruptionBudget for the ffn pods"));
+        assertThat(budget.path("spec").path("maxUnavailable").asInt()).as("%s ffn maxUnavailable", m).isEqualTo(1);
+        for (String down : ranges.keySet()) {
+            Set<Integer> covered = new TreeSet<>();
+            ranges.forEach((host, r) -> {
+                if (!host.equals(down)) {
+                    IntStream.rangeClosed(r.first(), r.last()).forEach(covered::add);
+                }
+            });
+            assertThat(covered).as("%s: experts served while %s is disrupted", m, down).hasSize(experts);
+        }
 
         String ffnService = ffn.object().path("spec").path("serviceName").asText();
         JsonNode headless = service(m, ffnService);
         assertThat(headless.path("spec").path("publishNotReadyAddresses").asBoolean())
-                .as("%s: starting ffn-nodes resolve", m).isTrue();
+                .as("%s: only ready ffn-nodes are members; a draining one leaves", m).isFalse();
         assertThat(m.selectedBy(headless.path("spec").path("selector"))).containsExactly(ffn);
         for (String host : attention.podHostNames()) {
             AttentionCommand a = (AttentionCommand) launch(m, attention, attention.containers().getFirst(), host)
                     .command();
-            List<String> expected = new ArrayList<>();
-            for (int i = 0; i < ffn.replicas(); i++) {
-                expected.add(ffn.name() + "-" + i + "." + ffnService + ":" + ffnPort);
-            }
-            assertThat(a.ffn).as("%s %s reaches every ffn pod by its stable name", m, host)
-                    .containsExactlyElementsOf(expected);
+            // A headless Service hands out pod addresses: the port must be the container's, not a Service port.
+            assertThat(a.ffn).as("%s %s finds every ffn pod through the headless Service", m, host)
+                    .containsExactly(ffnService + ":" + ffnPort);
         }
 
         GatewayCommand g = (GatewayCommand) launch(m, gateway, gateway.containers().getFirst(),
@@ -261,7 +280,7 @@ class DeploymentManifestsTest {
             int drain = switch (command) {
                 case GatewayCommand g -> g.drainTimeoutS;
                 case AttentionCommand a -> ATTENTION_CLOSE_S;
-                case FfnCommand f -> (int) (3 * FfnServer.CLOSE_GRACE.toSeconds());
+                case FfnCommand f -> f.drainTimeoutS + (int) FfnServer.CLOSE_GRACE.toSeconds();
                 default -> throw new AssertionError("unexpected role " + command);
             };
             JsonNode preStop = c.path("lifecycle").path("preStop");
@@ -335,6 +354,10 @@ class DeploymentManifestsTest {
             JsonNode ref = hpa.path("spec").path("scaleTargetRef");
             assertThat(m.find(ref.path("kind").asText(), ref.path("name").asText())).as("%s HPA %s target", m,
                     name(hpa)).isPresent();
+        }
+        for (JsonNode pdb : m.ofKind("PodDisruptionBudget")) {
+            assertThat(m.selectedBy(pdb.path("spec").path("selector").path("matchLabels"))).as("%s PDB %s selects"
+                    + " pods", m, name(pdb)).hasSize(1);
         }
         Map<String, Workload> byRole = new HashMap<>();
         ROLES.forEach(r -> byRole.put(r, m.workload(r)));
@@ -430,6 +453,17 @@ class DeploymentManifestsTest {
                 }
             }
         }
+    }
+
+    private static void assertCoversEveryExpertOnce(List<ExpertRange> ranges, int experts, String what) {
+        List<ExpertRange> sorted = new ArrayList<>(ranges);
+        sorted.sort(Comparator.comparingInt(ExpertRange::first));
+        int next = 0;
+        for (ExpertRange r : sorted) {
+            assertThat(r.first()).as("%s: ranges %s are contiguous from expert 0", what, sorted).isEqualTo(next);
+            next = r.last() + 1;
+        }
+        assertThat(next).as("%s: ranges %s cover all %d experts", what, sorted, experts).isEqualTo(experts);
     }
 
     /**

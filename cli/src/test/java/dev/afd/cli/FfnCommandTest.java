@@ -52,6 +52,21 @@ class FfnCommandTest {
     }
 
     @Test
+    void exactlyOneOfExpertsAndGroupSize() {
+        String error = "afd ffn: give exactly one of --experts (the experts this node holds) or --group-size (derive"
+                + " them from the node's ordinal)";
+        assertThat(run("ffn", "--model", model.toString(), "--port", "0")).isEqualTo(1);
+        assertThat(err.toString().strip()).isEqualTo(error);
+        assertThat(run("ffn", "--model", model.toString(), "--experts", "0-7", "--group-size", "2", "--port", "0"))
+                .isEqualTo(1);
+        assertThat(err.toString().strip()).endsWith(error);
+        assertThat(run("ffn", "--model", model.toString(), "--group-size", "9", "--ordinal", "0", "--port", "0"))
+                .isEqualTo(1);
+        assertThat(err.toString().strip()).endsWith(
+                "afd ffn: --group-size must be between 1 and the model's 8 routed experts, got 9");
+    }
+
+    @Test
     void cudaWithoutAUsableGpuFailsAtStartWithTheReason() {
         CudaProbe.Verdict verdict = CudaProbe.verdict();
         assumeFalse(verdict.available(), "this machine has a usable GPU (" + verdict.description()
@@ -66,7 +81,7 @@ class FfnCommandTest {
     void helpDocumentsEveryOptionWithItsDefault() {
         assertThat(run("ffn", "--help")).isZero();
         String help = out.toString().replaceAll("\\s+", " ");
-        assertThat(help).contains("--model", "--experts", "--port", "Required; no default.", "Default: 0.0.0.0.",
+        assertThat(help).contains("--model", "--experts", "--group-size", "--ordinal", "--port", "Required; no default.", "Default: 0.0.0.0.",
                 "auto, cpu or cuda", "Default: auto.", "--[no-]prefault", "Default: true.");
     }
 }

@@ -7,6 +7,7 @@ import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.ExpertSet;
+import dev.afd.ffn.core.placement.EvenSplit;
 import dev.afd.model.safetensors.Checkpoint;
 import java.io.IOException;
 import java.time.Duration;
@@ -41,7 +42,7 @@ final class Cluster implements AutoCloseable {
         int e = checkpoint.config().numExperts();
         List<ExpertSet> sets = new ArrayList<>();
         for (int n = 0; n < nodes; n++) {
-            sets.add(ExpertSet.of(new ExpertRange(n * e / nodes, (n + 1) * e / nodes - 1)));
+            sets.add(ExpertSet.of(EvenSplit.part(e, nodes, n)));
         }
         return sets;
     }
@@ -52,8 +53,7 @@ final class Cluster implements AutoCloseable {
     }
 
     ExpertRange range(int n, int nodes) {
-        int e = checkpoint.config().numExperts();
-        return new ExpertRange(n * e / nodes, (n + 1) * e / nodes - 1);
+        return EvenSplit.part(checkpoint.config().numExperts(), nodes, n);
     }
 
     FfnServer startFfn(ExpertRange range, int port) throws IOException {
