@@ -7,6 +7,7 @@ import dev.afd.model.step3.FfnWork;
 import dev.afd.proto.WireDtype;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -93,7 +94,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
         if (config.moeLayers().isEmpty()) {
             return null;
         }
-        String unheld = new Holders(live, List.of(), l -> true, config.numExperts()).unheld();
+        String unheld = new Holders(live, List.of(), l -> true, config.numExperts()).unheld(Set.of());
         return unheld == null ? null : "no live ffn-node holds experts " + unheld + " (nodes: " + names(all) + ")";
     }
 

@@ -58,11 +58,16 @@ final class Holders {
         return down;
     }
 
-    /** The model's experts that no node here holds, as {@code 3-5,9}, or null when all are held. */
-    String unheld() {
+    /**
+     * The model's experts that no node here outside {@code excluded} holds, as {@code 3-5,9}, or null when all are
+     * held.
+     */
+    String unheld(Set<FfnLink> excluded) {
         BitSet held = new BitSet();
-        for (BitSet e : experts) {
-            held.or(e);
+        for (int n = 0; n < links.size(); n++) {
+            if (!excluded.contains(links.get(n))) {
+                held.or(experts[n]);
+            }
         }
         int[] missing = new int[numExperts];
         int count = 0;

@@ -77,7 +77,7 @@ final class LayerExchange {
         try {
             placement = holders.place(units, unitIds, failed);
         } catch (Holders.NoHolderException e) {
-            String unheld = holders.unheld();
+            String unheld = holders.unheld(failed);
             fail(new FfnException("no live ffn-node can compute experts " + e.getMessage() + " of layer "
                     + work.layer() + (unheld == null ? "" : " (no live node holds experts " + unheld + ")")
                     + (failed.isEmpty() ? "" : "; failed this step: " + names(failed))
