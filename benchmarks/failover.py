@@ -22,17 +22,21 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def stream(url, model, prompt, tokens, times, errors):
+def stream(url, model, prompt, tokens, times, errors, usage):
     body = json.dumps({"model": model, "prompt": prompt, "max_tokens": tokens, "temperature": 0,
-                       "ignore_eos": True, "stream": True}).encode()
+                       "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}}).encode()
     req = urllib.request.Request(url + "/v1/completions", data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=600) as r:
             for line in r:
                 if line.startswith(b"data: {"):
-                    if b'"error"' in line:
+                    event = json.loads(line[6:])
+                    if "error" in event:
                         errors.append(line.decode())
-                    times.append(time.monotonic())
+                    elif event.get("usage"):
+                        usage.append(event["usage"]["completion_tokens"])
+                    else:
+                        times.append(time.monotonic())
                 elif line.startswith(b"data: [DONE]"):
                     return
         errors.append("stream ended without [DONE]")
@@ -53,6 +57,7 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--tokens", type=int, default=400)
     p.add_argument("--kill-at", type=float, default=8.0)
+    p.add_argument("--no-kill", action="store_true", help="the same run without the kill, as the baseline")
     p.add_argument("--recovery", type=float, default=3.0)
     p.add_argument("--port", type=int, default=18080)
     p.add_argument("--out")
@@ -74,22 +79,27 @@ def main():
     try:
         # Warm up every process (JIT) before measuring.
         warm = []
-        stream(url, name, [1, 2, 3], 64, warm, [])
+        stream(url, name, [1, 2, 3], 64, warm, [], [])
         times = [[] for _ in range(a.batch)]
         errors = []
-        threads = [threading.Thread(target=stream, args=(url, name, [3 + i, 1, 4, 1, 5], a.tokens, times[i], errors))
+        usage = []
+        threads = [threading.Thread(target=stream, args=(url, name, [3 + i, 1, 4, 1, 5], a.tokens, times[i], errors,
+                                                         usage))
                    for i in range(a.batch)]
         start = time.monotonic()
         for t in threads:
             t.start()
         time.sleep(a.kill_at)
-        victim = subprocess.run(["pgrep", "-f", "ffn .*--port %s" % ffn_ports[1]], capture_output=True, text=True)
-        pid = int(victim.stdout.split()[0])
         killed = time.monotonic()
-        os.kill(pid, signal.SIGKILL)
+        if not a.no_kill:
+            victim = subprocess.run(["pgrep", "-f", "ffn .*--port %s" % ffn_ports[1]], capture_output=True,
+                                    text=True)
+            os.kill(int(victim.stdout.split()[0]), signal.SIGKILL)
         for t in threads:
             t.join()
-        windows = [("before the kill", start, killed), ("kill + %.0f s" % a.recovery, killed, killed + a.recovery),
+        kill = "no kill at" if a.no_kill else "kill"
+        windows = [("before %s %.0f s" % (kill, a.kill_at), start, killed),
+                   ("%s + %.0f s" % (kill, a.recovery), killed, killed + a.recovery),
                    ("after", killed + a.recovery, float("inf"))]
         rows = []
         for label, lo, hi in windows:
@@ -98,7 +108,7 @@ def main():
             span = (min(hi, max(x for ts in times for x in ts)) - lo) if arrivals else float("nan")
             rows.append((label, len(arrivals) / span if span else float("nan"), 1e3 * percentile(gaps, 0.5),
                          1e3 * percentile(gaps, 0.99)))
-        finished = sum(1 for ts in times if len(ts) >= a.tokens)
+        finished = sum(1 for n in usage if n == a.tokens)
         out = ["| window | tok/s (all streams) | ITL p50 ms | ITL p99 ms |", "|---|---|---|---|"]
         out += ["| %s | %.0f | %.1f | %.1f |" % r for r in rows]
         out.append("")
