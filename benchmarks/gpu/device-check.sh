@@ -76,7 +76,7 @@ timeout 300 python3 benchmarks/gpu/step3_reference.py generate "$scratch" > "$sc
 reference_pid=$!
 
 say "CUDA tests"
-tests=(CudaFfnBackendTest CudaPtxFreshnessTest RoutingPlanTest CudaThreadTest TilePathTest TilesTest
+tests=(CudaFfnBackendTest CudaPtxFreshnessTest RoutingPlanTest CudaThreadTest TilePathTest
   ReferenceLayerTest)
 selectors=()
 for t in "${tests[@]}"; do selectors+=(--select-class "dev.afd.ffn.cuda.$t"); done
