@@ -102,8 +102,9 @@ done
 # (the runtime, NVRTC and PTX-compiler bindings are 25 MB).
 natives="$(ls "$deps"/jcuda-natives-*-linux-x86_64.jar)"
 mkdir "$deps/natives"
-(cd "$deps/natives" && "$JAVA_HOME/bin/jar" --extract --file "$natives" && rm -f lib/libJCudaRuntime-* \
-  lib/libJNvrtc-* lib/libJNvPTXCompiler-* && "$JAVA_HOME/bin/jar" --create --file "$bundle/lib/$(basename "$natives")" .)
+(cd "$deps/natives" && "$JAVA_HOME/bin/jar" --extract --file "$natives" \
+  && rm -f lib/libJCudaRuntime-* lib/libJNvrtc-* lib/libJNvPTXCompiler-* \
+  && "$JAVA_HOME/bin/jar" --create --file "$bundle/lib/$(basename "$natives")" .)
 
 echo "== runtime"
 modules="$("$JAVA_HOME/bin/jdeps" --multi-release 25 --ignore-missing-deps --print-module-deps \

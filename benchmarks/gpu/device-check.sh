@@ -81,10 +81,12 @@ tests=(CudaFfnBackendTest CudaPtxFreshnessTest RoutingPlanTest CudaThreadTest Ti
 selectors=()
 for t in "${tests[@]}"; do selectors+=(--select-class "dev.afd.ffn.cuda.$t"); done
 # From ffn-node/, where the freshness test finds the kernel sources and the committed binaries.
-(cd ffn-node && timeout 240 "${jvm[@]}" org.junit.platform.console.ConsoleLauncher execute --disable-banner \
-  --details=tree --fail-if-no-tests --reports-dir "$scratch/reports" "${selectors[@]}") >> "$log" 2>&1 \
+launcher=(org.junit.platform.console.ConsoleLauncher execute --disable-banner --disable-ansi-colors --details=tree
+  --fail-if-no-tests)
+(cd ffn-node && timeout 240 "${jvm[@]}" "${launcher[@]}" --reports-dir "$scratch/reports" "${selectors[@]}") \
+  >> "$log" 2>&1 \
   || fail "the CUDA tests (exit $?); see device-check.log"
-grep -E 'tests (successful|failed|skipped)' "$log" | tail -3
+grep -E "tests (successful|failed|aborted)" "$log" | tail -3
 # The differential tests must have run: a skip means the GPU was not usable after all.
 python3 - "$scratch/reports" <<'PY' || fail "the differential tests did not all run"
 import glob, sys, xml.etree.ElementTree as ET
@@ -114,8 +116,8 @@ say "full-size layer against PyTorch, and throughput"
 if [ -s "$scratch/layer.safetensors" ]; then
   timeout 240 "${jvm[@]}" -Dafd.bench.layer="$scratch/layer.safetensors" \
     -Dafd.bench.torch="$scratch/torch.properties" -Dafd.bench.out="$results/device-check.md" \
-    org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree --fail-if-no-tests \
-    --reports-dir "$scratch/reports-bench" --select-class dev.afd.ffn.cuda.GpuDeviceBench >> "$log" 2>&1 \
+    "${launcher[@]}" --reports-dir "$scratch/reports-bench" --select-class dev.afd.ffn.cuda.GpuDeviceBench \
+    >> "$log" 2>&1 \
     || fail "GpuDeviceBench (exit $?): a correctness check failed or it did not finish; see device-check.log"
 else
   fail "no reference layer, so no full-size check"
