@@ -65,7 +65,7 @@ if [ "$probe" = "$NO_GPU" ]; then
     | tee -a "$log"
   exit $NO_GPU
 elif [ "$probe" != 0 ]; then
-  fail "the CUDA probe (exit $probe): the GPU is there but the backend cannot use it; see the line above"
+  fail "the CUDA probe (exit $probe): a GPU is there but the backend cannot use it, or the JVM did not start; see above"
   exit 1
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \
