@@ -31,6 +31,9 @@ import jcuda.driver.CUresult;
  * tensor cores' input type), accumulation is f32, and the combine adds in the CPU backend's order; results agree
  * with {@link dev.afd.ffn.core.CpuFfnBackend} to within bf16 rounding, not bit for bit.
  *
+ * <p>Errors: a CUDA error fails its call; a sticky one (the context is unusable from then on) also fails every later
+ * call and is reported by {@link #failure()}, for the node's health.
+ *
  * <p>Threading: any thread may call {@link #compute}; calls are handed to the GPU's CUDA thread and run one at a
  * time. Ownership: owns its GPU memory until {@link #close}; the GPU context belongs to {@link CudaProbe}. The
  * checkpoint may be closed once the backend is created.
