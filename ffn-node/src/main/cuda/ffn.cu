@@ -39,11 +39,27 @@ constexpr int MMA_SMEM_BYTES = MMA_STAGES * 2 * MMA_STAGE * 2;
 static_assert(MMA_ROWS == MMA_B_ROWS, "A and B stages share one size");
 static_assert(2 * THREADS * 8 == MMA_ROWS * MMA_K, "each thread copies two 16-byte chunks of A and of B");
 static_assert(MMA_SMEM_BYTES >= (THREADS / 32) * 256 * 4, "the epilogue scratch fits in the stages");
+// Blocks per SM the MMA kernels are compiled for: 2 caps them at 128 registers per thread (65536 / (2 * 256)), so
+// two blocks fit an SM's register file (at the cost of a 4-byte spill); without the cap sm_80 builds take 132 and
+// run one block per SM. Shared
+// memory allows two as well: 2 x 80 KB (+ 1 KB reserved per block) <= 164 KB on sm_80, 228 KB on sm_90.
+constexpr int MMA_MIN_BLOCKS = 2;
 
 // ---- bandwidth path ---------------------------------------------------------------------------------------
-constexpr int GEMV_ROWS = 8;       // most positions per GEMV tile; tiles of up to 2 take a lighter variant
+constexpr int GEMV_ROWS = 8;       // most positions per GEMV tile
+constexpr int GEMV2_ROWS = 2;      // tiles of up to this many take a lighter variant
 constexpr int GEMV_COLS = 8;       // weight rows per warp
 constexpr int GEMV_KC = 1024;      // activation chunk staged in shared memory (8 rows x 1024 f32 = 32 KB)
+
+// The numbers the host needs about each tile path, exported so that it can check its own copy (TilePath.java)
+// against the kernels' at load time: {most positions per tile, output columns per block of the gated (gate/up)
+// kernel, of the plain (down) kernel, dynamic shared memory bytes}. A tile with more positions than the first
+// number would lose rows silently, so the two must never disagree.
+extern "C" __constant__ int ffn_path_mma[4] = {MMA_ROWS, MMA_B_ROWS / 2, MMA_B_ROWS, MMA_SMEM_BYTES};
+constexpr int GEMV_GATED_COLS = (THREADS / 32) * GEMV_COLS / 2;  // output columns per block, gate/up
+constexpr int GEMV_PLAIN_COLS = (THREADS / 32) * GEMV_COLS;      // and down
+extern "C" __constant__ int ffn_path_gemv2[4] = {GEMV2_ROWS, GEMV_GATED_COLS, GEMV_PLAIN_COLS, 0};
+extern "C" __constant__ int ffn_path_gemv8[4] = {GEMV_ROWS, GEMV_GATED_COLS, GEMV_PLAIN_COLS, 0};
 
 __device__ __forceinline__ float silu(float g) { return g / (1.0f + expf(-g)); }
 
@@ -340,23 +356,24 @@ __device__ __forceinline__ void gemv_tiles(const bf16* __restrict__ a, const int
 
 // h[p, n] = silu(sum_k x[row_index[p], k] gate[e, n, k]) * (sum_k x[row_index[p], k] up[e, n, k]) over the
 // tiles' positions; n_out = I, k_dim = H. grid = (tiles, ceil(I / 64)).
-extern "C" __global__ void __launch_bounds__(THREADS)
+extern "C" __global__ void __launch_bounds__(THREADS, MMA_MIN_BLOCKS)
 ffn_gate_up_mma(const bf16* x, const int* row_index, const bf16* gate, const bf16* up, bf16* h, const int* tiles,
                 int n_out, int k_dim) {
     mma_tiles<true>(x, row_index, gate, up, h, tiles, n_out, k_dim);
 }
 
 // y[p, n] = sum_k h[p, k] down[e, n, k]; n_out = H, k_dim = I. grid = (tiles, ceil(H / 128)).
-extern "C" __global__ void __launch_bounds__(THREADS)
+extern "C" __global__ void __launch_bounds__(THREADS, MMA_MIN_BLOCKS)
 ffn_down_mma(const bf16* h, const bf16* down, float* y, const int* tiles, int n_out, int k_dim) {
     mma_tiles<false>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim);
 }
 
-// ffn_gate_up_mma for tiles of at most 2 (gemv2) or GEMV_ROWS = 8 (gemv8) positions. grid = (tiles, ceil(I / 32)).
+// ffn_gate_up_mma for tiles of at most GEMV2_ROWS = 2 (gemv2) or GEMV_ROWS = 8 (gemv8) positions.
+// grid = (tiles, ceil(I / GEMV_GATED_COLS)).
 extern "C" __global__ void __launch_bounds__(THREADS)
 ffn_gate_up_gemv2(const bf16* x, const int* row_index, const bf16* gate, const bf16* up, bf16* h,
                   const int* tiles, int n_out, int k_dim) {
-    gemv_tiles<true, 2>(x, row_index, gate, up, h, tiles, n_out, k_dim);
+    gemv_tiles<true, GEMV2_ROWS>(x, row_index, gate, up, h, tiles, n_out, k_dim);
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS)
@@ -365,10 +382,11 @@ ffn_gate_up_gemv8(const bf16* x, const int* row_index, const bf16* gate, const b
     gemv_tiles<true, GEMV_ROWS>(x, row_index, gate, up, h, tiles, n_out, k_dim);
 }
 
-// ffn_down_mma for tiles of at most 2 (gemv2) or GEMV_ROWS = 8 (gemv8) positions. grid = (tiles, ceil(H / 64)).
+// ffn_down_mma for tiles of at most GEMV2_ROWS = 2 (gemv2) or GEMV_ROWS = 8 (gemv8) positions.
+// grid = (tiles, ceil(H / GEMV_PLAIN_COLS)).
 extern "C" __global__ void __launch_bounds__(THREADS)
 ffn_down_gemv2(const bf16* h, const bf16* down, float* y, const int* tiles, int n_out, int k_dim) {
-    gemv_tiles<false, 2>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim);
+    gemv_tiles<false, GEMV2_ROWS>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim);
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS)

@@ -38,6 +38,8 @@ public final class FfnServer implements AutoCloseable {
     public static final Duration DRAIN_QUIET = Duration.ofSeconds(1);
     /** Health service name that reports the compute backend: this plus {@code cpu} or {@code cuda}. */
     public static final String BACKEND_HEALTH_PREFIX = "afd.ffn.backend.";
+    /** How often the node asks its backend whether it can still compute ({@link FfnBackend#failure()}). */
+    static final Duration BACKEND_CHECK = Duration.ofMillis(500);
 
     private static final System.Logger LOG = System.getLogger(FfnServer.class.getName());
 
@@ -117,7 +119,32 @@ public final class FfnServer implements AutoCloseable {
         FfnServer started = new FfnServer(server, service, health, compute, backend, bound, name.get());
         // Runs at once if a stream already failed that way, else on the failing stream's thread when it does.
         fatal.thenAccept(started::stopAfter);
+        Thread.ofVirtual().name("ffn-backend-health").start(started::watchBackend);
         return started;
+    }
+
+    /**
+     * Until the node closes, polls the backend's {@link FfnBackend#failure()}; once it names one (a sticky GPU
+     * error: every later frame would fail), reports NOT_SERVING so that health checks and load balancers move
+     * traffic away, and logs the error. The node keeps running, so that its operator sees why.
+     */
+    private void watchBackend() {
+        try {
+            while (!closeFinished.await(BACKEND_CHECK.toMillis(), TimeUnit.MILLISECONDS)) {
+                String failed = backend.failure().orElse(null);
+                if (failed != null) {
+                    LOG.log(Level.ERROR, "{0}: backend {1} failed: {2}; reporting NOT_SERVING; restart the node",
+                            node, backend.name(), failed);
+                    for (String service : new String[] {"", FfnServiceGrpc.SERVICE_NAME,
+                            BACKEND_HEALTH_PREFIX + backend.name()}) {
+                        health.setStatus(service, ServingStatus.NOT_SERVING);
+                    }
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

@@ -30,11 +30,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -251,6 +253,52 @@ class FfnServerTest {
         } finally {
             to.shutdownNow().awaitTermination(TIMEOUT_S, TimeUnit.SECONDS);
             doomed.close();
+        }
+    }
+
+    @Test
+    void aBackendThatFailedForGoodIsReportedNotServing() throws Exception {
+        AtomicReference<String> failure = new AtomicReference<>();
+        FfnBackend breaking = new FfnBackend() {
+            @Override
+            public float[] compute(FfnBatch batch) {
+                return backend.compute(batch);
+            }
+
+            @Override
+            public ExpertRange experts() {
+                return backend.experts();
+            }
+
+            @Override
+            public String name() {
+                return "cuda";
+            }
+
+            @Override
+            public Optional<String> failure() {
+                return Optional.ofNullable(failure.get());
+            }
+        };
+        FfnServer node = FfnServer.start("127.0.0.1", 0, tiny.config, breaking, "tiny");
+        ManagedChannel to = NettyChannelBuilder.forAddress("127.0.0.1", node.port()).usePlaintext().build();
+        try {
+            HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(to)
+                    .withDeadlineAfter(TIMEOUT_S, TimeUnit.SECONDS);
+            HealthCheckRequest backendHealth = HealthCheckRequest.newBuilder().setService("afd.ffn.backend.cuda")
+                    .build();
+            assertThat(health.check(backendHealth).getStatus()).isEqualTo(ServingStatus.SERVING);
+            failure.set("the CUDA error CUDA_ERROR_ILLEGAL_ADDRESS on layer 0 with 3 rows");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+            while (health.check(backendHealth).getStatus() == ServingStatus.SERVING && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(health.check(backendHealth).getStatus()).isEqualTo(ServingStatus.NOT_SERVING);
+            assertThat(health.check(HealthCheckRequest.getDefaultInstance()).getStatus())
+                    .isEqualTo(ServingStatus.NOT_SERVING);
+        } finally {
+            to.shutdownNow().awaitTermination(TIMEOUT_S, TimeUnit.SECONDS);
+            node.close();
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.afd.ffn.core;
 
 import dev.afd.model.ffn.FfnBatch;
+import java.util.Optional;
 
 /**
  * Computes an ffn-node's share of one layer's FFN for the rows of a frame.
@@ -25,4 +26,12 @@ public interface FfnBackend {
 
     /** Backend name for handshakes, health and logs: {@code cpu} or {@code cuda}. */
     String name();
+
+    /**
+     * Why this backend can compute nothing more (e.g. the CUDA backend after a sticky GPU error), or empty while it
+     * is healthy. A failed backend fails every {@link #compute}; its node should stop reporting that it serves.
+     */
+    default Optional<String> failure() {
+        return Optional.empty();
+    }
 }

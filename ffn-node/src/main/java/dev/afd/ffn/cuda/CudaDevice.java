@@ -67,14 +67,14 @@ final class CudaDevice implements AutoCloseable {
         try {
             cuInit(0);
         } catch (CudaException e) {
-            throw new CudaUnavailableException("the CUDA driver did not initialise (" + e.getMessage()
+            throw CudaUnavailableException.noGpu("the CUDA driver did not initialise (" + e.getMessage()
                     + "); is a GPU visible to this process (CUDA_VISIBLE_DEVICES, container device access)?", e);
         }
         int[] value = new int[1];
         cuDeviceGetCount(value);
         if (value[0] <= ordinal) {
-            throw new CudaUnavailableException("the CUDA driver sees " + value[0] + " GPUs, so there is no GPU "
-                    + ordinal);
+            throw CudaUnavailableException.noGpu("the CUDA driver sees " + value[0] + " GPUs, so there is no GPU "
+                    + ordinal, null);
         }
         CUdevice device = new CUdevice();
         cuDeviceGet(device, ordinal);

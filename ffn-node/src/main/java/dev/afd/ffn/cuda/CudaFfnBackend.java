@@ -1,5 +1,7 @@
 package dev.afd.ffn.cuda;
 
+import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.ExpertSet;
@@ -16,7 +18,9 @@ import dev.afd.model.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import jcuda.CudaException;
+import jcuda.driver.CUresult;
 
 /**
  * The FFN on an NVIDIA GPU, with the kernels of {@code ffn.cu}.
@@ -28,11 +32,15 @@ import jcuda.CudaException;
  * tensor cores' input type), accumulation is f32, and the combine adds in the CPU backend's order; results agree
  * with {@link dev.afd.ffn.core.CpuFfnBackend} to within bf16 rounding, not bit for bit.
  *
+ * <p>Errors: a CUDA error fails its call; a sticky one (the context is unusable from then on) also fails every later
+ * call and is reported by {@link #failure()}, for the node's health.
+ *
  * <p>Threading: any thread may call {@link #compute}; calls are handed to the GPU's CUDA thread and run one at a
  * time. Ownership: owns its GPU memory until {@link #close}; the GPU context belongs to {@link CudaProbe}. The
  * checkpoint may be closed once the backend is created.
  */
 public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(CudaFfnBackend.class.getName());
     /** Left free beyond the weights for the per-frame workspace and the driver. */
     private static final long HEADROOM_BYTES = 1L << 30;
     /** Pinned staging buffer for the upload. */
@@ -47,6 +55,8 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     private final FfnRunner runner;
     private final long weightBytes;
     private boolean closed;
+    /** The sticky CUDA error that broke the context, or null; written on the CUDA thread, read by any. */
+    private volatile String failure;
 
     private CudaFfnBackend(CudaDevice device, Step3Weights weights, ExpertRange experts, int hidden,
             List<DeviceLayer> layers, FfnRunner runner) {
@@ -82,36 +92,50 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
 
     private static CudaFfnBackend upload(CudaDevice device, Step3Config config, Step3Weights weights,
             ExpertRange experts, long needed) {
-        long free = device.freeBytes();
-        if (needed + HEADROOM_BYTES > free) {
-            throw new CudaUnavailableException(String.format(Locale.ROOT, "this node's weights need %.1f GiB on"
-                    + " the GPU (plus %.1f GiB of workspace) but only %.1f GiB are free; give the node fewer experts"
-                    + " with --experts", needed / GIB, HEADROOM_BYTES / GIB, free / GIB));
-        }
         List<DeviceLayer> layers = new ArrayList<>();
-        try (PinnedBuffer staging = new PinnedBuffer(STAGING_BYTES)) {
-            for (LayerWeights l : weights.layers()) {
-                if (l.isMoe()) {
-                    MoeWeights m = l.moe();
-                    DeviceMlp shared = DeviceMlp.upload(m.shared(), staging);
-                    DeviceMlp routed;
-                    try {
-                        routed = DeviceMlp.upload(m.gate(), m.up(), m.down(), experts.first(), experts.size(),
-                                staging);
-                    } catch (CudaException e) {
-                        shared.free();
-                        throw e;
-                    }
-                    layers.add(new DeviceLayer(shared, routed));
-                } else {
-                    layers.add(new DeviceLayer(DeviceMlp.upload(l.dense(), staging), null));
+        try {
+            // Inside the try: a CUDA error here, as anywhere in the upload, must become a CudaUnavailableException
+            // so that backend "auto" falls back to the CPU.
+            long free = device.freeBytes();
+            if (needed + HEADROOM_BYTES > free) {
+                throw new CudaUnavailableException(String.format(Locale.ROOT, "this node's weights need %.1f GiB"
+                        + " on the GPU (plus %.1f GiB of workspace) but only %.1f GiB are free; give the node fewer"
+                        + " experts with --experts", needed / GIB, HEADROOM_BYTES / GIB, free / GIB));
+            }
+            try (PinnedBuffer staging = new PinnedBuffer(STAGING_BYTES)) {
+                for (LayerWeights l : weights.layers()) {
+                    layers.add(l.isMoe() ? uploadMoe(l.moe(), experts, staging)
+                            : new DeviceLayer(DeviceMlp.upload(l.dense(), staging), null));
                 }
             }
+            // The runner frees what it created when its constructor fails; the layers are freed below.
             return new CudaFfnBackend(device, weights, experts, config.hiddenSize(), layers,
                     new FfnRunner(device.kernels(), config.hiddenSize()));
-        } catch (CudaException e) {
-            layers.forEach(DeviceLayer::free);
-            throw new CudaUnavailableException("uploading the weights to the GPU failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            for (DeviceLayer layer : layers) {
+                try {
+                    layer.free();
+                } catch (RuntimeException freeing) {
+                    e.addSuppressed(freeing);
+                }
+            }
+            if (e instanceof CudaUnavailableException unavailable) {
+                throw unavailable;
+            }
+            throw new CudaUnavailableException("uploading the weights to the GPU failed: "
+                    + CudaDevice.messages(e), e);
+        }
+    }
+
+    /** One MoE layer's shared expert and this node's routed experts; on failure nothing stays allocated. */
+    private static DeviceLayer uploadMoe(MoeWeights m, ExpertRange experts, PinnedBuffer staging) {
+        DeviceMlp shared = DeviceMlp.upload(m.shared(), staging);
+        try {
+            return new DeviceLayer(shared, DeviceMlp.upload(m.gate(), m.up(), m.down(), experts.first(),
+                    experts.size(), staging));
+        } catch (RuntimeException e) {
+            shared.free();
+            throw e;
         }
     }
 
@@ -158,13 +182,52 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("the CUDA backend has been closed");
             }
+            if (failure != null) {
+                throw new IllegalStateException("the CUDA backend stopped after " + failure + "; restart the node");
+            }
             try {
                 return runner.run(layers.get(layer), x, plan);
             } catch (CudaException e) {
-                throw new IllegalStateException("CUDA failed on layer " + layer + " with " + rows + " rows: "
-                        + e.getMessage() + "; if this repeats, the GPU context is broken: restart the node", e);
+                throw failed(e, "layer " + layer + " with " + rows + " rows");
             }
         });
+    }
+
+    /**
+     * What a CUDA error of one call means. A sticky error (an illegal address, a kernel that trapped) breaks the
+     * context for good: every later call would fail too, so the backend records it, refuses further work and
+     * reports it through {@link #failure()}. Anything else, an out-of-memory for the frame's workspace above all,
+     * fails this call only.
+     */
+    private IllegalStateException failed(CudaException e, String where) {
+        if (contextBroken()) {
+            failure = "the CUDA error " + e.getMessage() + " on " + where;
+            LOG.log(System.Logger.Level.ERROR, "CUDA backend: {0}; the GPU context is unusable, so this backend"
+                    + " computes nothing more: restart the node", failure);
+            return new IllegalStateException("CUDA failed on " + where + ": " + e.getMessage() + "; the GPU"
+                    + " context is unusable (a sticky error): restart the node", e);
+        }
+        if (CUresult.stringFor(CUresult.CUDA_ERROR_OUT_OF_MEMORY).equals(e.getMessage())) {
+            return new IllegalStateException("the GPU has no memory left for the workspace of " + where
+                    + " (" + e.getMessage() + "); send smaller frames, or give the node fewer experts", e);
+        }
+        return new IllegalStateException("CUDA failed on " + where + ": " + e.getMessage(), e);
+    }
+
+    /** After a sticky error every call fails, a synchronisation included; after any other it succeeds. */
+    private static boolean contextBroken() {
+        try {
+            cuCtxSynchronize();
+            return false;
+        } catch (CudaException e) {
+            return true;
+        }
+    }
+
+    /** Empty while healthy; after a sticky CUDA error, that error and where it happened. */
+    @Override
+    public Optional<String> failure() {
+        return Optional.ofNullable(failure);
     }
 
     @Override

@@ -31,10 +31,11 @@ public final class CudaProbe {
      * Whether the CUDA backend can run, and a description of the GPU or the reason it cannot.
      *
      * @param available the CUDA backend can run
+     * @param noGpu there is no GPU at all (no driver, or none visible), as opposed to one that cannot be used
      * @param description the GPU (name, compute capability, memory, kernel binary) when available, else the
      *     reason, e.g. {@code no CUDA driver: libcuda.so.1 cannot be loaded (...)}
      */
-    public record Verdict(boolean available, String description) {}
+    public record Verdict(boolean available, boolean noGpu, String description) {}
 
     /** Probes on first call (this may take a few seconds with a GPU); later calls return the same verdict. */
     public static synchronized Verdict verdict() {
@@ -62,8 +63,8 @@ public final class CudaProbe {
         try (Arena arena = Arena.ofConfined()) {
             SymbolLookup.libraryLookup(DRIVER_LIBRARY, arena);
         } catch (IllegalArgumentException | IllegalCallerException e) {
-            return new Verdict(false, "no CUDA driver: " + DRIVER_LIBRARY + " cannot be loaded (" + e.getMessage()
-                    + "); install the NVIDIA driver to use the GPU");
+            return new Verdict(false, true, "no CUDA driver: " + DRIVER_LIBRARY + " cannot be loaded ("
+                    + e.getMessage() + "); install the NVIDIA driver to use the GPU");
         }
         CudaThread thread = new CudaThread("afd-cuda-0");
         CudaDevice opened = null;
@@ -75,13 +76,13 @@ public final class CudaProbe {
                 return null;
             });
             device = opened;
-            return new Verdict(true, opened.describe());
+            return new Verdict(true, false, opened.describe());
         } catch (CudaUnavailableException e) {
             release(thread, opened);
-            return new Verdict(false, e.getMessage());
+            return new Verdict(false, e.noGpu(), e.getMessage());
         } catch (RuntimeException | LinkageError e) {
             release(thread, opened);
-            return new Verdict(false, "the CUDA probe failed: " + CudaDevice.messages(e));
+            return new Verdict(false, false, "the CUDA probe failed: " + CudaDevice.messages(e));
         }
     }
 

@@ -5,11 +5,28 @@ package dev.afd.ffn.cuda;
  * weights it cannot take, too little GPU memory) and what to do about it.
  */
 public final class CudaUnavailableException extends RuntimeException {
+    private final boolean noGpu;
+
     public CudaUnavailableException(String reason) {
-        super(reason);
+        this(reason, null);
     }
 
     public CudaUnavailableException(String reason, Throwable cause) {
+        this(reason, cause, false);
+    }
+
+    private CudaUnavailableException(String reason, Throwable cause, boolean noGpu) {
         super(reason, cause);
+        this.noGpu = noGpu;
+    }
+
+    /** No GPU at all (no driver, or a driver that sees no device), as opposed to a GPU that cannot be used. */
+    static CudaUnavailableException noGpu(String reason, Throwable cause) {
+        return new CudaUnavailableException(reason, cause, true);
+    }
+
+    /** Whether the reason is that there is no GPU at all, rather than one the backend cannot use. */
+    public boolean noGpu() {
+        return noGpu;
     }
 }

@@ -24,20 +24,40 @@ record DeviceMlp(CUdeviceptr gate, CUdeviceptr up, CUdeviceptr down, int experts
         return 3L * experts * inter * hidden * 2;
     }
 
-    /** Uploads one MLP. */
+    /** Uploads one MLP; on failure nothing stays allocated. */
     static DeviceMlp upload(MlpWeights w, PinnedBuffer staging) {
-        return new DeviceMlp(copy(w.gate(), w.gate().data(), staging), copy(w.up(), w.up().data(), staging),
-                copy(w.down(), w.down().data(), staging), 1, w.intermediate(), w.hidden());
+        CUdeviceptr[] p = copyAll(staging, w.gate(), w.gate().data(), w.up(), w.up().data(), w.down(),
+                w.down().data());
+        return new DeviceMlp(p[0], p[1], p[2], 1, w.intermediate(), w.hidden());
     }
 
     /**
      * Uploads experts {@code first .. first+count-1} of stacked {@code [E, ...]} tensors: contiguous slices, so only
-     * this node's experts are read from the checkpoint.
+     * this node's experts are read from the checkpoint. On failure nothing stays allocated.
      */
     static DeviceMlp upload(Tensor gate, Tensor up, Tensor down, int first, int count, PinnedBuffer staging) {
-        return new DeviceMlp(copy(gate, experts(gate, first, count), staging),
-                copy(up, experts(up, first, count), staging), copy(down, experts(down, first, count), staging),
-                count, Math.toIntExact(gate.dim(1)), Math.toIntExact(gate.dim(2)));
+        CUdeviceptr[] p = copyAll(staging, gate, experts(gate, first, count), up, experts(up, first, count), down,
+                experts(down, first, count));
+        return new DeviceMlp(p[0], p[1], p[2], count, Math.toIntExact(gate.dim(1)), Math.toIntExact(gate.dim(2)));
+    }
+
+    /** Uploads gate, up and down ({@code tensor, data} pairs); frees what it allocated when one fails. */
+    private static CUdeviceptr[] copyAll(PinnedBuffer staging, Tensor gate, MemorySegment gateData, Tensor up,
+            MemorySegment upData, Tensor down, MemorySegment downData) {
+        Tensor[] tensors = {gate, up, down};
+        MemorySegment[] data = {gateData, upData, downData};
+        CUdeviceptr[] done = new CUdeviceptr[3];
+        for (int i = 0; i < 3; i++) {
+            try {
+                done[i] = copy(tensors[i], data[i], staging);
+            } catch (RuntimeException e) {
+                for (int j = 0; j < i; j++) {
+                    cuMemFree(done[j]);
+                }
+                throw e;
+            }
+        }
+        return done;
     }
 
     private static MemorySegment experts(Tensor stacked, int first, int count) {
@@ -52,11 +72,16 @@ record DeviceMlp(CUdeviceptr gate, CUdeviceptr up, CUdeviceptr down, int experts
         }
         CUdeviceptr dst = new CUdeviceptr();
         cuMemAlloc(dst, src.byteSize());
-        long chunk = staging.segment().byteSize();
-        for (long off = 0; off < src.byteSize(); off += chunk) {
-            long n = Math.min(chunk, src.byteSize() - off);
-            MemorySegment.copy(src, off, staging.segment(), 0, n);
-            cuMemcpyHtoD(dst.withByteOffset(off), staging.pointer(), n);
+        try {
+            long chunk = staging.segment().byteSize();
+            for (long off = 0; off < src.byteSize(); off += chunk) {
+                long n = Math.min(chunk, src.byteSize() - off);
+                MemorySegment.copy(src, off, staging.segment(), 0, n);
+                cuMemcpyHtoD(dst.withByteOffset(off), staging.pointer(), n);
+            }
+        } catch (RuntimeException e) {
+            cuMemFree(dst);
+            throw e;
         }
         return dst;
     }

@@ -2,6 +2,8 @@ package dev.afd.ffn.cuda;
 
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuModuleGetGlobal;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
 
@@ -33,6 +35,7 @@ final class FfnKernels implements AutoCloseable {
         module = loaded.module();
         resource = loaded.resource();
         for (TilePath path : TilePath.values()) {
+            path.requireMatches(exported(path.exportName()));
             gateUp.put(path, function("ffn_gate_up_" + path.suffix, path));
             down.put(path, function("ffn_down_" + path.suffix, path));
         }
@@ -40,9 +43,33 @@ final class FfnKernels implements AutoCloseable {
         combine = function("ffn_combine", null);
     }
 
-    /** Loads the module for a GPU of compute capability {@code major.minor}. */
+    /**
+     * Loads the module for a GPU of compute capability {@code major.minor}.
+     *
+     * @throws CudaUnavailableException when the module does not load or its tile paths differ from {@link TilePath}
+     */
     static FfnKernels load(int major, int minor) {
-        return new FfnKernels(CudaModules.load("ffn", major, minor));
+        CudaModules.Loaded loaded = CudaModules.load("ffn", major, minor);
+        try {
+            return new FfnKernels(loaded);
+        } catch (IllegalStateException e) {
+            cuModuleUnload(loaded.module());
+            throw new CudaUnavailableException("the CUDA kernels of " + loaded.resource() + " do not match this"
+                    + " build: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            cuModuleUnload(loaded.module());
+            throw e;
+        }
+    }
+
+    /** The four ints of a {@code __constant__ int[4]} the module exports. */
+    private int[] exported(String name) {
+        CUdeviceptr symbol = new CUdeviceptr();
+        long[] bytes = new long[1];
+        cuModuleGetGlobal(symbol, bytes, module, name);
+        int[] values = new int[(int) (bytes[0] / Integer.BYTES)];
+        cuMemcpyDtoH(Pointer.to(values), symbol, (long) values.length * Integer.BYTES);
+        return values;
     }
 
     private CUfunction function(String name, TilePath path) {

@@ -50,9 +50,11 @@ final class FfnRunner implements AutoCloseable {
     private final CUevent inputReady = new CUevent();
     private final CUevent tablesReady = new CUevent();
     private final CUevent resultReady = new CUevent();
-    private final PinnedBuffer hostInput = new PinnedBuffer(1 << 20);
-    private final PinnedBuffer hostTables = new PinnedBuffer(1 << 16);
-    private final PinnedBuffer hostResult = new PinnedBuffer(1 << 20);
+    // Pinned buffers grow on first use (PinnedBuffer.ensure), so constructing the runner allocates only streams
+    // and events.
+    private final PinnedBuffer hostInput = new PinnedBuffer(0);
+    private final PinnedBuffer hostTables = new PinnedBuffer(0);
+    private final PinnedBuffer hostResult = new PinnedBuffer(0);
     private final DeviceBuffer input = new DeviceBuffer();
     private final DeviceBuffer inputBf16 = new DeviceBuffer();
     private final DeviceBuffer tables = new DeviceBuffer();
@@ -62,13 +64,24 @@ final class FfnRunner implements AutoCloseable {
     private final DeviceBuffer expertOut = new DeviceBuffer();
     private final DeviceBuffer result = new DeviceBuffer();
 
+    /** Streams and events created so far, for {@link #close} after a constructor that failed half way. */
+    private final List<Object> created = new ArrayList<>();
+
     FfnRunner(FfnKernels kernels, int hidden) {
         this.kernels = kernels;
         this.hidden = hidden;
-        cuStreamCreate(compute, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        cuStreamCreate(copy, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        for (CUevent e : new CUevent[] {inputReady, tablesReady, resultReady}) {
-            cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING);
+        try {
+            for (CUstream s : new CUstream[] {compute, copy}) {
+                cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING);
+                created.add(s);
+            }
+            for (CUevent e : new CUevent[] {inputReady, tablesReady, resultReady}) {
+                cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING);
+                created.add(e);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
     }
 
@@ -211,10 +224,13 @@ final class FfnRunner implements AutoCloseable {
                 throw new IllegalStateException("freeing GPU workspace failed: " + e, e);
             }
         }
-        for (CUevent e : new CUevent[] {inputReady, tablesReady, resultReady}) {
-            cuEventDestroy(e);
+        for (Object o : created) {
+            switch (o) {
+                case CUevent e -> cuEventDestroy(e);
+                case CUstream s -> cuStreamDestroy(s);
+                default -> throw new IllegalStateException("not a stream or event: " + o);
+            }
         }
-        cuStreamDestroy(compute);
-        cuStreamDestroy(copy);
+        created.clear();
     }
 }

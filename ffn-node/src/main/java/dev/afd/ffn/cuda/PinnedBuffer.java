@@ -21,6 +21,7 @@ final class PinnedBuffer implements AutoCloseable {
     private Pointer pointer;
     private MemorySegment segment = MemorySegment.NULL;
 
+    /** A buffer of at least {@code bytes}; none is allocated for 0 until {@link #ensure} asks for more. */
     PinnedBuffer(long bytes) {
         ensure(bytes);
     }

@@ -16,12 +16,15 @@ import java.util.Random;
 /**
  * The probe's last step: one small MoE layer through every kernel and path (tensor cores, both GEMV variants,
  * the shared MLP, the combine), compared with a plain Java reference that rounds where the GPU rounds (activations
- * and the intermediate to bf16). Shapes are chosen to leave partial tiles in every dimension. A GPU that loads the
- * module but computes wrong answers (a driver bug, a miscompiled JIT) is caught here, before serving.
+ * and the intermediate to bf16). Shapes are chosen to leave partial tiles in every dimension and to take every
+ * loop of the kernels more than once: {@code HIDDEN} and {@code INTER} span 33 k-tiles of the tensor-core path (its
+ * 4-stage ring of shared-memory stages goes round 8 times) and two activation chunks of the GEMV paths (1024 + a
+ * partial one). A GPU that loads the module but computes wrong answers (a driver bug, a miscompiled JIT) is caught
+ * here, before serving.
  */
 final class SelfTest {
-    private static final int HIDDEN = 96;
-    private static final int INTER = 80;
+    private static final int HIDDEN = 1032;
+    private static final int INTER = 1040;
     private static final int SHARED_INTER = 48;
     private static final int EXPERTS = 3;
     private static final int ROWS = 16;

@@ -8,11 +8,13 @@ import dev.afd.ffn.core.Batches;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,11 +32,15 @@ class CudaFfnBackendTest {
     /** For the whole output: ||cuda - cpu|| / ||cpu||. */
     private static final double RELATIVE_L2 = 1e-2;
 
-    /** Shapes with sizes that are multiples of 8 but leave partial tiles, and one with hidden > 1024 (GEMV chunks). */
+    /**
+     * Shapes with sizes that are multiples of 8 but leave partial tiles. The last one takes every kernel loop more
+     * than once: hidden and the experts' width above 1024 (two or more activation chunks in the GEMV paths, for
+     * gate/up and for down) and above 4 x 32 (the tensor-core path's ring of 4 k-stages is reused).
+     */
     private static final SyntheticModel.Shape[] SHAPES = {
         new SyntheticModel.Shape(200, 136, 6, 3, 152, 72),
         new SyntheticModel.Shape(64, 128, 8, 2, 32, 32),
-        new SyntheticModel.Shape(1288, 0, 12, 3, 520, 264),
+        new SyntheticModel.Shape(1288, 0, 12, 3, 1160, 264),
     };
 
     static final List<SyntheticModel> models = new ArrayList<>();
@@ -102,6 +108,37 @@ class CudaFfnBackendTest {
                         cpu.compute(Batches.of(m.shape.hidden(), layer, x, rows, shared, k, ids, w)),
                         "trial " + trial + " (" + shared.length + " shared rows)");
             }
+        }
+    }
+
+    /**
+     * Groups of exactly the sizes where the kernel paths change (GEMV-2 up to 2 rows, GEMV-8 up to 8, tensor cores
+     * above, in tiles of up to 128), one per served expert of the largest shape, with distinct weights per expert.
+     */
+    @Test
+    void everyTilePathAgreesAtItsBoundaries() {
+        SyntheticModel m = models.get(2);
+        ExpertRange served = served(m);
+        int[] groups = {1, 2, 3, 8, 9, 128, 129, 300};
+        int rows = IntStream.of(groups).sum();
+        int k = m.shape.topK();
+        int[] ids = new int[rows * k];
+        Arrays.fill(ids, -1);
+        int row = 0;
+        for (int g = 0; g < groups.length; g++) {
+            for (int i = 0; i < groups[g]; i++) {
+                ids[row++ * k] = served.first() + g; // slot 0 of each row; the others belong to other nodes
+            }
+        }
+        Random random = new Random(77);
+        float[] x = RandomFrames.activations(random, rows, m.shape.hidden());
+        float[] w = RandomFrames.expertWeights(random, rows * k);
+        int[] shared = RandomFrames.sharedRows(random, rows);
+        CpuFfnBackend cpu = new CpuFfnBackend(m.config, m.weights, served);
+        try (CudaFfnBackend cuda = CudaFfnBackend.create(m.config, m.weights, served)) {
+            assertAgrees(cuda.compute(Batches.of(m.shape.hidden(), 0, x, rows, shared, k, ids, w)),
+                    cpu.compute(Batches.of(m.shape.hidden(), 0, x, rows, shared, k, ids, w)),
+                    "groups of " + Arrays.toString(groups) + " rows");
         }
     }
 

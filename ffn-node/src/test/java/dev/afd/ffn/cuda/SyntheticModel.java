@@ -47,25 +47,40 @@ final class SyntheticModel implements AutoCloseable {
      */
     SyntheticModel(Shape s, long seed, boolean distinctExperts) {
         shape = s;
-        boolean dense = s.intermediate() > 0;
-        config = new Step3Config(s.hidden(), dense ? 2 : 1, 1, 1, 2, 2, Math.max(s.intermediate(), 1),
-                List.of(MOE_LAYER), s.experts(), s.topK(), s.expertInter(), s.sharedInter(), false, 2, 500000.0,
-                1e-5, 16, List.of(1), 0);
-        Tensor placeholder = new Tensor("placeholder", DType.F32, new long[] {1}, arena.allocate(4));
+        config = config(s);
+        Tensor placeholder = placeholder(arena);
         long h = s.hidden();
         MoeWeights moe = new MoeWeights(placeholder,
                 experts("gate", seed, s.experts(), s.expertInter(), h, distinctExperts),
                 experts("up", seed + 1, s.experts(), s.expertInter(), h, distinctExperts),
                 experts("down", seed + 2, s.experts(), h, s.expertInter(), distinctExperts),
                 mlp("shared", seed + 3, s.sharedInter(), h));
+        weights = weights(placeholder, moe,
+                s.intermediate() > 0 ? mlp("dense", seed + 4, s.intermediate(), h) : null);
+    }
+
+    /** The config of a model of this shape: layer 0 MoE, and layer 1 dense when {@code intermediate > 0}. */
+    static Step3Config config(Shape s) {
+        boolean dense = s.intermediate() > 0;
+        return new Step3Config(s.hidden(), dense ? 2 : 1, 1, 1, 2, 2, Math.max(s.intermediate(), 1),
+                List.of(MOE_LAYER), s.experts(), s.topK(), s.expertInter(), s.sharedInter(), false, 2, 500000.0,
+                1e-5, 16, List.of(1), 0);
+    }
+
+    /** A tensor for the weights the FFN backends never read (attention, norms, router, embeddings). */
+    static Tensor placeholder(Arena arena) {
+        return new Tensor("placeholder", DType.F32, new long[] {1}, arena.allocate(4));
+    }
+
+    /** The weights of {@link #config}'s model: the MoE layer, and the dense one when {@code dense} is not null. */
+    static Step3Weights weights(Tensor placeholder, MoeWeights moe, MlpWeights dense) {
         LayerWeights moeLayer = new LayerWeights(placeholder, placeholder, placeholder, placeholder, placeholder,
                 placeholder, placeholder, placeholder, null, moe);
-        List<LayerWeights> layers = dense
+        List<LayerWeights> layers = dense != null
                 ? List.of(moeLayer, new LayerWeights(placeholder, placeholder, placeholder, placeholder,
-                        placeholder, placeholder, placeholder, placeholder, mlp("dense", seed + 4, s.intermediate(), h),
-                        null))
+                        placeholder, placeholder, placeholder, placeholder, dense, null))
                 : List.of(moeLayer);
-        weights = new Step3Weights(placeholder, layers, placeholder, placeholder);
+        return new Step3Weights(placeholder, layers, placeholder, placeholder);
     }
 
     private MlpWeights mlp(String name, long seed, long inter, long hidden) {
