@@ -266,7 +266,7 @@ class FfnServerTest {
             }
 
             @Override
-            public ExpertRange experts() {
+            public ExpertSet experts() {
                 return backend.experts();
             }
 
