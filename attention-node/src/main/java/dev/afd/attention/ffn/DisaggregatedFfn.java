@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The FFN half of every layer, computed by ffn-nodes that may hold overlapping sets of experts (replicas). Each
@@ -35,6 +36,8 @@ public final class DisaggregatedFfn implements FfnExecutor {
     private final ExchangeStats stats;
     /** Nodes that recently missed a deadline, until when ({@link System#nanoTime()}). */
     private final Map<FfnLink, Long> lateUntil = new ConcurrentHashMap<>();
+    /** Exchanges started, to rotate where ties between equally loaded nodes start. */
+    private final AtomicInteger exchanges = new AtomicInteger();
 
     /**
      * @param members the ffn-nodes (a fixed list, or the current members of a DNS-driven tier), read once per layer
@@ -94,7 +97,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
         if (config.moeLayers().isEmpty()) {
             return null;
         }
-        String unheld = new Holders(live, List.of(), l -> true, config.numExperts()).unheld(Set.of());
+        String unheld = new Holders(live, List.of(), l -> true, config.numExperts(), 0).unheld(Set.of());
         return unheld == null ? null : "no live ffn-node holds experts " + unheld + " (nodes: " + names(all) + ")";
     }
 
@@ -110,7 +113,8 @@ public final class DisaggregatedFfn implements FfnExecutor {
         long now = System.nanoTime();
         lateUntil.values().removeIf(until -> until - now <= 0);
         Holders holders = new Holders(live, all.stream().filter(l -> !l.live()).toList(),
-                link -> !link.draining() && lateUntil.getOrDefault(link, now) - now <= 0, config.numExperts());
+                link -> !link.draining() && lateUntil.getOrDefault(link, now) - now <= 0, config.numExperts(),
+                exchanges.getAndIncrement());
         return LayerExchange.start(work, holders, settings);
     }
 

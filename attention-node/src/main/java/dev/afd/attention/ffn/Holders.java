@@ -16,7 +16,8 @@ import java.util.function.Predicate;
  *
  * <p>Balance: a row goes whole to the least-loaded preferred node that holds all of its experts (one copy of its
  * activations on the wire); a row no single node can take is split unit by unit, each to the least-loaded holder.
- * Load is counted in units; ties go round-robin by row, so two full copies each take half the rows.
+ * Load is counted in units; ties go round-robin by row, starting one node further at each exchange, so two full
+ * copies each take half the rows even when exchanges carry a single row.
  *
  * <p>Immutable after construction; used by one exchange at a time under its lock.
  */
@@ -26,15 +27,18 @@ final class Holders {
     private final BitSet[] experts;
     private final boolean[] preferred;
     private final int numExperts;
+    private final int rotation;
 
     /**
      * @param live the connected members, which take work
      * @param down the members not connected now, named in errors
      * @param preferred whether a node is in good standing (not draining, not recently late)
      * @param numExperts the model's routed experts
+     * @param rotation where the round-robin of ties starts (a different value at each exchange)
      */
-    Holders(List<FfnLink> live, List<FfnLink> down, Predicate<FfnLink> preferred, int numExperts) {
+    Holders(List<FfnLink> live, List<FfnLink> down, Predicate<FfnLink> preferred, int numExperts, int rotation) {
         this.numExperts = numExperts;
+        this.rotation = rotation;
         this.links = List.copyOf(live);
         this.down = List.copyOf(down);
         this.experts = new BitSet[links.size()];
@@ -129,7 +133,7 @@ final class Holders {
         int best = -1;
         boolean bestPreferred = false;
         for (int step = 0; step < n; step++) {
-            int node = (row + step) % n; // round-robin start: equal loads alternate between nodes
+            int node = Math.floorMod(row + rotation + step, n); // equal loads alternate between nodes
             if (excluded.contains(links.get(node)) || preferredOnly && !preferred[node]
                     || !holdsAll(node, work, units, from, to)) {
                 continue;
