@@ -102,13 +102,7 @@ class ReplicatedFfnTest {
         List<GenerationResult> single = DistributedParityTest.singleProcess(checkpoint, requests, WIRE, OPTIONS);
         try (Cluster cluster = new Cluster(checkpoint, overlapping, WIRE, OPTIONS)) {
             int port = cluster.attention.serve("127.0.0.1", 0).port();
-            CompletableFuture<List<GenerationResult>> streams = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return DistributedParityTest.generate(requests, List.of(port));
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<List<GenerationResult>> streams = inBackground(requests, port);
             awaitDecoding(cluster);
             cluster.ffnServers.get(1).kill();
             DistributedParityTest.assertSame(streams.join(), single);
@@ -138,13 +132,7 @@ class ReplicatedFfnTest {
         List<GenerationResult> single = DistributedParityTest.singleProcess(checkpoint, requests, WIRE, OPTIONS);
         try (Cluster cluster = new Cluster(checkpoint, overlapping, WIRE, OPTIONS)) {
             int port = cluster.attention.serve("127.0.0.1", 0).port();
-            CompletableFuture<List<GenerationResult>> streams = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return DistributedParityTest.generate(requests, List.of(port));
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<List<GenerationResult>> streams = inBackground(requests, port);
             awaitDecoding(cluster);
             // One node at a time, as a rolling update does: SIGTERM's drain, then the new version on the same port.
             for (int n = 0; n < overlapping.size(); n++) {
@@ -195,6 +183,17 @@ class ReplicatedFfnTest {
             DistributedParityTest.generate(decoding(8), List.of(attention));
             assertThat(node.ffn().tier().membershipChanges()).isEqualTo(2);
         }
+    }
+
+    /** Sends {@code requests} to the attention node at {@code port}, each from its own client, in the background. */
+    private static CompletableFuture<List<GenerationResult>> inBackground(List<GenerationRequest> requests, int port) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return DistributedParityTest.generate(requests, List.of(port));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     /** Waits until {@code n} members are connected. */
