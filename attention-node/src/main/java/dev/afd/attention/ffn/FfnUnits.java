@@ -36,20 +36,27 @@ record FfnUnits(int[] experts, float[] weights, int perRow) {
         return unit / perRow;
     }
 
+    /** A unit's place in its row's fixed order (0 for the shared or dense unit). */
+    int place(int unit) {
+        return unit % perRow;
+    }
+
     /**
      * Adds up each row's unit results in the fixed order (shared first, then slot by slot), so that a row's result
-     * is the same bits whichever node computed which unit.
+     * is the same bits whichever node computed which unit. A node may have added the start of a row already (a
+     * group from the row's first unit): then the row's first result holds that sum and the sum goes on after it.
      *
-     * @param unitResults {@code count() × hidden} results, unit by unit
+     * @param unitResults {@code count() × hidden} results, unit by unit (a group's sum at its first unit)
+     * @param summedThrough per row, the place of the last unit already in its first result (0 when none was added)
      * @return {@code rows × hidden}
      */
-    float[] combine(float[] unitResults, int hidden) {
+    float[] combine(float[] unitResults, int[] summedThrough, int hidden) {
         int rows = count() / perRow;
         float[] out = new float[rows * hidden];
         for (int r = 0; r < rows; r++) {
             int first = r * perRow * hidden;
             System.arraycopy(unitResults, first, out, r * hidden, hidden);
-            for (int j = 1; j < perRow; j++) {
+            for (int j = summedThrough[r] + 1; j < perRow; j++) {
                 int from = first + j * hidden;
                 for (int d = 0; d < hidden; d++) {
                     out[r * hidden + d] += unitResults[from + d];

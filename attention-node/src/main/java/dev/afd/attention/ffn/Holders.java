@@ -15,7 +15,10 @@ import java.util.function.Predicate;
  * being served while any node holds it.
  *
  * <p>Balance: a row goes whole to the least-loaded preferred node that holds all of its experts (one copy of its
- * activations on the wire); a row no single node can take is split unit by unit, each to the least-loaded holder.
+ * activations on the wire, one result back); a row no single node can take is split unit by unit, each routed slot
+ * to the least-loaded holder of its expert, and its shared unit to the node of its first slot, so that node can add
+ * the start of the row itself. Where every expert has one holder, how a row is cut therefore depends on its experts
+ * alone, never on what else is in the batch.
  * Load is counted in units; ties go round-robin by row, starting one node further at each exchange, so two full
  * copies each take half the rows even when exchanges carry a single row.
  *
@@ -102,14 +105,30 @@ final class Holders {
                 end++;
             }
             int whole = pick(work, units, start, end, row, excluded, load, true);
+            int[] nodes = new int[end - start];
             for (int i = start; i < end; i++) {
-                int node = whole >= 0 ? whole : pick(work, units, i, i + 1, row, excluded, load, false);
-                if (node < 0) {
+                nodes[i - start] = whole >= 0 ? whole : work.experts()[units[i]] < 0 ? -1
+                        : pick(work, units, i, i + 1, row, excluded, load, false);
+                if (nodes[i - start] >= 0) {
+                    load[nodes[i - start]]++;
+                } else if (work.experts()[units[i]] >= 0) {
                     unheld.set(work.experts()[units[i]]);
-                    continue;
                 }
-                placed.get(node).add(units[i]);
-                load[node]++;
+            }
+            for (int i = start; i < end; i++) {
+                if (whole < 0 && work.experts()[units[i]] < 0) {
+                    // The shared unit joins the row's first slot where that is placed here, else any node.
+                    boolean withSlot = i + 1 < end && work.row(units[i + 1]) == row && nodes[i + 1 - start] >= 0;
+                    nodes[i - start] = withSlot ? nodes[i + 1 - start]
+                            : pick(work, units, i, i + 1, row, excluded, load, false);
+                    if (nodes[i - start] < 0) {
+                        throw new NoHolderException("(every node failed this step)");
+                    }
+                    load[nodes[i - start]]++;
+                }
+                if (nodes[i - start] >= 0) {
+                    placed.get(nodes[i - start]).add(units[i]);
+                }
             }
             start = end;
         }

@@ -43,6 +43,8 @@ final class LayerExchange {
     private final Holders holders;
     private final Settings settings;
     private final float[] unitResults;
+    /** Per row, the place of the last unit a node already added into the row's first result (see FfnUnits). */
+    private final int[] summedThrough;
     private final Set<FfnLink> failed = new HashSet<>();
     private final CompletableFuture<float[]> result = new CompletableFuture<>();
     private final long start = System.nanoTime();
@@ -56,6 +58,7 @@ final class LayerExchange {
         this.holders = holders;
         this.settings = settings;
         this.unitResults = new float[units.count() * settings.hidden()];
+        this.summedThrough = new int[units.count() / units.perRow()];
         this.pending = units.count();
     }
 
@@ -109,6 +112,10 @@ final class LayerExchange {
             }
             frame.addUnitRows(at).addUnitExperts(units.experts()[u]).addUnitWeights(units.weights()[u]);
         }
+        int[] groups = groups(unitIds);
+        for (int g : groups) {
+            frame.addGroupSizes(g);
+        }
         RowCodec.Encoded encoded = RowCodec.encodeRows(settings.requestDtype(), work.batch().x(), rows,
                 settings.hidden());
         frame.setData(encoded.data()).setRowScales(encoded.rowScales());
@@ -116,31 +123,37 @@ final class LayerExchange {
         settings.stats().holderUnits(link.node(), routedUnits(unitIds));
         link.send(frame)
                 .orTimeout(settings.deadline().toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((r, e) -> answered(link, unitIds, r, e));
+                .whenComplete((r, e) -> answered(link, unitIds, groups, r, e));
     }
 
-    private synchronized void answered(FfnLink link, int[] unitIds, ResultFrame r, Throwable e) {
+    private synchronized void answered(FfnLink link, int[] unitIds, int[] groups, ResultFrame r, Throwable e) {
         if (result.isDone()) {
             return;
         }
         String problem = e != null ? describe(link, e) : !r.getError().isEmpty()
                 ? link.node() + " rejected layer " + work.layer() + ": " + r.getError()
-                : r.getRows() != unitIds.length ? link.node() + " answered " + r.getRows() + " units of layer "
-                        + work.layer() + " for " + unitIds.length + " sent"
+                : r.getRows() != groups.length ? link.node() + " answered " + r.getRows() + " results of layer "
+                        + work.layer() + " for " + groups.length + " asked"
                 : null;
         if (problem != null) {
             failOver(link, unitIds, problem);
             return;
         }
         int hidden = settings.hidden();
-        float[] partial = RowCodec.decode(r.getDtype(), r.getData(), ByteString.EMPTY, unitIds.length, hidden);
-        for (int i = 0; i < unitIds.length; i++) {
-            System.arraycopy(partial, i * hidden, unitResults, unitIds[i] * hidden, hidden);
+        float[] partial = RowCodec.decode(r.getDtype(), r.getData(), ByteString.EMPTY, groups.length, hidden);
+        int i = 0;
+        for (int g = 0; g < groups.length; g++) {
+            int first = unitIds[i];
+            System.arraycopy(partial, g * hidden, unitResults, first * hidden, hidden);
+            if (groups[g] > 1) {
+                summedThrough[units.row(first)] = units.place(unitIds[i + groups[g] - 1]);
+            }
+            i += groups[g];
         }
         received += r.getData().size();
         pending -= unitIds.length;
         if (pending == 0) {
-            float[] out = units.combine(unitResults, hidden);
+            float[] out = units.combine(unitResults, summedThrough, hidden);
             settings.stats().record(System.nanoTime() - start, sent, received);
             result.complete(out);
         }
@@ -169,6 +182,27 @@ final class LayerExchange {
 
     private void fail(FfnException e) {
         result.completeExceptionally(e);
+    }
+
+    /**
+     * How the node should add up {@code unitIds} (ascending): a row's run of consecutive units that starts with its
+     * first unit is one group (the node adds it, as the fixed order would), every other unit a group of its own.
+     */
+    private int[] groups(int[] unitIds) {
+        int[] groups = new int[unitIds.length];
+        int count = 0;
+        for (int i = 0; i < unitIds.length; ) {
+            int size = 1;
+            if (units.place(unitIds[i]) == 0) {
+                while (i + size < unitIds.length && unitIds[i + size] == unitIds[i] + size
+                        && units.row(unitIds[i + size]) == units.row(unitIds[i])) {
+                    size++;
+                }
+            }
+            groups[count++] = size;
+            i += size;
+        }
+        return Arrays.copyOf(groups, count);
     }
 
     /** The rows {@code unitIds} belong to, ascending, each once. */

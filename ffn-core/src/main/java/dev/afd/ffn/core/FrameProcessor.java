@@ -94,20 +94,48 @@ public final class FrameProcessor {
         if (problem != null) {
             return error(frame, responseDtype, problem);
         }
-        int units = frame.getUnitRowsCount();
         float[] result;
         try {
-            result = backend.compute(unitBatch(frame));
+            result = groupSums(frame, backend.compute(unitBatch(frame)));
         } catch (IllegalArgumentException e) {
             return error(frame, responseDtype, e.getMessage());
         }
-        RowCodec.Encoded encoded = RowCodec.encode(responseDtype, result, 0, units, config.hiddenSize());
+        int rows = resultRows(frame);
+        RowCodec.Encoded encoded = RowCodec.encode(responseDtype, result, 0, rows, config.hiddenSize());
         return ResultFrame.newBuilder()
                 .setId(frame.getId())
-                .setRows(units)
+                .setRows(rows)
                 .setDtype(responseDtype)
                 .setData(encoded.data())
                 .build();
+    }
+
+    private static int resultRows(ActivationFrame f) {
+        return f.getGroupSizesCount() == 0 ? f.getUnitRowsCount() : f.getGroupSizesCount();
+    }
+
+    /**
+     * Each group's unit results added in order, from the first (exactly the additions the attention node would make
+     * for those units); the unit results themselves when the frame has no groups.
+     */
+    private static float[] groupSums(ActivationFrame frame, float[] units) {
+        if (frame.getGroupSizesCount() == 0) {
+            return units;
+        }
+        int hidden = frame.getHidden();
+        float[] out = new float[frame.getGroupSizesCount() * hidden];
+        int unit = 0;
+        for (int g = 0; g < frame.getGroupSizesCount(); g++) {
+            System.arraycopy(units, unit * hidden, out, g * hidden, hidden);
+            for (int j = 1; j < frame.getGroupSizes(g); j++) {
+                int from = (unit + j) * hidden;
+                for (int d = 0; d < hidden; d++) {
+                    out[g * hidden + d] += units[from + d];
+                }
+            }
+            unit += frame.getGroupSizes(g);
+        }
+        return out;
     }
 
     /**
@@ -159,6 +187,16 @@ public final class FrameProcessor {
             return "unit_rows, unit_experts and unit_weights need one entry per unit each, got " + units + ", "
                     + f.getUnitExpertsCount() + " and " + f.getUnitWeightsCount();
         }
+        long grouped = 0;
+        for (int g = 0; g < f.getGroupSizesCount(); g++) {
+            if (f.getGroupSizes(g) < 1) {
+                return "group " + g + " has " + f.getGroupSizes(g) + " units; every group has at least one";
+            }
+            grouped += f.getGroupSizes(g);
+        }
+        if (f.getGroupSizesCount() > 0 && grouped != units) {
+            return "group_sizes add up to " + grouped + " units but the frame has " + units;
+        }
         boolean moe = config.isMoeLayer(f.getLayer());
         for (int u = 0; u < units; u++) {
             int r = f.getUnitRows(u);
@@ -179,7 +217,7 @@ public final class FrameProcessor {
         LOG.log(System.Logger.Level.DEBUG, "answering a bad frame with an error: {0}", message);
         return ResultFrame.newBuilder()
                 .setId(f.getId())
-                .setRows(f.getUnitRowsCount())
+                .setRows(resultRows(f))
                 .setDtype(responseDtype)
                 .setError(message)
                 .build();

@@ -85,6 +85,31 @@ class FrameProcessorTest {
         assertThat(actual).containsExactly(expected(tiny, backend, f, response));
     }
 
+    @Test
+    void groupsAreTheirUnitsAddedInOrder() {
+        ActivationFrame f = tiny.frame(7, TinyModel.MOE_LAYER, 5, WireDtype.WIRE_F32, new Random(3));
+        int units = f.getUnitRowsCount();
+        float[] each = RowCodec.decode(WireDtype.WIRE_F32, processor.process(f, WireDtype.WIRE_F32).getData(),
+                ByteString.EMPTY, units, tiny.hidden());
+        // Groups of 1, 2, 1, ...: the second group is the sum of units 1 and 2, added in that order.
+        ActivationFrame.Builder grouped = f.toBuilder().addGroupSizes(1).addGroupSizes(2);
+        for (int u = 3; u < units; u++) {
+            grouped.addGroupSizes(1);
+        }
+        ResultFrame r = processor.process(grouped.build(), WireDtype.WIRE_F32);
+        assertThat(r.getError()).isEmpty();
+        assertThat(r.getRows()).isEqualTo(units - 1);
+        float[] sums = RowCodec.decode(WireDtype.WIRE_F32, r.getData(), ByteString.EMPTY, units - 1, tiny.hidden());
+        int h = tiny.hidden();
+        for (int d = 0; d < h; d++) {
+            assertThat(sums[d]).isEqualTo(each[d]);
+            assertThat(sums[h + d]).isEqualTo(each[h + d] + each[2 * h + d]);
+            assertThat(sums[2 * h + d]).isEqualTo(each[3 * h + d]);
+        }
+        assertThat(processor.process(f.toBuilder().addGroupSizes(units + 1).build(), WireDtype.WIRE_F32).getError())
+                .contains("group_sizes add up to " + (units + 1) + " units but the frame has " + units);
+    }
+
     private static String errorOf(UnaryOperator<ActivationFrame.Builder> breakIt) {
         ActivationFrame good = tiny.frame(9, TinyModel.MOE_LAYER, 3, WireDtype.WIRE_BF16, new Random(5));
         ResultFrame r = processor.process(breakIt.apply(good.toBuilder()).build(), WireDtype.WIRE_BF16);
