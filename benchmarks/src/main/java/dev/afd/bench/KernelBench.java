@@ -221,9 +221,27 @@ public final class KernelBench {
                         x = np.random.rand(m, k).astype(np.float32)
                         print('gemm', n, k, m, 2.0 * m * n * k / best(lambda: x @ w.T) / 1e9, flush=True)
                 print('version', np.__version__, flush=True)
+                import ctypes
+                for line in open('/proc/self/maps'):
+                    path = line.split()[-1]
+                    if 'openblas' not in path.lower() or '.so' not in path:
+                        continue
+                    lib = ctypes.CDLL(path)
+                    for name in ('openblas_get_corename', 'openblas_get_corename64_', 'scipy_openblas_get_corename64_',
+                                 'scipy_openblas_get_corename'):
+                        f = getattr(lib, name, None)
+                        if f is not None:
+                            f.restype = ctypes.c_char_p
+                            print('core', f().decode(), flush=True)
+                            sys.exit(0)
                 """;
 
-        /** sgemm on each shape for each row count, and the bandwidth of a 1 GiB matrix-vector product if asked. */
+        /**
+         * sgemm on each shape for each row count, and the bandwidth of a 1 GiB matrix-vector product if asked. The
+         * peer runs without {@code OPENBLAS_CORETYPE} and {@code OPENBLAS_L2_SIZE}: some machines set them to an
+         * older core for old OpenBLAS builds, which makes a current numpy run its slower AVX2 kernels; the report
+         * names the core OpenBLAS chose.
+         */
         static Numpy run(List<Shape> shapes, int[] manyRows, boolean matvec) {
             List<String> cmd = new ArrayList<>(List.of("python3", "-c", SCRIPT,
                     String.join(",", java.util.Arrays.stream(manyRows).mapToObj(Integer::toString).toList())));
@@ -234,9 +252,13 @@ public final class KernelBench {
             Map<String, Double> gemm = new HashMap<>();
             double matvecGbPerSecond = Double.NaN;
             String version = null;
+            String core = "not OpenBLAS (or unknown)";
             String output;
             try {
-                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+                pb.environment().remove("OPENBLAS_CORETYPE");
+                pb.environment().remove("OPENBLAS_L2_SIZE");
+                Process p = pb.start();
                 output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (!p.waitFor(2, TimeUnit.MINUTES) || p.exitValue() != 0) {
                     return new Numpy(gemm, matvecGbPerSecond, "numpy not measured: python3 failed: " + lastLine(output));
@@ -253,10 +275,12 @@ public final class KernelBench {
                     case "gemm" -> gemm.put("[" + f[1] + "," + f[2] + "]x" + f[3], Double.parseDouble(f[4]));
                     case "matvec" -> matvecGbPerSecond = Double.parseDouble(f[1]);
                     case "version" -> version = f[1];
+                    case "core" -> core = "OpenBLAS core " + f[1];
                     default -> { }
                 }
             }
-            return new Numpy(gemm, matvecGbPerSecond, "numpy " + version + " float32, same threads as its BLAS chooses");
+            return new Numpy(gemm, matvecGbPerSecond, "numpy " + version + " float32, " + core
+                    + " (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for this peer), same threads as its BLAS chooses");
         }
 
         private static String lastLine(String output) {
