@@ -2,6 +2,7 @@ package dev.afd.cli;
 
 import dev.afd.bench.cost.Chip;
 import dev.afd.bench.cost.CostReport;
+import dev.afd.bench.cost.ExchangeBudget;
 import dev.afd.bench.cost.HardwareTable;
 import dev.afd.bench.cost.ModelConfigs;
 import dev.afd.bench.cost.ModelSpec;
@@ -83,6 +84,16 @@ final class CostCommand implements Callable<Integer> {
             description = "Bits per stored weight for the capacity plan (default: ${DEFAULT-VALUE}).")
     private double weightBits;
 
+    @Option(names = "--exchange-us", paramLabel = "US",
+            description = "A measured per-layer exchange overhead (exchange time minus ffn compute, e.g. from afd bench"
+                    + " afd): shows what the exchanges alone cost in TPOT for this model's layers and --micro-batches,"
+                    + " next to the per-stage budget --tpot-ms / (micro-batches x layers).")
+    private Double exchangeUs;
+
+    @Option(names = "--micro-batches", defaultValue = "3", paramLabel = "M",
+            description = "Micro-batches for the --exchange-us projection (default: ${DEFAULT-VALUE}, as the paper).")
+    private int microBatches;
+
     @Option(names = "--json", defaultValue = "false", description = "Print JSON instead of text.")
     private boolean json;
 
@@ -99,8 +110,10 @@ final class CostCommand implements Callable<Integer> {
         CostReport.CapacityRequest capacity = batch == null ? null : new CostReport.CapacityRequest(batch,
                 tpotMs / 1e3, attentionChip == null ? null : table.chip(attentionChip),
                 ffnChip == null ? null : table.chip(ffnChip), efficiency, instanceSize, weightBits / 8);
+        ExchangeBudget exchange = exchangeUs == null ? null
+                : new ExchangeBudget(model.numLayers(), microBatches, exchangeUs, tpotMs / 1e3);
         CostReport report = CostReport.build(model, contexts, chips, Precision.parse(precision), kvBits / 8,
-                capacity);
+                capacity, exchange);
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? report.toJson() + "\n" : report.toText());
         out.flush();

@@ -36,6 +36,16 @@ class CostCommandTest {
     }
 
     @Test
+    void aMeasuredExchangeOverheadIsProjectedOntoTheStageBudget() {
+        assertThat(run("cost", "--config", STEP3, "--hardware", "H800", "--exchange-us", "330")).isZero();
+        assertThat(out.toString()).contains("Exchanges alone (measured overhead 330 us per layer exchange):",
+                "per stage: 330 us against T = 50 ms / (3 micro-batches x 61 layers) = 273.2 us: 1.21x the budget"
+                        + " (over)",
+                "if nothing overlaps: 61 layers x 3 micro-batches x 330 us = 60.4 ms, 121% of the 50 ms TPOT");
+        assertThat(run("cost", "--config", STEP3, "--hardware", "H800", "--exchange-us", "-1")).isNotZero();
+    }
+
+    @Test
     void batchAsksForACapacityPlan() {
         assertThat(run("cost", "--config", STEP3, "--context", "4096", "--batch", "6144", "--tpot-ms", "50",
                 "--attention-chip", "h800", "--ffn-chip", "H800")).isZero();

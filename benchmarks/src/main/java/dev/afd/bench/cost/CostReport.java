@@ -12,7 +12,9 @@ import java.util.List;
  *
  * @param kvBytesPerValue bytes per cached value (1 = the paper's 8-bit KV)
  */
-public record CostReport(ModelSpec model, double kvBytesPerValue, Precision precision, List<AtContext> contexts) {
+/** @param exchange the projection of a measured exchange overhead, or null when none was given */
+public record CostReport(ModelSpec model, double kvBytesPerValue, Precision precision, List<AtContext> contexts,
+        ExchangeBudget exchange) {
 
     public CostReport {
         contexts = List.copyOf(contexts);
@@ -33,6 +35,12 @@ public record CostReport(ModelSpec model, double kvBytesPerValue, Precision prec
     /** @param capacity null for costs only */
     public static CostReport build(ModelSpec model, List<Long> contexts, List<Chip> chips, Precision precision,
             double kvBytesPerValue, CapacityRequest capacity) {
+        return build(model, contexts, chips, precision, kvBytesPerValue, capacity, null);
+    }
+
+    /** As {@link #build(ModelSpec, List, List, Precision, double, CapacityRequest)}, with an exchange projection. */
+    public static CostReport build(ModelSpec model, List<Long> contexts, List<Chip> chips, Precision precision,
+            double kvBytesPerValue, CapacityRequest capacity, ExchangeBudget exchange) {
         if (contexts.isEmpty()) {
             throw new CostInputException("no context lengths given");
         }
@@ -46,7 +54,7 @@ public record CostReport(ModelSpec model, double kvBytesPerValue, Precision prec
                             capacity.efficiency(), capacity.instanceSize(), capacity.weightBytesPerParam()));
             return new AtContext(costs, plan);
         }).toList();
-        return new CostReport(model, kvBytesPerValue, precision, at);
+        return new CostReport(model, kvBytesPerValue, precision, at, exchange);
     }
 
     private static Chip orBest(Chip chosen, String best, List<Chip> chips) {

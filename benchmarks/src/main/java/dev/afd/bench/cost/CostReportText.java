@@ -23,7 +23,21 @@ final class CostReportText {
                 capacity(s, m, at.capacity());
             }
         }
+        if (r.exchange() != null) {
+            s.append('\n');
+            exchange(s, r.exchange());
+        }
         return s.toString();
+    }
+
+    private static void exchange(StringBuilder s, ExchangeBudget e) {
+        line(s, "Exchanges alone (measured overhead %.0f us per layer exchange):", e.exchangeMicros());
+        line(s, "  per stage: %.0f us against T = %s ms / (%d micro-batches x %d layers) = %.1f us: %.2fx the budget%s",
+                e.exchangeMicros(), plain(e.tpotSeconds() * 1e3), e.microBatches(), e.layers(),
+                e.stageBudgetMicros(), e.ofStageBudget(), e.ofStageBudget() > 1 ? " (over)" : "");
+        line(s, "  if nothing overlaps: %d layers x %d micro-batches x %.0f us = %.1f ms, %.0f%% of the %s ms TPOT",
+                e.layers(), e.microBatches(), e.exchangeMicros(), e.serialSeconds() * 1e3,
+                100 * e.serialShareOfTpot(), plain(e.tpotSeconds() * 1e3));
     }
 
     private static void work(StringBuilder s, ModelSpec m, TokenWork w, double kvBytesPerValue) {
