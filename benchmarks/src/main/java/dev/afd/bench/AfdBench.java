@@ -53,8 +53,12 @@ public final class AfdBench {
      * @param coresBusy process CPU time over wall time while timed (2.0 = both cores of this machine busy)
      * @param exchange per-layer exchange latency and bytes (null without a wire)
      */
+    /**
+     * @param floor for disaggregated m=1 runs: the gRPC round trip of frames of the run's mean sizes, the floor its
+     *     exchange overhead is compared with (null for other runs)
+     */
     public record Run(String mode, int batch, int microBatches, double tokensPerSecond, double coresBusy,
-            ExchangeStats.Snapshot exchange, long decodedTokens) {
+            ExchangeStats.Snapshot exchange, long decodedTokens, GrpcFloor.Result floor) {
         /** Bytes on the wire (both directions) per decoded token. */
         public double wireBytesPerToken() {
             return exchange == null ? 0 : (double) (exchange.bytesSent() + exchange.bytesReceived()) / decodedTokens;
@@ -123,7 +127,18 @@ public final class AfdBench {
                 }
             }
         }
-        return runs;
+        List<Run> withFloors = new ArrayList<>();
+        for (Run r : runs) {
+            if (r.mode().equals("disaggregated m=1") && r.exchange() != null && r.exchange().parts() > 0) {
+                progress.accept("gRPC floor, frames of batch " + r.batch());
+                int out = (int) (r.exchange().bytesSent() / r.exchange().parts());
+                int back = (int) (r.exchange().bytesReceived() / r.exchange().parts());
+                r = new Run(r.mode(), r.batch(), r.microBatches(), r.tokensPerSecond(), r.coresBusy(), r.exchange(),
+                        r.decodedTokens(), GrpcFloor.measure(out, back, 2000));
+            }
+            withFloors.add(r);
+        }
+        return withFloors;
     }
 
     private static Run measure(String mode, Step3Model model, int batch, int m, int steps, DecodeBench.Timing timing,
@@ -139,7 +154,7 @@ public final class AfdBench {
         });
         double cores = (double) (os.getProcessCpuTime() - start[1]) / (System.nanoTime() - start[0]);
         return new Run(mode, batch, m, r.tokensPerSecond(), cores, ffn == null ? null : ffn.stats().snapshot(),
-                r.tokens());
+                r.tokens(), null);
     }
 
     /** ffn-nodes behind real gRPC servers on loopback, and an attention node connected to them. */

@@ -1,7 +1,9 @@
 package dev.afd.cli;
 
+import dev.afd.attention.ffn.ExchangeStats;
 import dev.afd.bench.AfdBench;
 import dev.afd.bench.DecodeBench;
+import dev.afd.bench.GrpcFloor;
 import dev.afd.bench.KernelBench;
 import dev.afd.bench.ResultTable;
 import dev.afd.model.config.Step3Config;
@@ -14,8 +16,10 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -190,13 +194,28 @@ final class BenchCommand {
                             "cores", "cores here", Runtime.getRuntime().availableProcessors(), Double.NaN));
                 }
                 for (AfdBench.Run r : runs) {
-                    if (r.exchange() != null) {
-                        table.add(new ResultTable.Row("layer exchange p50, " + r.mode(), "batch " + r.batch(),
-                                r.exchange().p50Micros(), "µs", "", Double.NaN, Double.NaN));
-                        table.add(new ResultTable.Row("layer exchange p99, " + r.mode(), "batch " + r.batch(),
-                                r.exchange().p99Micros(), "µs", "", Double.NaN, Double.NaN));
+                    ExchangeStats.Snapshot e = r.exchange();
+                    if (e != null) {
+                        String overhead = " (a node's part, its compute taken out), ";
+                        Map<String, Double> micros = new LinkedHashMap<>();
+                        micros.put("layer exchange p50, ", e.p50Micros());
+                        micros.put("layer exchange p99, ", e.p99Micros());
+                        micros.put("exchange overhead p50" + overhead, e.overheadP50Micros());
+                        micros.put("exchange overhead p99" + overhead, e.overheadP99Micros());
+                        micros.forEach((name, us) -> table.add(new ResultTable.Row(name + r.mode(),
+                                "batch " + r.batch(), us, "µs", "", Double.NaN, Double.NaN)));
                         table.add(new ResultTable.Row("bytes on the wire per token, " + r.mode(), "batch " + r.batch(),
                                 r.wireBytesPerToken(), "B", "", Double.NaN, Double.NaN));
+                    }
+                    GrpcFloor.Result f = r.floor();
+                    if (f != null) {
+                        // As shares, so that "at most 2x (4x) the floor" reads as a ratio of at least 50% (25%).
+                        String sizes = "batch " + r.batch() + ", " + f.requestBytes() + " B out, " + f.responseBytes()
+                                + " B back";
+                        table.add(new ResultTable.Row("gRPC floor p50 as a share of the exchange overhead p50",
+                                sizes, f.p50Micros(), "µs", "overhead p50, " + r.mode(), e.overheadP50Micros(), 0.5));
+                        table.add(new ResultTable.Row("gRPC floor p99 as a share of the exchange overhead p99",
+                                sizes, f.p99Micros(), "µs", "overhead p99, " + r.mode(), e.overheadP99Micros(), 0.25));
                     }
                 }
                 table.note("single process m=N: one process, each step split into the N micro-batches the pipeline"
@@ -205,6 +224,10 @@ final class BenchCommand {
                 table.note("disaggregated m=N: two ffn-nodes (half of the experts each) in this JVM behind real gRPC"
                         + " servers on loopback; attention and ffn-nodes share all cores, so the pipeline can only fill"
                         + " idle time, not add hardware (m=1: no pipelining)");
+                table.note("gRPC floor: the same Exchange stream over loopback with the project's settings, in this JVM,"
+                        + " its server answering each frame at once; frames of the run's mean sizes per node part."
+                        + " Overhead: a node's part of an exchange, send to answer, minus the node's own time on it"
+                        + " (reported in each result). Targets: overhead p50 <= 2x and p99 <= 4x the floor");
                 table.note("one core per side m=N: one ffn-node with every expert; the attention engine and the"
                         + " ffn-node each run their kernels on one thread, as if each side had its own core");
                 Path md = table.write(target.resultDir, "afd");

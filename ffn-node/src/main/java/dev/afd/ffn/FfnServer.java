@@ -126,7 +126,8 @@ public final class FfnServer implements AutoCloseable {
     /**
      * Until the node closes, polls the backend's {@link FfnBackend#failure()}; once it names one (a sticky GPU
      * error: every later frame would fail), reports NOT_SERVING so that health checks and load balancers move
-     * traffic away, and logs the error. The node keeps running, so that its operator sees why.
+     * traffic away, tells its attention nodes it is draining (so they use other holders of its experts), and logs
+     * the error. The node keeps running, so that its operator sees why.
      */
     private void watchBackend() {
         try {
@@ -139,6 +140,8 @@ public final class FfnServer implements AutoCloseable {
                             BACKEND_HEALTH_PREFIX + backend.name()}) {
                         health.setStatus(service, ServingStatus.NOT_SERVING);
                     }
+                    // Attention nodes then send its experts' work to other holders wherever there are any.
+                    this.service.drain(node + "'s " + backend.name() + " backend failed: " + failed);
                     return;
                 }
             }

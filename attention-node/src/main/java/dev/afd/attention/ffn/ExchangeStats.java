@@ -19,10 +19,17 @@ public final class ExchangeStats {
     static final double[] BOUNDS = {5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1, 2,
         5, 10};
 
-    /** A summary of the recent samples: exchanges counted, latency percentiles in microseconds, bytes each way. */
-    public record Snapshot(long exchanges, double p50Micros, double p99Micros, long bytesSent, long bytesReceived) {}
+    /**
+     * A summary of the recent samples: exchanges counted, latency percentiles in microseconds, bytes each way, and
+     * the percentiles of one node's part of an exchange without the node's own compute time (the overhead: wire,
+     * queues, threads).
+     */
+    public record Snapshot(long exchanges, double p50Micros, double p99Micros, long bytesSent, long bytesReceived,
+            long parts, double overheadP50Micros, double overheadP99Micros) {}
 
     private final long[] recent = new long[CAPACITY];
+    private final long[] overheads = new long[CAPACITY];
+    private long parts;
     private final long[] bucketCounts = new long[BOUNDS.length];
     private final long[] tokensPerExpert;
     private long count;
@@ -59,6 +66,12 @@ public final class ExchangeStats {
         }
     }
 
+    /** One node answered its part of an exchange {@code overheadNanos} after it was sent, beyond its compute time. */
+    synchronized void partAnswered(long overheadNanos) {
+        overheads[(int) (parts % CAPACITY)] = overheadNanos;
+        parts++;
+    }
+
     synchronized void timedOut() {
         timeouts++;
     }
@@ -83,11 +96,12 @@ public final class ExchangeStats {
 
     /** Percentiles over the most recent exchanges, for benchmarks. */
     public synchronized Snapshot snapshot() {
-        int n = (int) Math.min(count, CAPACITY);
-        long[] sorted = Arrays.copyOf(recent, n);
+        long[] sorted = Arrays.copyOf(recent, (int) Math.min(count, CAPACITY));
         Arrays.sort(sorted);
+        long[] over = Arrays.copyOf(overheads, (int) Math.min(parts, CAPACITY));
+        Arrays.sort(over);
         return new Snapshot(count, percentile(sorted, 0.50) / 1e3, percentile(sorted, 0.99) / 1e3, bytesSent,
-                bytesReceived);
+                bytesReceived, parts, percentile(over, 0.50) / 1e3, percentile(over, 0.99) / 1e3);
     }
 
     /** What the links and the membership count, for {@link #toProto}. */
@@ -119,6 +133,7 @@ public final class ExchangeStats {
     /** Starts over; for benchmarks that measure one configuration at a time, never on a serving node. */
     public synchronized void reset() {
         count = 0;
+        parts = 0;
         sumNanos = 0;
         bytesSent = 0;
         bytesReceived = 0;

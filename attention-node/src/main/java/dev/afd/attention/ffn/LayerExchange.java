@@ -121,9 +121,15 @@ final class LayerExchange {
         frame.setData(encoded.data()).setRowScales(encoded.rowScales());
         sent += encoded.data().size() + encoded.rowScales().size();
         settings.stats().holderUnits(link.node(), routedUnits(unitIds));
+        long sentAt = System.nanoTime();
         link.send(frame)
                 .orTimeout(settings.deadline().toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((r, e) -> answered(link, unitIds, groups, r, e));
+                .whenComplete((r, e) -> {
+                    if (e == null) {
+                        settings.stats().partAnswered(System.nanoTime() - sentAt - r.getComputeNanos());
+                    }
+                    answered(link, unitIds, groups, r, e);
+                });
     }
 
     private synchronized void answered(FfnLink link, int[] unitIds, int[] groups, ResultFrame r, Throwable e) {

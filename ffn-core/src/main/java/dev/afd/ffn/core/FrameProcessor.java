@@ -90,6 +90,7 @@ public final class FrameProcessor {
             throw new IllegalArgumentException("results go out as " + WireFormat.choices(true) + ", not "
                     + WireFormat.label(responseDtype));
         }
+        long start = System.nanoTime();
         String problem = check(frame);
         if (problem != null) {
             return error(frame, responseDtype, problem);
@@ -107,6 +108,7 @@ public final class FrameProcessor {
                 .setRows(rows)
                 .setDtype(responseDtype)
                 .setData(encoded.data())
+                .setComputeNanos(System.nanoTime() - start)
                 .build();
     }
 
