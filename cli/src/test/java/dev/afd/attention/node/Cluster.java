@@ -78,6 +78,19 @@ final class Cluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until {@code node} holds no KV block: its load is published at the end of the engine step that freed
+     * them, a moment after the requests' clients saw their end.
+     */
+    static void awaitKvFree(AttentionNode node) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (node.engine().load().kvBlocksUsed() > 0 && System.nanoTime() < end) {
+            Thread.sleep(5);
+        }
+        org.assertj.core.api.Assertions.assertThat(node.engine().load().kvBlocksUsed()).as("KV blocks in use")
+                .isZero();
+    }
+
     @Override
     public void close() {
         attention.close();

@@ -71,7 +71,7 @@ class FailureHandlingTest {
             assertThatThrownBy(inFlight::join)
                     .hasMessageContaining("ffn 127.0.0.1:" + port);
             assertThat(Duration.ofNanos(System.nanoTime() - killed)).isLessThan(WIRE.deadline().plusSeconds(5));
-            assertThat(cluster.attention.engine().load().kvBlocksUsed()).as("KV blocks of the failed request").isZero();
+            awaitBlocksFree(cluster); // the load is published at the end of the engine step that failed it
             awaitHealth(cluster, ServingStatus.NOT_SERVING);
             assertThatThrownBy(() -> client.generate("while-down", shortRequest()))
                     .hasMessageContaining("UNAVAILABLE").hasMessageContaining("experts");
@@ -137,11 +137,7 @@ class FailureHandlingTest {
     }
 
     private static void awaitBlocksFree(Cluster cluster) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (cluster.attention.engine().load().kvBlocksUsed() > 0 && System.nanoTime() < end) {
-            Thread.sleep(5);
-        }
-        assertThat(cluster.attention.engine().load().kvBlocksUsed()).isZero();
+        Cluster.awaitKvFree(cluster.attention);
     }
 
     private static void awaitHealth(Cluster cluster, ServingStatus expected) throws InterruptedException {
