@@ -15,7 +15,9 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -74,7 +76,7 @@ public final class GrpcFloor {
             Arrays.sort(nanos);
             return new Result(requestBytes, responseBytes, roundTrips, nanos[roundTrips / 2] / 1e3,
                     nanos[Math.min(roundTrips - 1, (int) (roundTrips * 0.99))] / 1e3);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             throw new IOException("the gRPC floor measurement failed: " + e.getMessage(), e);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** The gateway's key from the command line, the environment (through picocli's defaults) or a file. */
 class ApiKeysTest {
@@ -35,9 +37,9 @@ class ApiKeysTest {
 
     @Test
     void theEnvironmentSetsTheKeyWithoutAnArgument() {
-        EnvironmentDefaults env = new EnvironmentDefaults(java.util.Map.of("AFD_API_KEY", "from-env"));
+        EnvironmentDefaults env = new EnvironmentDefaults(Map.of("AFD_API_KEY", "from-env"));
         GatewayCommand command = new GatewayCommand();
-        new picocli.CommandLine(command).setDefaultValueProvider(env).parseArgs("--model", "m", "--attention", "a:1");
+        new CommandLine(command).setDefaultValueProvider(env).parseArgs("--model", "m", "--attention", "a:1");
         assertThat(command.apiKey).isEqualTo("from-env");
     }
 }

@@ -20,6 +20,7 @@ import dev.afd.gateway.tokenizer.StopMatcher;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.SamplingOptions;
+import dev.afd.wire.SamplingWire;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -170,7 +171,7 @@ final class GenerationService {
     /** The node request of choice {@code j}; with a seed, choice j samples with {@code seed + j}, as vLLM does. */
     private static GenerateRequest request(String requestId, int[] ids, int maxTokens, GenerationSettings s, int j) {
         SamplingParams p = s.sampling();
-        SamplingOptions sampling = dev.afd.wire.SamplingWire.toProto(p.seed() == null ? p : p.withSeed(p.seed() + j));
+        SamplingOptions sampling = SamplingWire.toProto(p.seed() == null ? p : p.withSeed(p.seed() + j));
         GenerateRequest.Builder b = GenerateRequest.newBuilder()
                 .setRequestId(requestId)
                 .setMaxTokens(maxTokens)

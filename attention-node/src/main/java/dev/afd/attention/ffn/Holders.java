@@ -3,6 +3,7 @@ package dev.afd.attention.ffn;
 import dev.afd.ffn.core.ExpertSet;
 import dev.afd.proto.HandshakeAccepted;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Set;
@@ -81,7 +82,7 @@ final class Holders {
         for (int e = held.nextClearBit(0); e < numExperts; e = held.nextClearBit(e + 1)) {
             missing[count++] = e;
         }
-        return count == 0 ? null : ExpertSet.describe(java.util.Arrays.copyOf(missing, count));
+        return count == 0 ? null : ExpertSet.describe(Arrays.copyOf(missing, count));
     }
 
     /**
@@ -118,7 +119,7 @@ final class Holders {
             for (int i = start; i < end; i++) {
                 if (whole < 0 && work.experts()[units[i]] < 0) {
                     // The shared unit joins the row's first slot where that is placed here, else any node.
-                    boolean withSlot = i + 1 < end && work.row(units[i + 1]) == row && nodes[i + 1 - start] >= 0;
+                    boolean withSlot = i + 1 < end && nodes[i + 1 - start] >= 0;
                     nodes[i - start] = withSlot ? nodes[i + 1 - start]
                             : pick(work, units, i, i + 1, row, excluded, load, false);
                     if (nodes[i - start] < 0) {

@@ -1,5 +1,7 @@
 package dev.afd.attention.node;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.afd.attention.AttentionNode;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.ffn.GrpcFfnLink;
@@ -87,7 +89,7 @@ final class Cluster implements AutoCloseable {
         while (node.engine().load().kvBlocksUsed() > 0 && System.nanoTime() < end) {
             Thread.sleep(5);
         }
-        org.assertj.core.api.Assertions.assertThat(node.engine().load().kvBlocksUsed()).as("KV blocks in use")
+        assertThat(node.engine().load().kvBlocksUsed()).as("KV blocks in use")
                 .isZero();
     }
 

@@ -20,6 +20,7 @@ import dev.afd.model.tensor.DType;
 import dev.afd.proto.WireDtype;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -158,7 +159,7 @@ class ReplicatedFfnTest {
         FfnMembership.Resolver resolver = host -> {
             List<InetAddress> a = dns.get(host);
             if (a == null) {
-                throw new java.net.UnknownHostException(host);
+                throw new UnknownHostException(host);
             }
             return a;
         };

@@ -11,6 +11,7 @@ import dev.afd.proto.ResultFrame;
 import dev.afd.proto.WireDtype;
 import dev.afd.wire.RowCodec;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
@@ -53,7 +54,7 @@ class FrameProcessorTest {
         boolean moe = tiny.config.isMoeLayer(f.getLayer());
         float[] out = new float[units * hidden];
         for (int u = 0; u < units; u++) {
-            float[] row = java.util.Arrays.copyOfRange(x, f.getUnitRows(u) * hidden, (f.getUnitRows(u) + 1) * hidden);
+            float[] row = Arrays.copyOfRange(x, f.getUnitRows(u) * hidden, (f.getUnitRows(u) + 1) * hidden);
             int e = f.getUnitExperts(u);
             float[] one = moe
                     ? backend.compute(Batches.of(hidden, f.getLayer(), row, 1, e < 0 ? new int[] {0} : new int[0], 1,

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
@@ -53,7 +54,7 @@ public final class GatewayMetrics {
     private final Counter stalled;
     private Supplier<ClusterLoad> cluster;
     private int expertCounters;
-    private final java.util.Set<String> holderCounters = new java.util.HashSet<>();
+    private final Set<String> holderCounters = ConcurrentHashMap.newKeySet();
 
     /**
      * @param cluster the ready attention nodes' summed load
