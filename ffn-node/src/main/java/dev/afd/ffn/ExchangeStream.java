@@ -25,8 +25,10 @@ import java.util.function.Consumer;
  * from the on-ready handler.
  *
  * <p>Threading: gRPC calls {@code onNext}, {@code onError}, {@code onCompleted} and the ready and cancel handlers
- * one at a time; finished frames arrive from the compute executor at any moment. Every field and every call on
- * {@link #responses} (which is not thread-safe) is guarded by {@code this}. Compute work never holds the lock.
+ * one at a time; frames are computed on {@code compute} (the node runs them right on the network thread that read
+ * them, see {@link FfnServer}; a test may queue them), so finished frames may arrive from another thread at any
+ * moment. Every field and every call on {@link #responses} (which is not thread-safe) is guarded by {@code this}.
+ * Compute work never holds the lock.
  */
 final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     private static final System.Logger LOG = System.getLogger(ExchangeStream.class.getName());
@@ -76,19 +78,43 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     }
 
     @Override
-    public synchronized void onNext(ExchangeRequest request) {
+    public void onNext(ExchangeRequest request) {
+        Runnable work = accept(request);
+        if (work == null) {
+            return;
+        }
+        try {
+            compute.execute(work);
+        } catch (RejectedExecutionException e) {
+            synchronized (this) {
+                fail(Status.UNAVAILABLE, processor.node() + " is shutting down; connect to another ffn node");
+            }
+        }
+    }
+
+    /** Takes in one message; returns the frame's computation, to run outside the lock, or null when there is none. */
+    private synchronized Runnable accept(ExchangeRequest request) {
         awaitingMessage = false;
         if (closed) {
-            return;
+            return null;
         }
         if (responseDtype == null) {
             handshake(request);
-        } else if (request.hasFrame()) {
-            handOff(request.getFrame());
-        } else {
+            return null;
+        }
+        if (!request.hasFrame()) {
             fail(Status.FAILED_PRECONDITION, client + " sent " + describe(request) + " on a stream that already"
                     + " shook hands; send only frames after the handshake");
+            return null;
         }
+        ActivationFrame frame = request.getFrame();
+        WireDtype dtype = responseDtype;
+        lastFrameNanos = System.nanoTime();
+        inFlight++;
+        // Asking now is safe even when compute runs on this thread: gRPC delivers the next message only after this
+        // one's handler has returned.
+        requestIfRoom();
+        return () -> computeAndSend(frame, dtype);
     }
 
     private void handshake(ExchangeRequest request) {
@@ -115,20 +141,7 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
         requestIfRoom();
     }
 
-    private void handOff(ActivationFrame frame) {
-        lastFrameNanos = System.nanoTime();
-        WireDtype dtype = responseDtype;
-        try {
-            compute.execute(() -> computeAndSend(frame, dtype));
-        } catch (RejectedExecutionException e) {
-            fail(Status.UNAVAILABLE, processor.node() + " is shutting down; connect to another ffn node");
-            return;
-        }
-        inFlight++;
-        requestIfRoom();
-    }
-
-    /** On the compute executor. */
+    /** On the compute executor, without the lock. */
     private void computeAndSend(ActivationFrame frame, WireDtype dtype) {
         synchronized (this) {
             if (closed) {

@@ -14,8 +14,7 @@ import java.util.function.Consumer;
 
 /**
  * The {@code Exchange} service: one long-lived bidirectional stream per attention node, handshake first, then
- * frames in and results out. Each stream is an {@link ExchangeStream}; frames are computed on {@code compute},
- * never on a gRPC thread.
+ * frames in and results out. Each stream is an {@link ExchangeStream}; frames are computed on {@code compute}.
  */
 public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
     /**
@@ -33,7 +32,8 @@ public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
     private volatile String drainReason;
 
     /**
-     * @param compute runs the frames of every stream; one worker is enough (the kernels fan out on their own pool)
+     * @param compute runs the frames of every stream ({@link FfnServer} runs them on the network thread that read
+     *     them: the kernels fan out on their own pool)
      * @param fatal told of an error after which the node must stop serving (out of memory)
      */
     public FfnService(FrameProcessor processor, Executor compute, Consumer<Error> fatal) {

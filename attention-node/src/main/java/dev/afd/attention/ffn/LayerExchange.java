@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
@@ -122,8 +121,7 @@ final class LayerExchange {
         sent += encoded.data().size() + encoded.rowScales().size();
         settings.stats().holderUnits(link.node(), routedUnits(unitIds));
         long sentAt = System.nanoTime();
-        link.send(frame)
-                .orTimeout(settings.deadline().toMillis(), TimeUnit.MILLISECONDS)
+        AnswerDeadlines.watch(link.send(frame), settings.deadline())
                 .whenComplete((r, e) -> {
                     if (e == null) {
                         settings.stats().partAnswered(System.nanoTime() - sentAt - r.getComputeNanos());

@@ -10,6 +10,8 @@ import dev.afd.attention.ffn.FfnMembership;
 import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertSet;
+import dev.afd.ffn.core.FfnBackend;
+import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generator.ModelGenerator;
@@ -28,9 +30,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -145,6 +150,64 @@ class ReplicatedFfnTest {
             assertThat(streams).as("the restarts happened while the streams decoded").isNotDone();
             DistributedParityTest.assertSame(streams.join(), single);
             assertThat(cluster.attention.ffn().tier().drains()).isEqualTo(overlapping.size());
+        }
+    }
+
+    @Test
+    @Timeout(120) // without deadlines the wedged node's parts are awaited forever
+    void aNodeThatStopsAnsweringHasItsUnitsSentToTheOtherCopyAtTheDeadline() throws Exception {
+        AttentionNode.Wire shortDeadline = new AttentionNode.Wire(WIRE.requestDtype(), WIRE.responseDtype(),
+                Duration.ofMillis(300));
+        List<GenerationRequest> requests = decoding(40);
+        List<GenerationResult> single = DistributedParityTest.singleProcess(checkpoint, requests, shortDeadline,
+                OPTIONS);
+        FfnBackend cpu = new CpuFfnBackend(checkpoint.config(), checkpoint.weights(), ExpertSet.all());
+        AtomicBoolean hang = new AtomicBoolean();
+        CountDownLatch release = new CountDownLatch(1);
+        // Stops answering once told, as a node wedged in a driver call would; its stream stays open.
+        FfnBackend wedged = new FfnBackend() {
+            @Override
+            public float[] compute(FfnBatch batch) {
+                if (hang.get()) {
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return cpu.compute(batch);
+            }
+
+            @Override
+            public ExpertSet experts() {
+                return cpu.experts();
+            }
+
+            @Override
+            public String name() {
+                return "wedged";
+            }
+        };
+        FfnServer a = FfnServer.start("127.0.0.1", 0, checkpoint.config(), wedged, "test model");
+        FfnServer b = FfnServer.start("127.0.0.1", 0, checkpoint.config(), cpu, "test model");
+        try (AttentionNode node = AttentionNode.remote(checkpoint, List.of("127.0.0.1:" + a.port(),
+                "127.0.0.1:" + b.port()), shortDeadline, OPTIONS, "attention deadline test")) {
+            awaitMembers(node, 2);
+            int port = node.serve("127.0.0.1", 0).port();
+            CompletableFuture<List<GenerationResult>> streams = inBackground(requests, port);
+            long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (node.engine().load().running() == 0) {
+                assertThat(System.nanoTime()).as("requests running").isLessThan(end);
+                Thread.sleep(5);
+            }
+            hang.set(true);
+            DistributedParityTest.assertSame(streams.join(), single);
+            assertThat(node.ffn().stats().failovers()).as("the wedged node's parts went to the other copy")
+                    .isPositive();
+        } finally {
+            release.countDown();
+            a.close();
+            b.close();
         }
     }
 
