@@ -73,12 +73,28 @@ class BenchServeCommandTest {
     }
 
     @Test
+    void thePrefixDatasetWithWarmUpsAndDetailedRecords() throws Exception {
+        assertThat(run("bench", "serve", "--base-url", baseUrl, "--model", "m", "--num-prompts", "6",
+                "--dataset", "prefix", "--prefix-len", "32", "--num-prefixes", "2", "--random-input-len", "4",
+                "--output-len", "2", "--num-warmups", "2", "--save-detailed", "--result-dir", dir.toString(),
+                "--result-name", "p", "--no-progress")).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("warm-up: 2 requests", "run 1/1: 6 requests");
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("p.json").toFile());
+        assertThat(json.get("environment").get("workload").asText()).contains("2 prefixes of 32 token ids");
+        assertThat(json.get("runs").get(0).get("requests").get("ttfts")).hasSize(6);
+    }
+
+    @Test
     void badOptionsAreOneLineErrors() {
         assertThat(run("bench", "serve", "--base-url", baseUrl, "--model", "m", "--request-rate", "fast"))
                 .isEqualTo(1);
         assertThat(err.toString()).contains("bad --request-rate 'fast'");
         assertThat(run("bench", "serve", "--base-url", baseUrl, "--model", "m", "--endpoint", "chat")).isEqualTo(1);
-        assertThat(err.toString()).contains("the chat endpoint needs --dataset");
+        assertThat(err.toString()).contains("the chat endpoint needs a text dataset");
+        assertThat(run("bench", "serve", "--base-url", baseUrl, "--model", "m", "--dataset", "q.jsonl")).isEqualTo(1);
+        assertThat(err.toString()).contains("unknown --dataset 'q.jsonl'", "--dataset-path FILE");
+        assertThat(run("bench", "serve", "--base-url", baseUrl, "--model", "m", "--dataset", "sharegpt")).isEqualTo(1);
+        assertThat(err.toString()).contains("--dataset sharegpt needs --dataset-path FILE");
         assertThat(run("bench", "serve", "--base-url", baseUrl, "--model", "m", "--endpoint", "embeddings"))
                 .isEqualTo(1);
         assertThat(err.toString()).contains("unknown endpoint 'embeddings'");
@@ -93,7 +109,9 @@ class BenchServeCommandTest {
         assertThat(out.toString()).contains("kernels", "afd", "serve");
         assertThat(run("bench", "serve", "--help")).isZero();
         assertThat(out.toString()).contains("--base-url", "--num-prompts", "--request-rate", "--burstiness",
-                "--max-concurrency", "--input-len", "--output-len", "--dataset", "--goodput", "--result-dir",
-                "--seed", "--endpoint", "--api-key", "--timeout-s", "--no-progress");
+                "--max-concurrency", "--random-input-len", "--random-output-len", "--random-range-ratio",
+                "--dataset", "--dataset-path", "--prefix-len", "--num-prefixes", "--sharegpt-output-len",
+                "--num-warmups", "--max-seconds", "--save-detailed", "--goodput", "--result-dir", "--seed",
+                "--endpoint", "--api-key", "--timeout-s", "--no-progress");
     }
 }

@@ -387,6 +387,35 @@ class DeploymentManifestsTest {
     }
 
     /**
+     * Every tier has a disruption budget that lets drains take one of its pods at a time, and spreads its pods over
+     * hosts and zones, counting only its own pods: a constraint whose selector also matched another tier would
+     * spread the wrong set.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("variants")
+    void everyTierHasADisruptionBudgetAndSpreadsOverHostsAndZones(Manifests m) {
+        for (String role : ROLES) {
+            Workload w = m.workload(role);
+            List<JsonNode> budgets = m.ofKind("PodDisruptionBudget").stream()
+                    .filter(pdb -> w.selectedBy(pdb.path("spec").path("selector").path("matchLabels"))).toList();
+            assertThat(budgets).as("%s: PodDisruptionBudgets of %s", m, role).hasSize(1);
+            assertThat(budgets.getFirst().path("spec").path("maxUnavailable").asInt()).as("%s %s", m, role)
+                    .isEqualTo(1);
+            Map<String, JsonNode> byKey = new HashMap<>();
+            for (JsonNode c : Manifests.list(w.podSpec().path("topologySpreadConstraints"))) {
+                byKey.put(c.path("topologyKey").asText(), c);
+                assertThat(m.selectedBy(c.path("labelSelector").path("matchLabels")))
+                        .as("%s %s: spread over its own pods", m, role).containsExactly(w);
+                // Preferred only: a hard constraint leaves pods pending on a full node or in a one-zone cluster.
+                assertThat(c.path("whenUnsatisfiable").asText()).as("%s %s", m, role).isEqualTo("ScheduleAnyway");
+                assertThat(c.path("maxSkew").asInt()).as("%s %s", m, role).isEqualTo(1);
+            }
+            assertThat(byKey).as("%s %s: spread keys", m, role)
+                    .containsOnlyKeys("kubernetes.io/hostname", "topology.kubernetes.io/zone");
+        }
+    }
+
+    /**
      * The gateway answers its startup and liveness paths with 200 even with no attention node ready (so an outage
      * of the backends does not restart it), its readiness path with 200 only once a node is ready, and its scrape
      * path with the metrics the autoscalers use.

@@ -96,14 +96,9 @@ public final class OpenAiClient implements AutoCloseable {
 
     /** The first model {@code GET /v1/models} lists, for when no model was given. */
     public String firstModel() throws IOException, InterruptedException {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + "/v1/models")).timeout(timeout)
-                .GET();
-        if (apiKey != null) {
-            builder.header("Authorization", "Bearer " + apiKey);
-        }
         HttpResponse<byte[]> response;
         try {
-            response = http.send(builder.build(), HttpResponse.BodyHandlers.ofByteArray());
+            response = call(HttpRequest.newBuilder(URI.create(baseUrl + "/v1/models")).GET());
         } catch (IOException e) {
             throw new IOException("cannot reach " + baseUrl + " to list its models (" + e + "); is the server up?"
                     + " Give --base-url, or --model to skip the lookup", e);
@@ -117,6 +112,31 @@ public final class OpenAiClient implements AutoCloseable {
             throw new IOException(baseUrl + "/v1/models lists no model; give --model");
         }
         return models.get(0).get("id").asText();
+    }
+
+    /**
+     * The length of {@code text} in the served model's tokens, from the server's {@code POST /tokenize} (vLLM's
+     * route, which ours serves too), special tokens included as a prompt gets them.
+     */
+    public int tokenCount(String model, String text) throws IOException, InterruptedException {
+        byte[] body = JSON.writeValueAsBytes(Map.of("model", model, "prompt", text));
+        HttpResponse<byte[]> response = call(HttpRequest.newBuilder(URI.create(baseUrl + "/tokenize"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+        JsonNode count = response.statusCode() == 200 ? JSON.readTree(response.body()).get("count") : null;
+        if (count == null || !count.canConvertToInt()) {
+            throw new IOException("POST " + baseUrl + "/tokenize answered " + response.statusCode() + " without a"
+                    + " token count (" + StreamRecorder.errorMessage(response.body()) + "); the sharegpt dataset"
+                    + " measures lengths with the served model's tokenizer through it");
+        }
+        return count.asInt();
+    }
+
+    private HttpResponse<byte[]> call(HttpRequest.Builder builder) throws IOException, InterruptedException {
+        builder.timeout(timeout);
+        if (apiKey != null) {
+            builder.header("Authorization", "Bearer " + apiKey);
+        }
+        return http.send(builder.build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
     @Override

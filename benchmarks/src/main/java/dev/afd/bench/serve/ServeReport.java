@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
@@ -23,8 +24,14 @@ public final class ServeReport {
         ResultTable table = new ResultTable("afd bench serve")
                 .environment("server", o.baseUrl() + o.resolvedEndpoint().path())
                 .environment("model", result.model())
-                .environment("workload", o.workload())
+                .environment("workload", o.dataset().describe())
                 .environment("requests per run", o.numPrompts());
+        if (o.numWarmups() > 0) {
+            table.environment("warm-up requests", o.numWarmups());
+        }
+        if (o.maxDuration() != null) {
+            table.environment("time limit per run (s)", o.maxDuration().toMillis() / 1000.0);
+        }
         if (o.requestRates().stream().anyMatch(Double::isFinite)) {
             table.environment("arrivals", "gamma, burstiness " + o.burstiness()
                     + (o.burstiness() == 1 ? " (Poisson)" : ""));
@@ -58,8 +65,13 @@ public final class ServeReport {
             table.add(new ResultTable.Row("failed requests", r.load().label(), r.failed(), "", "requests sent",
                     r.completed() + r.failed(), Double.NaN));
         }
-        for (RunMetrics r : runs) {
-            table.run(r.toJson());
+        for (int i = 0; i < runs.size(); i++) {
+            RunMetrics r = runs.get(i);
+            Map<String, Object> json = r.toJson();
+            if (!result.details().isEmpty()) {
+                json.put("requests", result.details().get(i));
+            }
+            table.run(json);
             if (r.failed() > 0) {
                 table.note(r.load().label() + ": failures by kind " + r.errors() + "; first: "
                         + r.errorSamples().getFirst());

@@ -1,5 +1,6 @@
 package dev.afd.bench.serve;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -64,6 +65,9 @@ final class FakeOpenAiServer implements AutoCloseable {
         for (String prefix : new String[] {"", "/proxy"}) {
             server.createContext(prefix + "/v1/completions", this::complete);
             server.createContext(prefix + "/v1/chat/completions", this::complete);
+            // One token per word, a stand-in tokenizer that tests can count by eye.
+            server.createContext(prefix + "/tokenize", ex -> answer(ex, 200, "{\"count\":"
+                    + words(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)) + "}"));
             server.createContext(prefix + "/v1/models",
                     ex -> answer(ex, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"fake-model\"}]}"));
         }
@@ -149,6 +153,12 @@ final class FakeOpenAiServer implements AutoCloseable {
             }
             ex.close();
         }
+    }
+
+    /** The words of the {@code prompt} of a {@code /tokenize} body. */
+    private static int words(String body) throws IOException {
+        String prompt = new ObjectMapper().readTree(body).path("prompt").asText();
+        return prompt.isBlank() ? 0 : prompt.strip().split("\\s+").length;
     }
 
     private static void send(OutputStream out, String data) throws IOException {

@@ -13,7 +13,8 @@ class LoadConcurrencyTest {
     void aClosedLoopKeepsExactlyTheCapInFlight() throws Exception {
         try (FakeOpenAiServer server = new FakeOpenAiServer(n -> Reply.stream(3, 10, 5));
                 OpenAiClient client = new OpenAiClient(server.baseUrl(), null, Duration.ofSeconds(10))) {
-            List<PreparedRequest> requests = Prompts.synthetic("fake-model", 30, 8, 3, 256, 1);
+            List<PreparedRequest> requests = new RandomDataset(Lengths.fixed(8, 3), 256)
+                    .requests("fake-model", 30, 1);
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.COMPLETIONS, requests,
                     new Load(Double.POSITIVE_INFINITY, 1, 3), 1, new LoadGenerator.Progress());
             assertThat(run.outcomes()).hasSize(30).allMatch(RequestOutcome::ok);
@@ -26,7 +27,8 @@ class LoadConcurrencyTest {
     void anOpenLoopRateWithACapNeverExceedsIt() throws Exception {
         try (FakeOpenAiServer server = new FakeOpenAiServer(n -> Reply.stream(2, 40, 10));
                 OpenAiClient client = new OpenAiClient(server.baseUrl(), null, Duration.ofSeconds(10))) {
-            List<PreparedRequest> requests = Prompts.synthetic("fake-model", 20, 8, 2, 256, 1);
+            List<PreparedRequest> requests = new RandomDataset(Lengths.fixed(8, 2), 256)
+                    .requests("fake-model", 20, 1);
             LoadGenerator.Progress progress = new LoadGenerator.Progress();
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.COMPLETIONS, requests, new Load(200, 1, 2), 1,
                     progress);

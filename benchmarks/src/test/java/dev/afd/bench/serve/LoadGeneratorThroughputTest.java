@@ -18,9 +18,11 @@ class LoadGeneratorThroughputTest {
         try (TrivialSseServer server = new TrivialSseServer(0);
                 OpenAiClient client = new OpenAiClient(server.baseUrl(), null, Duration.ofSeconds(30))) {
             Load closedLoop = new Load(Double.POSITIVE_INFINITY, 1, 32);
-            LoadGenerator.run(client, Endpoint.COMPLETIONS, Prompts.synthetic("m", 500, 8, 1, 256, 1), closedLoop, 1,
+            List<PreparedRequest> warmups = new RandomDataset(Lengths.fixed(8, 1), 256).requests("m", 500, 1);
+            LoadGenerator.run(client, Endpoint.COMPLETIONS, warmups, closedLoop, 1,
                     new LoadGenerator.Progress()); // warm-up: connections and JIT
-            List<PreparedRequest> requests = Prompts.synthetic("m", 3000, 8, 1, 256, 2);
+            List<PreparedRequest> requests = new RandomDataset(Lengths.fixed(8, 1), 256)
+                    .requests("m", 3000, 2);
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.COMPLETIONS, requests, closedLoop, 1,
                     new LoadGenerator.Progress());
             assertThat(run.outcomes()).allMatch(RequestOutcome::ok);

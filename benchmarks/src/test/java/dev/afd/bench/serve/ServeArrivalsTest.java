@@ -48,7 +48,8 @@ class ServeArrivalsTest {
         long[] planned = Arrivals.offsetsNanos(n, rate, 1, seed);
         try (FakeOpenAiServer server = new FakeOpenAiServer(i -> Reply.stream(1, 0, 0));
                 OpenAiClient client = new OpenAiClient(server.baseUrl(), null, Duration.ofSeconds(10))) {
-            List<PreparedRequest> requests = Prompts.synthetic("fake-model", n, 4, 1, 256, 1);
+            List<PreparedRequest> requests = new RandomDataset(Lengths.fixed(4, 1), 256)
+                    .requests("fake-model", n, 1);
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.COMPLETIONS, requests, new Load(rate, 1, 0),
                     seed, new LoadGenerator.Progress());
             assertThat(run.outcomes()).allMatch(RequestOutcome::ok);

@@ -19,7 +19,8 @@ class ServeErrorsTest {
         try (FakeOpenAiServer server = new FakeOpenAiServer(n -> n % 4 == 0 ? Reply.stream(3, 0, 5)
                 : Reply.of(modes[n % 4]));
                 OpenAiClient client = new OpenAiClient(server.baseUrl(), null, Duration.ofMillis(400))) {
-            List<PreparedRequest> requests = Prompts.synthetic("fake-model", 12, 8, 3, 256, 1);
+            List<PreparedRequest> requests = new RandomDataset(Lengths.fixed(8, 3), 256)
+                    .requests("fake-model", 12, 1);
             LoadGenerator.Progress progress = new LoadGenerator.Progress();
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.COMPLETIONS, requests, new Load(200, 1, 0), 1,
                     progress);
@@ -48,7 +49,8 @@ class ServeErrorsTest {
         }
         try (OpenAiClient client = new OpenAiClient(URI.create("http://127.0.0.1:" + port), null,
                 Duration.ofSeconds(5))) {
-            List<PreparedRequest> requests = Prompts.synthetic("m", 3, 4, 2, 256, 1);
+            List<PreparedRequest> requests = new RandomDataset(Lengths.fixed(4, 2), 256)
+                    .requests("m", 3, 1);
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.COMPLETIONS, requests,
                     new Load(Double.POSITIVE_INFINITY, 1, 0), 1, new LoadGenerator.Progress());
             RunMetrics m = RunMetrics.of(run, Slo.NONE);

@@ -19,7 +19,8 @@ class ServeGoodputTest {
             case 1 -> Reply.stream(3, 200, 5);
             default -> Reply.stream(3, 5, 60);
         }); OpenAiClient client = new OpenAiClient(server.baseUrl(), null, Duration.ofSeconds(10))) {
-            List<PreparedRequest> requests = Prompts.synthetic("fake-model", 12, 8, 3, 256, 1);
+            List<PreparedRequest> requests = new RandomDataset(Lengths.fixed(8, 3), 256)
+                    .requests("fake-model", 12, 1);
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.COMPLETIONS, requests,
                     new Load(Double.POSITIVE_INFINITY, 1, 0), 1, new LoadGenerator.Progress());
 

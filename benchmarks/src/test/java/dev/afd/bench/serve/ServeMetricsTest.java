@@ -28,7 +28,8 @@ class ServeMetricsTest {
         long gap = 25;
         try (FakeOpenAiServer server = new FakeOpenAiServer(n -> Reply.stream(chunks, first, gap));
                 OpenAiClient client = new OpenAiClient(server.baseUrl(), null, Duration.ofSeconds(10))) {
-            List<PreparedRequest> requests = Prompts.synthetic("fake-model", 8, 16, chunks, 256, 1);
+            List<PreparedRequest> requests = new RandomDataset(Lengths.fixed(16, chunks), 256)
+                    .requests("fake-model", 8, 1);
             // A first request loads the HTTP stack's classes on both sides, as the benchmark's probe does.
             assertThat(client.send(Endpoint.COMPLETIONS, requests.getFirst()).join().ok()).isTrue();
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.COMPLETIONS, requests, new Load(INF, 1, 0), 1,
@@ -71,7 +72,8 @@ class ServeMetricsTest {
         try (FakeOpenAiServer server = new FakeOpenAiServer(n -> new Reply(FakeOpenAiServer.Mode.STREAM, 4, 0, 5, false));
                 OpenAiClient client = new OpenAiClient(URI.create(server.baseUrl() + "/proxy/"), "secret",
                         Duration.ofSeconds(10))) {
-            List<PreparedRequest> requests = Prompts.jsonl(dataset, Endpoint.CHAT, "fake-model", 5, 4);
+            List<PreparedRequest> requests = new JsonlDataset(dataset, 4).requests(
+                    new Dataset.Context(Endpoint.CHAT, "fake-model", null), 5, 0);
             LoadGenerator.Run run = LoadGenerator.run(client, Endpoint.CHAT, requests, new Load(INF, 1, 2), 1,
                     new LoadGenerator.Progress());
             RunMetrics m = RunMetrics.of(run, Slo.NONE);

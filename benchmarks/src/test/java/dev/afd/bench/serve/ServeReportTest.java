@@ -21,8 +21,9 @@ class ServeReportTest {
     Path dir;
 
     private static ServeBench.Options options(FakeOpenAiServer server, List<Double> rates, List<Integer> caps) {
-        return new ServeBench.Options(server.baseUrl(), null, null, null, Duration.ofSeconds(10), 6, 16, 4, 256, null,
-                rates, 1, caps, Slo.parse(List.of("ttft:1000,tpot:500")), 3);
+        return new ServeBench.Options(server.baseUrl(), null, null, null, Duration.ofSeconds(10), 6,
+                new RandomDataset(Lengths.fixed(16, 4), 256), rates, 1, caps, Slo.parse(List.of("ttft:1000,tpot:500")),
+                3, 0, null, false);
     }
 
     @Test
@@ -91,12 +92,13 @@ class ServeReportTest {
                     .hasMessageContaining("the test request").hasMessageContaining("http_500: scripted failure");
             assertThat(server.requests()).isEqualTo(1);
         }
+        Dataset random = new RandomDataset(Lengths.fixed(1, 1), 256);
         assertThatThrownBy(() -> new ServeBench.Options(java.net.URI.create("http://x"), "m", null, null,
-                Duration.ofSeconds(1), 1, 1, 1, 256, null, List.of(1.0, 2.0), 1, List.of(1, 2), Slo.NONE, 0))
+                Duration.ofSeconds(1), 1, random, List.of(1.0, 2.0), 1, List.of(1, 2), Slo.NONE, 0, 0, null, false))
                 .hasMessageContaining("not both");
         assertThatThrownBy(() -> new ServeBench.Options(java.net.URI.create("http://x"), "m", Endpoint.CHAT, null,
-                Duration.ofSeconds(1), 1, 1, 1, 256, null, List.of(1.0), 1, List.of(0), Slo.NONE, 0))
-                .hasMessageContaining("--dataset");
+                Duration.ofSeconds(1), 1, random, List.of(1.0), 1, List.of(0), Slo.NONE, 0, 0, null, false))
+                .hasMessageContaining("--dataset sharegpt or jsonl");
     }
 
     private static int colouredPixels(BufferedImage image, int fromY, int toY) {

@@ -3,11 +3,14 @@ package dev.afd.ffn.core;
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.kernels.MlpWeights;
+import dev.afd.model.safetensors.LoadProgress;
 import dev.afd.model.step3.CpuFfn;
 import dev.afd.model.step3.LayerWeights;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The FFN on the CPU's Vector API kernels.
@@ -47,23 +50,34 @@ public final class CpuFfnBackend implements FfnBackend {
 
     /**
      * Reads into memory the weight pages this node will use: the dense layers, the shared experts, and its own
-     * experts' slices of the stacked expert tensors. Nothing else is touched.
+     * experts' slices of the stacked expert tensors. Nothing else is touched. Logs its progress when it takes long
+     * (from a slow disk, many gigabytes).
      *
      * @return bytes covered
      */
     public long prefault() {
-        long bytes = 0;
+        List<MemorySegment> segments = new ArrayList<>();
         for (LayerWeights l : weights.layers()) {
             if (l.isMoe()) {
-                bytes += load(l.moe().shared());
+                add(segments, l.moe().shared());
                 for (ExpertRange r : experts.ranges()) {
-                    bytes += load(slice(l.moe().gate(), r)) + load(slice(l.moe().up(), r))
-                            + load(slice(l.moe().down(), r));
+                    segments.add(slice(l.moe().gate(), r));
+                    segments.add(slice(l.moe().up(), r));
+                    segments.add(slice(l.moe().down(), r));
                 }
             } else {
-                bytes += load(l.dense());
+                add(segments, l.dense());
             }
         }
+        long bytes = segments.stream().mapToLong(MemorySegment::byteSize).sum();
+        LoadProgress progress = LoadProgress.logged("reading this node's weights into memory", bytes);
+        for (MemorySegment segment : segments) {
+            if (segment.isMapped()) {
+                segment.load();
+            }
+            progress.advance(segment.byteSize());
+        }
+        progress.finish();
         return bytes;
     }
 
@@ -73,15 +87,10 @@ public final class CpuFfnBackend implements FfnBackend {
         return stacked.data().asSlice(perExpert * r.first(), perExpert * r.size());
     }
 
-    private static long load(MlpWeights m) {
-        return load(m.gate().data()) + load(m.up().data()) + load(m.down().data());
-    }
-
-    private static long load(MemorySegment segment) {
-        if (segment.isMapped()) {
-            segment.load();
-        }
-        return segment.byteSize();
+    private static void add(List<MemorySegment> segments, MlpWeights m) {
+        segments.add(m.gate().data());
+        segments.add(m.up().data());
+        segments.add(m.down().data());
     }
 
     @Override

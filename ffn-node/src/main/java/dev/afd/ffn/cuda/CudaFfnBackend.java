@@ -11,6 +11,7 @@ import dev.afd.model.config.Step3Config;
 import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
+import dev.afd.model.safetensors.LoadProgress;
 import dev.afd.model.step3.LayerWeights;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
@@ -84,7 +85,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
             for (Tensor t : tensors(l)) {
                 requireSupported(t);
             }
-            bytes += l.isMoe() ? mlpBytes(l.moe().shared()) + ownExpertBytes(l.moe(), experts) : mlpBytes(l.dense());
+            bytes += layerBytes(l, experts);
         }
         long needed = bytes;
         return device.thread().call(() -> upload(device, config, weights, experts, needed));
@@ -102,12 +103,15 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
                         + " on the GPU (plus %.1f GiB of workspace) but only %.1f GiB are free; give the node fewer"
                         + " experts with --experts", needed / GIB, HEADROOM_BYTES / GIB, free / GIB));
             }
+            LoadProgress progress = LoadProgress.logged("uploading this node's weights to the GPU", needed);
             try (PinnedBuffer staging = new PinnedBuffer(STAGING_BYTES)) {
                 for (LayerWeights l : weights.layers()) {
                     layers.add(l.isMoe() ? uploadMoe(l.moe(), experts, staging)
                             : new DeviceLayer(DeviceMlp.upload(l.dense(), staging), null));
+                    progress.advance(layerBytes(l, experts));
                 }
             }
+            progress.finish();
             // The runner frees what it created when its constructor fails; the layers are freed below.
             return new CudaFfnBackend(device, weights, experts, config.hiddenSize(), layers,
                     new FfnRunner(device.kernels(), config.hiddenSize()));
@@ -157,6 +161,11 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
             throw new CudaUnavailableException("the CUDA kernels need hidden and intermediate sizes that are"
                     + " multiples of 8 (16-byte loads), but " + t + " has other sizes; use the CPU backend");
         }
+    }
+
+    /** What one layer puts on the GPU: its dense MLP, or its shared expert and this node's routed experts. */
+    private static long layerBytes(LayerWeights l, ExpertRange experts) {
+        return l.isMoe() ? mlpBytes(l.moe().shared()) + ownExpertBytes(l.moe(), experts) : mlpBytes(l.dense());
     }
 
     private static long mlpBytes(MlpWeights m) {

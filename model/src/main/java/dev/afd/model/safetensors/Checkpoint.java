@@ -83,9 +83,12 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             List<SafetensorsFile> files = new ArrayList<>();
+            LoadProgress progress = LoadProgress.logged("mapping the weights of " + dir, totalSize(paths));
             for (Path p : paths) {
                 files.add(SafetensorsFile.map(p, arena));
+                progress.advance(files.getLast().byteSize());
             }
+            progress.finish();
             Map<String, Tensor> tensors = collect(files);
             if (index != null) {
                 checkIndex(index, files);
@@ -96,6 +99,19 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
             arena.close();
             throw e;
         }
+    }
+
+    /** The weight files' sizes added up; one that cannot be read counts 0 (mapping it then says why). */
+    private static long totalSize(List<Path> paths) {
+        long total = 0;
+        for (Path p : paths) {
+            try {
+                total += Files.size(p);
+            } catch (IOException e) {
+                // counted as 0, see above
+            }
+        }
+        return total;
     }
 
     /** The eos ids of config.json followed by any further ones generation_config.json names. */
