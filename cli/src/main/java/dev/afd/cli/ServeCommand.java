@@ -4,6 +4,7 @@ import dev.afd.model.safetensors.Checkpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -69,13 +70,16 @@ final class ServeCommand implements Callable<Integer> {
         engine.options();
         String key = ApiKeys.resolve(apiKey, apiKeyFile);
         Map<String, String> gatewayEnv = key == null ? Map.of() : Map.of("AFD_GATEWAY_API_KEY", key);
+        List<String> attentionArgs = new ArrayList<>(List.of("--wire-dtype", wireDtype, "--kv-dtype",
+                engine.kvDtype, "--kv-memory-mb", Long.toString(engine.kvMemoryMb), "--micro-batches",
+                Integer.toString(engine.microBatches), "--max-batched-tokens", Integer.toString(engine.maxBatchedTokens),
+                "--max-running", Integer.toString(engine.maxRunning)));
+        if (!engine.prefixCaching) {
+            attentionArgs.add("--no-prefix-caching");
+        }
         LocalDeployment deployment = new LocalDeployment(
                 new LocalDeployment.Layout(model, experts, ffnNodes, ffnReplicas, attentionPort, port),
-                List.of("--wire-dtype", wireDtype, "--kv-dtype", engine.kvDtype, "--kv-memory-mb",
-                        Long.toString(engine.kvMemoryMb), "--micro-batches", Integer.toString(engine.microBatches),
-                        "--max-batched-tokens", Integer.toString(engine.maxBatchedTokens), "--max-running",
-                        Integer.toString(engine.maxRunning)),
-                List.of(), gatewayEnv, Duration.ofSeconds(readyTimeoutS));
+                attentionArgs, List.of(), gatewayEnv, Duration.ofSeconds(readyTimeoutS));
         AtomicBoolean stopping = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping.set(true);

@@ -20,10 +20,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** 1,000 random requests with random aborts through the real engine leave every KV block free. */
+/**
+ * 1,000 random requests with random aborts through the real engine leave every KV block free. Half the prompts start
+ * with one of a few shared prefixes, so with prefix caching (on by default) blocks are shared, found cached, and
+ * evicted under pressure: once everything ended, no block is held and every block is free or cached.
+ */
 class EngineLeakTest {
     @TempDir
     Path dir;
@@ -34,15 +39,19 @@ class EngineLeakTest {
         // Room for about 40 short sequences at once, so the scheduler also preempts.
         long kvBytes = 80L * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
-                new SchedulerConfig(256, 64), 2);
+                new SchedulerConfig(256, 64), 2, true);
         SplittableRandom random = new SplittableRandom(5);
         try (Checkpoint c = Checkpoint.open(dir);
                 AttentionNode node = AttentionNode.inProcess(c, 2, AttentionNode.Wire.exact(), options)) {
             int vocab = c.config().vocabSize();
+            int[][] prefixes = IntStream.range(0, 5).mapToObj(p -> random.ints(random.nextInt(16, 60), 0, vocab)
+                    .toArray()).toArray(int[][]::new);
             List<CollectingSink> sinks = new ArrayList<>();
             int aborted = 0;
             for (int i = 0; i < 1000; i++) {
-                int[] prompt = random.ints(1 + random.nextInt(30), 0, vocab).toArray();
+                int[] own = random.ints(1 + random.nextInt(30), 0, vocab).toArray();
+                int[] prompt = random.nextBoolean() ? own : IntStream.concat(
+                        IntStream.of(prefixes[random.nextInt(prefixes.length)]), IntStream.of(own)).toArray();
                 CollectingSink sink = new CollectingSink();
                 node.engine().submit("r" + i, new GenerationRequest(prompt, 1 + random.nextInt(12),
                         SamplingParams.defaults().withSeed((long) i), random.nextBoolean()), sink);
@@ -71,6 +80,10 @@ class EngineLeakTest {
             assertThat(load.waiting()).isZero();
             assertThat(load.kvBlocksFree()).isEqualTo(80);
             assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
+            assertThat(load.kvBlocksCached()).as("cached blocks are among the free ones").isPositive()
+                    .isLessThanOrEqualTo(80);
+            assertThat(load.prefixHitTokens()).as("prompt tokens found cached").isPositive();
+            assertThat(load.kvEvictions()).as("the pool is small enough to evict cached blocks").isPositive();
         }
     }
 
