@@ -7,6 +7,7 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +109,12 @@ public final class Router implements AutoCloseable {
         long total = 0;
         long preemptions = 0;
         List<FfnExchangeStats> ffn = new ArrayList<>();
+        Map<String, NodeLoad.PrefixCacheLoad> prefixCaches = new HashMap<>();
         for (AttentionEndpoint e : endpoints.values()) {
+            NodeLoad last = e.lastReport();
+            if (last != null) {
+                prefixCaches.put(e.target(), last.prefixCache());
+            }
             NodeLoad l = e.load();
             if (l == null) {
                 continue;
@@ -123,7 +129,8 @@ public final class Router implements AutoCloseable {
                 total += l.kvBlocksUsed() + l.kvBlocksFree();
             }
         }
-        return new ClusterLoad(ready, waiting, running, total == 0 ? 0 : (double) used / total, preemptions, ffn);
+        return new ClusterLoad(ready, waiting, running, total == 0 ? 0 : (double) used / total, preemptions, ffn,
+                prefixCaches);
     }
 
     private void refreshAll() {
