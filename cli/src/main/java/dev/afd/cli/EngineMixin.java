@@ -23,12 +23,18 @@ final class EngineMixin {
     @Option(names = "--max-running", defaultValue = "256", description = "Most sequences running at once (default: ${DEFAULT-VALUE}).")
     int maxRunning;
 
+    @Option(names = "--prefix-caching", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Reuse the KV blocks of prompts that start alike: a prompt whose first blocks are cached"
+                    + " computes only the rest (same tokens bit for bit). --no-prefix-caching computes every prompt"
+                    + " in full. Default: ${DEFAULT-VALUE}.")
+    boolean prefixCaching;
+
     EngineOptions options() {
         DType kv = DType.parse(kvDtype);
         if (kv == DType.F16) {
             throw new IllegalArgumentException("--kv-dtype must be f32 or bf16, got f16");
         }
         return new EngineOptions(kv, kvMemoryMb << 20, BlockPool.DEFAULT_BLOCK_SIZE,
-                new SchedulerConfig(maxBatchedTokens, maxRunning), microBatches);
+                new SchedulerConfig(maxBatchedTokens, maxRunning), microBatches, prefixCaching);
     }
 }

@@ -89,6 +89,13 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--dns-interval-s", defaultValue = "5", description = "How often --attention-dns is resolved again (default: ${DEFAULT-VALUE}).")
     int dnsIntervalS;
 
+    @Option(names = "--prefix-routing", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Send prompts that start alike (the same first 64 tokens) to the same attention node, where"
+                    + " their prefix is cached, unless its queue is 4 or more requests longer than the least-loaded"
+                    + " node's; --no-prefix-routing sends every request to the least-loaded node."
+                    + " Default: ${DEFAULT-VALUE}.")
+    boolean prefixRouting;
+
     @Mixin
     ExitWithMixin exitWith;
 
@@ -118,6 +125,7 @@ final class GatewayCommand implements Callable<Integer> {
                 .ioThreads(ioThreads)
                 .intervals(Duration.ofMillis(loadIntervalMs), Duration.ofSeconds(dnsIntervalS))
                 .tls(tls.tls())
+                .prefixRouting(prefixRouting)
                 .build();
         Gateway gateway = Gateway.start(options, model, tokenizer, resolver);
         CountDownLatch stopped = new CountDownLatch(1);

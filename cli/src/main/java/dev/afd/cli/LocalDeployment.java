@@ -23,9 +23,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A whole deployment as child processes on loopback: ffn-nodes, an attention node and the gateway, each a JVM like
- * this one running {@code afd ffn} / {@code afd attention} / {@code afd gateway}. Children exit by themselves if this
- * process dies; {@link #close()} stops them front to back (the gateway first, so it drains while the nodes still run).
+ * A whole deployment as child processes on loopback: ffn-nodes, one or more attention nodes sharing them, and the
+ * gateway routing over the attention nodes, each a JVM like this one running {@code afd ffn} / {@code afd attention}
+ * / {@code afd gateway}. Children exit by themselves if this process dies; {@link #close()} stops them front to back
+ * (the gateway first, so it drains while the nodes still run).
  */
 final class LocalDeployment implements AutoCloseable {
     /** How long the gateway may drain on close; it is given a little more before being killed. */
@@ -36,14 +37,17 @@ final class LocalDeployment implements AutoCloseable {
      *
      * @param model the model folder
      * @param experts the model's routed experts, split evenly over the ffn-nodes
-     * @param attentionPort the attention node's gRPC port (0 picks one)
+     * @param replicas how many ffn-nodes hold each expert (1 to {@code ffnNodes})
+     * @param attentionNodes attention nodes, each connected to every ffn-node
+     * @param attentionPort the first attention node's gRPC port, the others on the ports after it (0 picks free ones)
      * @param gatewayPort the gateway's HTTP port (0 picks one)
      */
-    /**
-     * @param replicas how many ffn-nodes hold each expert (1 to {@code ffnNodes})
-     */
-    record Layout(Path model, int experts, int ffnNodes, int replicas, int attentionPort, int gatewayPort) {
+    record Layout(Path model, int experts, int ffnNodes, int replicas, int attentionNodes, int attentionPort,
+            int gatewayPort) {
         Layout {
+            if (attentionNodes < 1) {
+                throw new IllegalArgumentException("--attention-nodes must be at least 1, got " + attentionNodes);
+            }
             if (ffnNodes < 1 || ffnNodes > experts) {
                 throw new IllegalArgumentException("--ffn-nodes must be between 1 and the number of experts ("
                         + experts + "), got " + ffnNodes);
@@ -71,19 +75,19 @@ final class LocalDeployment implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(LocalDeployment.class.getName());
 
-    /** The attention node and the gateway, in start order; their exit ends the deployment. Guarded by this. */
+    /** The attention nodes and the gateway, in start order; their exit ends the deployment. Guarded by this. */
     private final List<Process> roles = new ArrayList<>();
     /** The ffn-nodes now; one that exits is started again on its port, as a supervisor would. Guarded by this. */
     private final List<Process> ffnNodes = new ArrayList<>();
     private final List<List<String>> ffnCommands = new ArrayList<>();
     private final List<String> ffnTargets = new ArrayList<>();
     private boolean closing;
-    private final String attentionTarget;
+    private final List<String> attentionTargets = new ArrayList<>();
     private final int gatewayPort;
     private Process gateway;
 
     /**
-     * Starts the processes and waits until the attention node reports SERVING and the gateway is ready.
+     * Starts the processes and waits until every attention node reports SERVING and the gateway is ready.
      *
      * @param attentionArgs extra options for {@code afd attention} (wire dtype, engine options)
      * @param gatewayArgs extra options for {@code afd gateway} (limits)
@@ -104,17 +108,21 @@ final class LocalDeployment implements AutoCloseable {
                 ffnNodes.add(null);
                 startFfn(n);
             }
-            int port = layout.attentionPort() == 0 ? freePort() : layout.attentionPort();
-            List<String> args = new ArrayList<>(List.of("attention", "--model", model, "--ffn",
-                    String.join(",", ffnTargets), "--port", Integer.toString(port), "--host", "127.0.0.1",
-                    "--exit-with", self));
-            args.addAll(attentionArgs);
-            roles.add(start(args));
-            attentionTarget = "127.0.0.1:" + port;
-            awaitServing(end, readyTimeout);
+            for (int n = 0; n < layout.attentionNodes(); n++) {
+                int port = layout.attentionPort() == 0 ? freePort() : layout.attentionPort() + n;
+                List<String> args = new ArrayList<>(List.of("attention", "--model", model, "--ffn",
+                        String.join(",", ffnTargets), "--port", Integer.toString(port), "--host", "127.0.0.1",
+                        "--exit-with", self));
+                args.addAll(attentionArgs);
+                roles.add(start(args));
+                attentionTargets.add("127.0.0.1:" + port);
+            }
+            for (String target : attentionTargets) {
+                awaitServing(target, end, readyTimeout);
+            }
             gatewayPort = layout.gatewayPort() == 0 ? freePort() : layout.gatewayPort();
             List<String> gatewayCommand = new ArrayList<>(List.of("gateway", "--model", model, "--attention",
-                    attentionTarget, "--port", Integer.toString(gatewayPort), "--host", "127.0.0.1",
+                    String.join(",", attentionTargets), "--port", Integer.toString(gatewayPort), "--host", "127.0.0.1",
                     "--drain-timeout-s", Integer.toString(GATEWAY_DRAIN_S), "--exit-with", self));
             gatewayCommand.addAll(gatewayArgs);
             gateway = start(gatewayCommand, gatewayEnv);
@@ -126,8 +134,9 @@ final class LocalDeployment implements AutoCloseable {
         }
     }
 
-    String attentionTarget() {
-        return attentionTarget;
+    /** The attention nodes' gRPC addresses, {@code 127.0.0.1:port} each. */
+    List<String> attentionTargets() {
+        return List.copyOf(attentionTargets);
     }
 
     List<String> ffnTargets() {
@@ -139,7 +148,7 @@ final class LocalDeployment implements AutoCloseable {
         return "http://127.0.0.1:" + gatewayPort;
     }
 
-    /** The child processes now: ffn-nodes, then the attention node and the gateway. */
+    /** The child processes now: ffn-nodes, then the attention nodes and the gateway. */
     synchronized List<Process> processes() {
         List<Process> all = new ArrayList<>(ffnNodes);
         all.addAll(roles);
@@ -151,7 +160,7 @@ final class LocalDeployment implements AutoCloseable {
         return ffnNodes.get(n);
     }
 
-    /** Completes with the attention node or the gateway once one exits (ffn-nodes are restarted instead). */
+    /** Completes with an attention node or the gateway once one exits (ffn-nodes are restarted instead). */
     synchronized CompletableFuture<Process> anyExit() {
         return CompletableFuture.anyOf(roles.stream().map(Process::onExit).toArray(CompletableFuture[]::new))
                 .thenApply(Process.class::cast);
@@ -210,7 +219,7 @@ final class LocalDeployment implements AutoCloseable {
         }
     }
 
-    private void awaitServing(long end, Duration timeout) throws Exception {
+    private void awaitServing(String attentionTarget, long end, Duration timeout) throws Exception {
         ManagedChannel channel = NettyChannelBuilder.forTarget(attentionTarget).usePlaintext().build();
         try {
             while (System.nanoTime() < end) {

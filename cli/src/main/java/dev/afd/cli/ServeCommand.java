@@ -4,6 +4,7 @@ import dev.afd.model.safetensors.Checkpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -15,11 +16,11 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code afd serve --local}: the whole stack on this machine, each part its own process on loopback: ffn-nodes, an
- * attention node and the OpenAI-compatible gateway, started and stopped together.
+ * {@code afd serve --local}: the whole stack on this machine, each part its own process on loopback: ffn-nodes, one
+ * or more attention nodes sharing them, and the OpenAI-compatible gateway, started and stopped together.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Run a whole deployment on this machine: ffn-nodes, an attention node and the OpenAI-compatible"
+        description = "Run a whole deployment on this machine: ffn-nodes, attention nodes and the OpenAI-compatible"
                 + " gateway as separate processes.")
 final class ServeCommand implements Callable<Integer> {
     @Spec
@@ -40,8 +41,17 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--api-key-file", description = "Read the gateway's API key from this file (its first line).")
     Path apiKeyFile;
 
-    @Option(names = "--attention-port", defaultValue = "7001", description = "Attention node gRPC port (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--attention-port", defaultValue = "7001", description = "The first attention node's gRPC port; the others take the ports after it (default: ${DEFAULT-VALUE}).")
     int attentionPort;
+
+    @Option(names = "--attention-nodes", defaultValue = "1", description = "Attention node processes, each connected to every ffn-node; the gateway routes over them (default: ${DEFAULT-VALUE}).")
+    int attentionNodes;
+
+    @Option(names = "--prefix-routing", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "With several attention nodes, send prompts that start alike to the same node, where their"
+                    + " prefix is cached; --no-prefix-routing sends every request to the least-loaded node."
+                    + " Default: ${DEFAULT-VALUE}.")
+    boolean prefixRouting;
 
     @Option(names = "--ffn-nodes", defaultValue = "2", description = "ffn-node processes (default: ${DEFAULT-VALUE}).")
     int ffnNodes;
@@ -69,13 +79,17 @@ final class ServeCommand implements Callable<Integer> {
         engine.options();
         String key = ApiKeys.resolve(apiKey, apiKeyFile);
         Map<String, String> gatewayEnv = key == null ? Map.of() : Map.of("AFD_GATEWAY_API_KEY", key);
+        List<String> attentionArgs = new ArrayList<>(List.of("--wire-dtype", wireDtype, "--kv-dtype",
+                engine.kvDtype, "--kv-memory-mb", Long.toString(engine.kvMemoryMb), "--micro-batches",
+                Integer.toString(engine.microBatches), "--max-batched-tokens", Integer.toString(engine.maxBatchedTokens),
+                "--max-running", Integer.toString(engine.maxRunning)));
+        if (!engine.prefixCaching) {
+            attentionArgs.add("--no-prefix-caching");
+        }
         LocalDeployment deployment = new LocalDeployment(
-                new LocalDeployment.Layout(model, experts, ffnNodes, ffnReplicas, attentionPort, port),
-                List.of("--wire-dtype", wireDtype, "--kv-dtype", engine.kvDtype, "--kv-memory-mb",
-                        Long.toString(engine.kvMemoryMb), "--micro-batches", Integer.toString(engine.microBatches),
-                        "--max-batched-tokens", Integer.toString(engine.maxBatchedTokens), "--max-running",
-                        Integer.toString(engine.maxRunning)),
-                List.of(), gatewayEnv, Duration.ofSeconds(readyTimeoutS));
+                new LocalDeployment.Layout(model, experts, ffnNodes, ffnReplicas, attentionNodes, attentionPort, port),
+                attentionArgs, prefixRouting ? List.of() : List.of("--no-prefix-routing"), gatewayEnv,
+                Duration.ofSeconds(readyTimeoutS));
         AtomicBoolean stopping = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping.set(true);
@@ -84,7 +98,7 @@ final class ServeCommand implements Callable<Integer> {
         String name = model.toAbsolutePath().normalize().getFileName().toString();
         out.println();
         out.println("AFD is serving model '" + name + "' at " + deployment.gatewayUrl() + "/v1 (OpenAI-compatible)");
-        out.println("  attention node " + deployment.attentionTarget() + ", ffn-nodes "
+        out.println("  attention nodes " + String.join(", ", deployment.attentionTargets()) + ", ffn-nodes "
                 + String.join(", ", deployment.ffnTargets()));
         out.println();
         out.println("Try it:");
@@ -95,7 +109,7 @@ final class ServeCommand implements Callable<Integer> {
         out.println();
         out.println("Press Ctrl-C to stop every process.");
         out.flush();
-        // Serve until the attention node or the gateway dies, or this process is stopped (Ctrl-C / SIGTERM run the
+        // Serve until an attention node or the gateway dies, or this process is stopped (Ctrl-C / SIGTERM run the
         // shutdown hook). An ffn-node that dies is started again; with --ffn-replicas 2 or more no request notices.
         Process died = deployment.anyExit().get();
         if (stopping.get()) {

@@ -25,6 +25,15 @@ class EnvironmentDefaultsTest {
     }
 
     @Test
+    void prefixCachingIsOnUnlessTheFlagOrTheEnvironmentTurnsItOff() {
+        assertThat(parse(Map.of(), "generate", "--prompt-ids", "1").engine.options().prefixCaching()).isTrue();
+        assertThat(parse(Map.of(), "generate", "--prompt-ids", "1", "--no-prefix-caching").engine.options()
+                .prefixCaching()).isFalse();
+        assertThat(parse(Map.of("AFD_PREFIX_CACHING", "false"), "generate", "--prompt-ids", "1").engine.options()
+                .prefixCaching()).isFalse();
+    }
+
+    @Test
     void sharedOptionsOfMixinsAreNamedAfterTheCommandThatUsesThem() {
         CommandLine cl = new CommandLine(new Main());
         cl.setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_FFN_PORT", "7101", "AFD_PORT", "7001",

@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -45,23 +46,27 @@ class LocalDeploymentTest {
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), model);
         String[] common = {"--prompt-ids", "3,1,4,1,5,9,2,6", "--max-tokens", "12", "--ignore-eos", "--json",
             "--kv-dtype", "f32"};
+        String offline = run(concat(new String[] {"generate", "--model", model.toString(), "--ffn-shards", "2",
+            "--wire-dtype", "f32", "--kv-memory-mb", "16"}, common));
+        JsonNode offlineJson = new ObjectMapper().readTree(offline);
         try (LocalDeployment d = new LocalDeployment(
-                new LocalDeployment.Layout(model, ModelPreset.TINY.config(false).numExperts(), 2, 1, 0, 0),
+                new LocalDeployment.Layout(model, ModelPreset.TINY.config(false).numExperts(), 2, 1, 2, 0, 0),
                 List.of("--wire-dtype", "f32", "--response-dtype", "f32", "--kv-dtype", "f32", "--kv-memory-mb", "16"),
                 List.of(), Map.of("AFD_GATEWAY_API_KEY", "k"), Duration.ofSeconds(120))) {
             // The key reaches the gateway through its environment: no process's arguments show it.
             for (Process p : d.processes()) {
                 assertThat(p.info().arguments().map(List::of).orElse(List.of())).doesNotContain("--api-key", "k");
             }
-            String remote = run(concat(new String[] {"generate", "--attention", d.attentionTarget()}, common));
-            String offline = run(concat(new String[] {"generate", "--model", model.toString(), "--ffn-shards", "2",
-                "--wire-dtype", "f32", "--kv-memory-mb", "16"}, common));
-            JsonNode remoteJson = new ObjectMapper().readTree(remote);
-            JsonNode offlineJson = new ObjectMapper().readTree(offline);
-            assertThat(remoteJson.path("token_ids")).isEqualTo(offlineJson.path("token_ids")).hasSize(12);
-            assertThat(remoteJson.path("finish_reason").asText()).isEqualTo("length");
-            // Same ffn layout and wire dtype: the separate processes give exactly the single process's numbers.
-            assertThat(remoteJson.path("logprobs")).isEqualTo(offlineJson.path("logprobs"));
+            assertThat(d.attentionTargets()).hasSize(2);
+            for (String target : d.attentionTargets()) {
+                JsonNode remoteJson = new ObjectMapper().readTree(run(concat(new String[] {"generate", "--attention",
+                    target}, common)));
+                assertThat(remoteJson.path("token_ids")).as(target).isEqualTo(offlineJson.path("token_ids"))
+                        .hasSize(12);
+                assertThat(remoteJson.path("finish_reason").asText()).isEqualTo("length");
+                // Same ffn layout and wire dtype: the separate processes give exactly the single process's numbers.
+                assertThat(remoteJson.path("logprobs")).as(target).isEqualTo(offlineJson.path("logprobs"));
+            }
 
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                             URI.create(d.gatewayUrl() + "/v1/completions"))
@@ -77,6 +82,12 @@ class LocalDeploymentTest {
                 assertThat(choice.path("text").asText()).isEqualTo(t.decode(ids, true));
             }
             assertThat(choice.path("finish_reason").asText()).isEqualTo("length");
+            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create(d.gatewayUrl() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            for (String target : d.attentionTargets()) {
+                assertThat(metrics).as("the gateway routes over both attention nodes")
+                        .contains("vllm:prefix_cache_queries_total{attention_node=\"" + target + "\"");
+            }
         }
     }
 
@@ -89,7 +100,7 @@ class LocalDeploymentTest {
     }
 
     private static String[] concat(String[] a, String[] b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        String[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }

@@ -34,7 +34,7 @@ class LocalFailoverTest {
         Path model = dir.resolve("tiny");
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), model);
         int experts = ModelPreset.TINY.config(false).numExperts();
-        try (LocalDeployment d = new LocalDeployment(new LocalDeployment.Layout(model, experts, 3, 2, 0, 0),
+        try (LocalDeployment d = new LocalDeployment(new LocalDeployment.Layout(model, experts, 3, 2, 1, 0, 0),
                 List.of("--wire-dtype", "f32", "--response-dtype", "f32", "--kv-dtype", "f32", "--kv-memory-mb",
                         "32", "--ffn-deadline-ms", "3000"),
                 List.of(), Map.of(), Duration.ofSeconds(120))) {

@@ -50,7 +50,7 @@ public final class Gateway implements AutoCloseable {
         this.group = new MultiThreadIoEventLoopGroup(options.ioThreads(),
                 Thread.ofPlatform().name("afd-gateway-io-", 0).daemon().factory(), NioIoHandler.newFactory());
         this.router = new Router(resolver, new Router.Options(options.loadInterval(), options.resolveInterval(),
-                model.fingerprint(), options.tls()), group);
+                model.fingerprint(), options.tls(), options.prefixRouting()), group);
         this.admission = new Admission(options.maxInflight());
         this.metrics = new GatewayMetrics(model.name(), model.maxModelLen(), router::load, admission::inflight);
         this.workers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("afd-gateway-worker-", 0)

@@ -21,10 +21,12 @@ import java.time.Duration;
  * @param loadInterval how often each attention node's load is polled (also its health check)
  * @param resolveInterval how often the attention nodes' DNS name is resolved again
  * @param tls mutual TLS towards the attention nodes, or null for plaintext
+ * @param prefixRouting send prompts that start alike to the same attention node, where their prefix is cached
+ *     (else every request goes to the least-loaded node)
  */
 public record GatewayOptions(String host, int port, String servedModelName, String apiKey, HttpLimits http,
         int maxInflight, int maxTokenizing, Duration streamStallTimeout, Duration drainTimeout, int ioThreads,
-        Duration loadInterval, Duration resolveInterval, MutualTls tls) {
+        Duration loadInterval, Duration resolveInterval, MutualTls tls, boolean prefixRouting) {
     public static final int DEFAULT_PORT = 8000;
     public static final int DEFAULT_MAX_INFLIGHT = 1024;
 
@@ -51,7 +53,8 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
 
     /**
      * All interfaces, port 8000, no API key, {@link HttpLimits#defaults()}, 1024 sequences, one tokenization per
-     * core, 30 s stream stall, 30 s drain, 2 I/O threads, load polled every 250 ms, DNS every 5 s, plaintext.
+     * core, 30 s stream stall, 30 s drain, 2 I/O threads, load polled every 250 ms, DNS every 5 s, plaintext,
+     * prefix routing.
      */
     public static Builder builder() {
         return new Builder();
@@ -72,6 +75,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
         b.loadInterval = loadInterval;
         b.resolveInterval = resolveInterval;
         b.tls = tls;
+        b.prefixRouting = prefixRouting;
         return b;
     }
 
@@ -90,6 +94,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
         private Duration loadInterval = Duration.ofMillis(250);
         private Duration resolveInterval = Duration.ofSeconds(5);
         private MutualTls tls;
+        private boolean prefixRouting = true;
 
         private Builder() {}
 
@@ -150,9 +155,14 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
             return this;
         }
 
+        public Builder prefixRouting(boolean on) {
+            this.prefixRouting = on;
+            return this;
+        }
+
         public GatewayOptions build() {
             return new GatewayOptions(host, port, servedModelName, apiKey, http, maxInflight, maxTokenizing,
-                    streamStallTimeout, drainTimeout, ioThreads, loadInterval, resolveInterval, tls);
+                    streamStallTimeout, drainTimeout, ioThreads, loadInterval, resolveInterval, tls, prefixRouting);
         }
     }
 }

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,6 +44,30 @@ class GatewayApiTest {
         if (tokenizer != null) {
             tokenizer.close();
         }
+    }
+
+    @Test
+    void aRepeatedPromptHitsTheNodesPrefixCacheAndTheMetricsSayByNode() throws Exception {
+        String body = "{\"prompt\": \"" + "the garden is warm and the weather is good ".repeat(8)
+                + "\", \"max_tokens\": 2, \"temperature\": 0}";
+        stack.http.postOk("/v1/completions", body);
+        stack.http.postOk("/v1/completions", body);
+        String node = "attention_node=\"127.0.0.1:" + stack.node.server().port() + "\"";
+        Pattern hits = Pattern.compile("vllm:prefix_cache_hits_total\\{" + Pattern.quote(node)
+                + ",model_name=\"tiny\"} ([0-9.E]+)");
+        String metrics = "";
+        for (long end = System.nanoTime() + 5_000_000_000L; System.nanoTime() < end; Thread.sleep(100)) {
+            metrics = stack.http.get("/metrics").body();
+            Matcher m = hits.matcher(metrics);
+            if (m.find() && Double.parseDouble(m.group(1)) > 0) {
+                break;
+            }
+        }
+        Matcher m = hits.matcher(metrics);
+        assertThat(m.find()).as("hits of the node in:%n%s", metrics).isTrue();
+        assertThat(Double.parseDouble(m.group(1))).as("prompt tokens found cached").isPositive();
+        assertThat(metrics).contains("vllm:prefix_cache_queries_total{" + node, "afd_kv_cached_blocks{" + node,
+                "afd_kv_evictions_total{" + node);
     }
 
     @Test

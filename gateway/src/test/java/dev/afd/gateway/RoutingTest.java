@@ -11,11 +11,13 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -56,8 +58,12 @@ class RoutingTest {
     }
 
     private Router router(Resolver resolver) {
-        router = new Router(resolver, new Router.Options(Duration.ofMillis(30), Duration.ofMillis(100), fingerprint, null),
-                group);
+        return router(resolver, true);
+    }
+
+    private Router router(Resolver resolver, boolean prefixRouting) {
+        router = new Router(resolver, new Router.Options(Duration.ofMillis(30), Duration.ofMillis(100), fingerprint, null,
+                prefixRouting), group);
         router.start();
         return router;
     }
@@ -82,19 +88,63 @@ class RoutingTest {
         a.load = a.load(5, true);
         await("a reports 5 waiting", () -> endpoint(a).load() != null && endpoint(a).load().waiting() == 5
                 && endpoint(b).ready());
-        assertThat(router.pick(Set.of())).isSameAs(endpoint(b));
+        assertThat(router.pick(List.of(), Set.of())).isSameAs(endpoint(b));
         b.load = b.load(9, true);
         await("b reports 9 waiting", () -> endpoint(b).load().waiting() == 9);
-        assertThat(router.pick(Set.of())).isSameAs(endpoint(a));
-        assertThat(router.pick(Set.of(endpoint(a)))).isSameAs(endpoint(b));
+        assertThat(router.pick(List.of(), Set.of())).isSameAs(endpoint(a));
+        assertThat(router.pick(List.of(), Set.of(endpoint(a)))).isSameAs(endpoint(b));
         // Equal queues: the one with more free KV blocks.
         a.load = a.load.toBuilder().setWaiting(0).setKvBlocksUsed(90).setKvBlocksFree(10).build();
         b.load = b.load.toBuilder().setWaiting(0).setKvBlocksUsed(10).setKvBlocksFree(90).build();
         await("kv usage reported", () -> endpoint(a).load().kvBlocksUsed() == 90
                 && endpoint(b).load().kvBlocksUsed() == 10);
-        assertThat(router.pick(Set.of())).isSameAs(endpoint(b));
+        assertThat(router.pick(List.of(), Set.of())).isSameAs(endpoint(b));
         assertThat(router.load().waiting()).isZero();
         assertThat(router.load().kvUsage()).isEqualTo(0.5);
+    }
+
+    /** A prompt of {@code length} tokens that starts with {@code first} and then counts up. */
+    private static List<Integer> prompt(int first, int length) {
+        return IntStream.range(0, length).map(i -> i == 0 ? first : 1000 + i).boxed().toList();
+    }
+
+    @Test
+    void promptsThatStartAlikeGoToOneNodeUntilItsQueueRunsAheadOfTheLeastLoaded() throws Exception {
+        router(Resolver.fixed(List.of(a.target(), b.target())));
+        await("both ready", () -> endpoint(a).ready() && endpoint(b).ready());
+        Set<AttentionEndpoint> chosen = new HashSet<>();
+        for (int first = 0; first < 40; first++) {
+            AttentionEndpoint node = router.pick(prompt(first, 64), Set.of());
+            chosen.add(node);
+            assertThat(router.pick(prompt(first, 300), Set.of())).as("same first 64 tokens, longer prompt")
+                    .isSameAs(node);
+        }
+        assertThat(chosen).as("different prefixes spread over the nodes").hasSize(2);
+
+        AttentionEndpoint preferred = router.pick(prompt(7, 80), Set.of());
+        FakeNode busy = preferred == endpoint(a) ? a : b;
+        AttentionEndpoint other = preferred == endpoint(a) ? endpoint(b) : endpoint(a);
+        busy.load = busy.load(Router.OVERLOADED_BY - 1, true);
+        await("a short queue reported", () -> preferred.load().waiting() == Router.OVERLOADED_BY - 1);
+        assertThat(router.pick(prompt(7, 80), Set.of())).as("a short queue keeps the prefix").isSameAs(preferred);
+        busy.load = busy.load(Router.OVERLOADED_BY, true);
+        await("a long queue reported", () -> preferred.load().waiting() == Router.OVERLOADED_BY);
+        assertThat(router.pick(prompt(7, 80), Set.of())).as("overloaded: the least loaded").isSameAs(other);
+        assertThat(router.pick(prompt(7, 80), Set.of(other))).as("a retry goes wherever is left")
+                .isSameAs(preferred);
+        assertThat(router.pick(prompt(7, 15), Set.of())).as("shorter than a block: the least loaded")
+                .isSameAs(other);
+    }
+
+    @Test
+    void withoutPrefixRoutingEveryPromptGoesToTheLeastLoaded() throws Exception {
+        router(Resolver.fixed(List.of(a.target(), b.target())), false);
+        a.load = a.load(1, true);
+        await("a reports 1 waiting", () -> endpoint(a).load() != null && endpoint(a).load().waiting() == 1
+                && endpoint(b).ready());
+        for (int first = 0; first < 20; first++) {
+            assertThat(router.pick(prompt(first, 64), Set.of())).isSameAs(endpoint(b));
+        }
     }
 
     @Test
@@ -103,7 +153,7 @@ class RoutingTest {
         a.load = a.load(0, false);
         b.load = b.load.toBuilder().setModelFingerprint("some-other-model").build();
         await("both out", () -> !endpoint(a).ready() && !endpoint(b).ready());
-        assertThat(router.pick(Set.of())).isNull();
+        assertThat(router.pick(List.of(), Set.of())).isNull();
         assertThat(router.anyReady()).isFalse();
         assertThat(router.notReadyReason()).contains("not serving", "different model", "some-other-model");
     }
@@ -115,7 +165,7 @@ class RoutingTest {
         a.failLoad = true;
         await("a out", () -> !endpoint(a).ready());
         for (int i = 0; i < 5; i++) {
-            assertThat(router.pick(Set.of())).isSameAs(endpoint(b));
+            assertThat(router.pick(List.of(), Set.of())).isSameAs(endpoint(b));
         }
         a.failLoad = false;
         await("a back", () -> endpoint(a).ready());
@@ -128,7 +178,7 @@ class RoutingTest {
         a.stop();
         await("a out", () -> !endpoint(a).ready());
         assertThat(endpoint(a).notReadyReason()).contains("load check failed");
-        assertThat(router.pick(Set.of())).isSameAs(endpoint(b));
+        assertThat(router.pick(List.of(), Set.of())).isSameAs(endpoint(b));
         a.restart();
         await("a back", () -> endpoint(a).ready());
     }
@@ -152,7 +202,7 @@ class RoutingTest {
         await("b joins", () -> router.endpoints().size() == 2 && endpoint(b).ready());
         targets.set(List.of(b.target()));
         await("a leaves", () -> router.endpoints().size() == 1);
-        assertThat(router.pick(Set.of()).target()).isEqualTo(b.target());
+        assertThat(router.pick(List.of(), Set.of()).target()).isEqualTo(b.target());
     }
 
     @Test
@@ -161,7 +211,7 @@ class RoutingTest {
         assertThat(Resolver.dns("localhost:" + port).resolve()).contains("127.0.0.1:" + port);
         router(Resolver.dns("localhost", port));
         await("localhost ready", () -> router.anyReady());
-        assertThat(router.pick(Set.of()).target()).isEqualTo("127.0.0.1:" + port);
+        assertThat(router.pick(List.of(), Set.of()).target()).isEqualTo("127.0.0.1:" + port);
     }
 
     @Test

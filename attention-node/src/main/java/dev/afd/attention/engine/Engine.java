@@ -1,5 +1,6 @@
 package dev.afd.attention.engine;
 
+import dev.afd.attention.kv.BlockHasher;
 import dev.afd.attention.kv.BlockPool;
 import dev.afd.attention.scheduler.ScheduledSequence;
 import dev.afd.attention.scheduler.Scheduler;
@@ -47,7 +48,7 @@ public final class Engine implements AutoCloseable {
     /** Live requests by id. Added by {@link #submit} on any thread; removed only on the engine thread. */
     private final Map<String, LiveRequest> live = new ConcurrentHashMap<>();
     private final Thread thread;
-    private volatile EngineLoad load = new EngineLoad(0, 0, 0, 0, 0);
+    private volatile EngineLoad load;
     private volatile boolean closed;
 
     /**
@@ -76,8 +77,11 @@ public final class Engine implements AutoCloseable {
         this.options = options;
         this.pool = BlockPool.fromMemory(options.kvMemoryBytes(), c.numLayers(), c.headDim(), options.kvDtype(),
                 options.blockSize());
-        this.scheduler = new Scheduler(pool, options.scheduler());
-        this.load = new EngineLoad(0, 0, 0, pool.total(), 0);
+        this.scheduler = options.prefixCaching()
+                ? new Scheduler(pool, options.scheduler(), new BlockHasher(c.fingerprint(), pool.dtype(),
+                        pool.blockSize()))
+                : new Scheduler(pool, options.scheduler());
+        publishLoad();
         this.thread = Thread.ofPlatform().name("afd-engine").daemon().start(this::run);
     }
 
@@ -255,7 +259,7 @@ public final class Engine implements AutoCloseable {
     private void publishLoad() {
         SchedulerStats s = scheduler.stats();
         load = new EngineLoad(s.waiting() + inbox.size(), s.running(), s.blocksUsed(), s.blocksFree(),
-                s.preemptions());
+                s.preemptions(), s.blocksCached(), s.prefixQueriedTokens(), s.prefixHitTokens(), s.evictions());
     }
 
     /**

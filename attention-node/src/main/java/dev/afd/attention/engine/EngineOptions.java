@@ -12,33 +12,44 @@ import dev.afd.model.tensor.DType;
  * @param blockSize positions per KV block
  * @param scheduler token budget and running-sequence limit per step
  * @param microBatches micro-batches per step in the per-layer pipeline (1-4)
+ * @param prefixCaching whether sequences reuse the cached KV blocks of prompts that start alike (results are the
+ *     same bit for bit either way; off, every prompt is computed in full)
  */
 public record EngineOptions(DType kvDtype, long kvMemoryBytes, int blockSize, SchedulerConfig scheduler,
-        int microBatches) {
+        int microBatches, boolean prefixCaching) {
     public EngineOptions {
         if (microBatches < 1 || microBatches > 4) {
             throw new IllegalArgumentException("micro-batches must be between 1 and 4, got " + microBatches);
         }
     }
 
-    /** BF16 KV in 512 MiB, 16-position blocks, the scheduler's defaults, two micro-batches. */
+    /** BF16 KV in 512 MiB, 16-position blocks, the scheduler's defaults, two micro-batches, prefix caching. */
     public static EngineOptions defaults() {
-        return new EngineOptions(DType.BF16, 512L << 20, BlockPool.DEFAULT_BLOCK_SIZE, SchedulerConfig.defaults(), 2);
+        return new EngineOptions(DType.BF16, 512L << 20, BlockPool.DEFAULT_BLOCK_SIZE, SchedulerConfig.defaults(), 2,
+                true);
     }
 
     public EngineOptions withKvDtype(DType dtype) {
-        return new EngineOptions(dtype, kvMemoryBytes, blockSize, scheduler, microBatches);
+        return new EngineOptions(dtype, kvMemoryBytes, blockSize, scheduler, microBatches, prefixCaching);
     }
 
     public EngineOptions withKvMemory(long bytes) {
-        return new EngineOptions(kvDtype, bytes, blockSize, scheduler, microBatches);
+        return new EngineOptions(kvDtype, bytes, blockSize, scheduler, microBatches, prefixCaching);
     }
 
     public EngineOptions withMicroBatches(int m) {
-        return new EngineOptions(kvDtype, kvMemoryBytes, blockSize, scheduler, m);
+        return new EngineOptions(kvDtype, kvMemoryBytes, blockSize, scheduler, m, prefixCaching);
     }
 
     public EngineOptions withScheduler(SchedulerConfig config) {
-        return new EngineOptions(kvDtype, kvMemoryBytes, blockSize, config, microBatches);
+        return new EngineOptions(kvDtype, kvMemoryBytes, blockSize, config, microBatches, prefixCaching);
+    }
+
+    public EngineOptions withBlockSize(int positions) {
+        return new EngineOptions(kvDtype, kvMemoryBytes, positions, scheduler, microBatches, prefixCaching);
+    }
+
+    public EngineOptions withPrefixCaching(boolean on) {
+        return new EngineOptions(kvDtype, kvMemoryBytes, blockSize, scheduler, microBatches, on);
     }
 }

@@ -9,7 +9,9 @@ import java.util.Arrays;
 
 /**
  * One sequence's KV cache over a shared {@link BlockPool}: a block table maps the sequence's block {@code i}
- * (positions {@code [i·blockSize, (i+1)·blockSize)}) to a pool block, the same for every layer.
+ * (positions {@code [i·blockSize, (i+1)·blockSize)}) to a pool block, the same for every layer. The leading blocks
+ * may be shared with other sequences ({@link #attach}, prefix caching): the sequence never writes them, since it only
+ * writes positions past those already in its cache.
  *
  * <p>Threading: the engine thread grows ({@link #ensureCapacity}), writes and releases the table between steps (the
  * forward pass writes rows on the engine thread too); attention kernels read through {@link #layer(int)} during a
@@ -60,16 +62,30 @@ public final class PagedSequenceKv implements SequenceKv {
         if (needed <= 0) {
             return true;
         }
-        if (needed > pool.free()) {
+        if (needed > pool.available()) {
             return false;
         }
-        if (blockCount + needed > table.length) {
-            table = Arrays.copyOf(table, Math.max(blockCount + needed, 2 * table.length));
-        }
         for (int i = 0; i < needed; i++) {
-            table[blockCount++] = pool.allocate();
+            append(pool.allocate());
         }
         return true;
+    }
+
+    /**
+     * Appends registered block {@code id} (found by {@link BlockPool#lookup}) as the sequence's next block, shared
+     * with whoever else holds it. The sequence's positions must end on a block boundary.
+     */
+    public void attach(int id) {
+        pool.acquire(id);
+        append(id);
+    }
+
+    /** Appends block {@code id}, already taken from the pool for this sequence, as its next block. */
+    public void append(int id) {
+        if (blockCount == table.length) {
+            table = Arrays.copyOf(table, 2 * table.length);
+        }
+        table[blockCount++] = id;
     }
 
     /** Blocks needed to hold {@code positions} positions. */
@@ -82,11 +98,33 @@ public final class PagedSequenceKv implements SequenceKv {
         return blockCount * pool.blockSize();
     }
 
-    /** Returns every block to the pool; the sequence can grow again afterwards. Calling it twice is harmless. */
+    /**
+     * Returns every block to the pool, last block first: cached ones are then evicted tail first, so a shared prefix
+     * outlives the ends that follow it. The sequence can grow again afterwards. Calling it twice is harmless.
+     */
     public void release() {
         while (blockCount > 0) {
-            pool.free(table[--blockCount]);
+            pool.release(table[--blockCount]);
         }
+    }
+
+    /** The pool the blocks come from. */
+    public BlockPool pool() {
+        return pool;
+    }
+
+    /** Blocks held. */
+    public int blockCount() {
+        return blockCount;
+    }
+
+    /** Pool block id of the sequence's block {@code block}. */
+    public int block(int block) {
+        if (block < 0 || block >= blockCount) {
+            throw new IndexOutOfBoundsException("KV block " + block + " of the sequence is outside its " + blockCount
+                    + " blocks");
+        }
+        return table[block];
     }
 
     /** The block table: pool block ids in position order (a copy). */
@@ -114,20 +152,12 @@ public final class PagedSequenceKv implements SequenceKv {
 
         @Override
         public MemorySegment keys(int block) {
-            return pool.keys(layer, tableEntry(block));
+            return pool.keys(layer, block(block));
         }
 
         @Override
         public MemorySegment values(int block) {
-            return pool.values(layer, tableEntry(block));
-        }
-
-        private int tableEntry(int block) {
-            if (block < 0 || block >= blockCount) {
-                throw new IndexOutOfBoundsException("KV block " + block + " of the sequence is outside its "
-                        + blockCount + " blocks");
-            }
-            return table[block];
+            return pool.values(layer, block(block));
         }
     }
 }

@@ -1,5 +1,8 @@
 package dev.afd.attention.scheduler;
 
+import dev.afd.attention.kv.BlockHash;
+import dev.afd.attention.kv.BlockHashChain;
+import dev.afd.attention.kv.BlockHasher;
 import dev.afd.attention.kv.PagedSequenceKv;
 import java.util.Arrays;
 
@@ -9,7 +12,8 @@ import java.util.Arrays;
  *
  * <p>The next token to feed is always token {@link #computed()}: while {@link #remaining()} exceeds 1 the sequence
  * is prefilling (its prompt, or after a preemption its prompt and generated tokens again); at 1 it is decoding its
- * last generated token.
+ * last generated token. With prefix caching, its leading {@link #committedBlocks()} blocks were offered to the
+ * prefix cache: attached from it, or computed here and registered (unless a twin was registered first).
  *
  * <p>It does not decide when the sequence ends: the engine's decoder does, and the engine reports it through
  * {@link Scheduler#finish}. {@link #maxTokens()} only bounds the KV blocks the sequence may need.
@@ -21,17 +25,22 @@ public final class ScheduledSequence {
     private final int[] prompt;
     private final int maxTokens;
     private final PagedSequenceKv kv;
+    /** Hashes of the full blocks; null without prefix caching. */
+    private final BlockHashChain hashes;
     private int[] generated;
     private int generatedCount;
     private int computed;
     private int preemptions;
+    private int committedBlocks;
     private SequenceState state = SequenceState.WAITING;
 
-    ScheduledSequence(String id, int[] prompt, int maxTokens, PagedSequenceKv kv) {
+    /** @param hasher hashes full blocks for prefix caching; null without it */
+    ScheduledSequence(String id, int[] prompt, int maxTokens, PagedSequenceKv kv, BlockHasher hasher) {
         this.id = id;
         this.prompt = prompt.clone();
         this.maxTokens = maxTokens;
         this.kv = kv;
+        this.hashes = hasher == null ? null : new BlockHashChain(hasher, this::tokenAt);
         this.generated = new int[Math.min(maxTokens, 8)];
     }
 
@@ -99,13 +108,31 @@ public final class ScheduledSequence {
         return kv;
     }
 
+    /** Leading full blocks already offered to the prefix cache (attached from it, or registered once computed). */
+    public int committedBlocks() {
+        return committedBlocks;
+    }
+
     /** Tokens at positions {@code [from, to)} of prompt-then-generated. */
     int[] tokens(int from, int to) {
         int[] out = new int[to - from];
         for (int p = from; p < to; p++) {
-            out[p - from] = p < prompt.length ? prompt[p] : generated[p - prompt.length];
+            out[p - from] = tokenAt(p);
         }
         return out;
+    }
+
+    private int tokenAt(int position) {
+        return position < prompt.length ? prompt[position] : generated[position - prompt.length];
+    }
+
+    /** The hash of full block {@code block}; only with prefix caching. */
+    BlockHash blockHash(int block) {
+        return hashes.get(block);
+    }
+
+    void setCommittedBlocks(int blocks) {
+        committedBlocks = blocks;
     }
 
     void append(int token) {
@@ -121,10 +148,16 @@ public final class ScheduledSequence {
 
     /** Drops the cache: everything is recomputed from position 0; generated tokens stay. */
     void preempt() {
-        kv.release();
-        computed = 0;
+        dropCache();
         preemptions++;
         state = SequenceState.WAITING;
+    }
+
+    /** Releases every block: nothing of the sequence is in its cache any more. */
+    void dropCache() {
+        kv.release();
+        computed = 0;
+        committedBlocks = 0;
     }
 
     void setState(SequenceState state) {

@@ -1,5 +1,6 @@
 package dev.afd.attention.scheduler;
 
+import dev.afd.attention.kv.BlockHasher;
 import dev.afd.attention.kv.BlockPool;
 import dev.afd.attention.kv.PagedSequenceKv;
 import java.lang.System.Logger.Level;
@@ -28,6 +29,11 @@ import java.util.Objects;
  * and the tokens it generated (which it keeps). A step that preempted admits nobody, so the freed blocks serve the
  * older sequences that needed them.
  *
+ * <p>With prefix caching ({@link PrefixCache}) a sequence being admitted first takes up the cached blocks its tokens
+ * start with and feeds only the rest; after every step the blocks sequences filled are registered for later ones.
+ * Blocks nobody holds stay cached until {@link BlockPool#allocate()} needs them, so every count of blocks a sequence
+ * could still get is of {@link BlockPool#available()} blocks, cached ones included.
+ *
  * <p>After the engine ran a step and sampled, it reports the tokens through {@link #complete}, then ends the
  * sequences it decides are done with {@link #finish}: when a sequence ends is the engine's decision (its decoder's),
  * never the scheduler's. The scheduler only queues sequences; the engine owns them and knows them by id.
@@ -40,6 +46,7 @@ public final class Scheduler {
 
     private final BlockPool pool;
     private final SchedulerConfig config;
+    private final PrefixCache prefixCache;
     private final Deque<ScheduledSequence> waiting = new ArrayDeque<>();
     /** Admission order, oldest first: preemption takes from the end. */
     private final List<ScheduledSequence> running = new ArrayList<>();
@@ -47,9 +54,20 @@ public final class Scheduler {
     /** The step handed out and not yet completed or cancelled. */
     private Step pending;
 
+    /** A scheduler without prefix caching. */
     public Scheduler(BlockPool pool, SchedulerConfig config) {
+        this(pool, config, PrefixCache.off(pool));
+    }
+
+    /** A scheduler whose sequences share cached prefix blocks, found by {@code hasher}'s block hashes. */
+    public Scheduler(BlockPool pool, SchedulerConfig config, BlockHasher hasher) {
+        this(pool, config, PrefixCache.on(pool, hasher));
+    }
+
+    private Scheduler(BlockPool pool, SchedulerConfig config, PrefixCache prefixCache) {
         this.pool = pool;
         this.config = config;
+        this.prefixCache = prefixCache;
     }
 
     /**
@@ -62,7 +80,8 @@ public final class Scheduler {
     public ScheduledSequence add(String id, int[] prompt, int maxTokens) {
         Objects.requireNonNull(id, "id");
         requireFits(id, prompt.length, maxTokens);
-        ScheduledSequence s = new ScheduledSequence(id, prompt, maxTokens, new PagedSequenceKv(pool));
+        ScheduledSequence s = new ScheduledSequence(id, prompt, maxTokens, new PagedSequenceKv(pool),
+                prefixCache.hasher());
         waiting.addLast(s);
         return s;
     }
@@ -147,7 +166,7 @@ public final class Scheduler {
 
     /** Positions {@code s} could write beyond its computed ones with the blocks it holds plus every free block. */
     private int room(ScheduledSequence s) {
-        return s.kv().capacity() + pool.free() * pool.blockSize() - s.computed();
+        return s.kv().capacity() + pool.available() * pool.blockSize() - s.computed();
     }
 
     /**
@@ -174,17 +193,23 @@ public final class Scheduler {
         waiting.addFirst(victim);
         preemptions++;
         LOG.log(Level.DEBUG, () -> "preempted " + victim.id() + " (" + victim.totalTokens() + " tokens to recompute;"
-                + " " + pool.free() + " of " + pool.total() + " KV blocks free)");
+                + " " + pool.available() + " of " + pool.total() + " KV blocks free)");
     }
 
-    /** Admits waiting sequences in arrival order; stops at the first one whose first chunk does not fit. */
+    /**
+     * Admits waiting sequences in arrival order, each starting after the prefix it found cached; stops at the first
+     * one whose first chunk does not fit (which then gives its cached blocks back, so a waiting sequence holds none).
+     */
     private void admit(StepBuilder step) {
         while (!waiting.isEmpty() && step.budget > 0 && running.size() < config.maxRunningSequences()) {
             ScheduledSequence s = waiting.peekFirst();
+            int hit = prefixCache.attach(s);
             int chunk = Math.min(s.remaining(), step.budget);
-            if (!s.kv().ensureCapacity(chunk)) {
+            if (!s.kv().ensureCapacity(s.computed() + chunk)) {
+                s.dropCache();
                 return;
             }
+            prefixCache.countLookup(s.totalTokens(), hit);
             waiting.removeFirst();
             s.setState(SequenceState.RUNNING);
             running.add(s);
@@ -218,6 +243,7 @@ public final class Scheduler {
                 continue;
             }
             s.advance(e.tokens().length);
+            prefixCache.commit(s);
             if (e.wantLogits()) {
                 s.append(sampled[i]);
             }
@@ -290,7 +316,8 @@ public final class Scheduler {
     }
 
     public SchedulerStats stats() {
-        return new SchedulerStats(waiting.size(), running.size(), pool.used(), pool.free(), preemptions);
+        return new SchedulerStats(waiting.size(), running.size(), pool.used(), pool.available(), pool.cached(),
+                preemptions, prefixCache.queriedTokens(), prefixCache.hitTokens(), pool.evictions());
     }
 
     public BlockPool pool() {

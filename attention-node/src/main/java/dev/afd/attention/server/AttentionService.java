@@ -80,6 +80,10 @@ final class AttentionService extends AttentionServiceGrpc.AttentionServiceImplBa
                 .setModelFingerprint(engine.model().config().fingerprint())
                 .setMaxModelLen(engine.model().config().maxPositions())
                 .setFfn(ffn.stats().toProto(ffn.tier()))
+                .setKvBlocksCached(l.kvBlocksCached())
+                .setPrefixCacheQueries(l.prefixQueriedTokens())
+                .setPrefixCacheHits(l.prefixHitTokens())
+                .setKvEvictions(l.kvEvictions())
                 .build());
         observer.onCompleted();
     }

@@ -26,7 +26,7 @@ class BlockPoolTest {
             assertThat(pool.allocate()).isEqualTo(BlockPool.NO_BLOCK);
             assertThat(pool.total()).isEqualTo(5);
 
-            pool.free(3);
+            pool.release(3);
             assertThat(pool.used()).isEqualTo(4);
             assertThat(pool.allocate()).as("the freed block is handed out next").isEqualTo(3);
         }
@@ -36,13 +36,13 @@ class BlockPoolTest {
     void doubleFreeNamesTheBlock() {
         try (BlockPool pool = new BlockPool(3, 1, 4, DType.BF16, 2)) {
             int id = pool.allocate();
-            pool.free(id);
-            assertThatThrownBy(() -> pool.free(id)).isInstanceOf(IllegalStateException.class)
+            pool.release(id);
+            assertThatThrownBy(() -> pool.release(id)).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("KV block " + id).hasMessageContaining("freed twice");
-            assertThatThrownBy(() -> pool.free(2)).as("a block never handed out")
+            assertThatThrownBy(() -> pool.release(2)).as("a block never handed out")
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("KV block 2");
             assertThat(pool.free()).as("failed frees change nothing").isEqualTo(3);
-            assertThatThrownBy(() -> pool.free(3)).isInstanceOf(IndexOutOfBoundsException.class)
+            assertThatThrownBy(() -> pool.release(3)).isInstanceOf(IndexOutOfBoundsException.class)
                     .hasMessageContaining("KV block 3");
         }
     }

@@ -36,7 +36,7 @@ class EngineAdmissionTest {
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
         long kvBytes = 8L * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
-                new SchedulerConfig(256, 64), 1);
+                new SchedulerConfig(256, 64), 1, true);
         try (Checkpoint c = Checkpoint.open(dir);
                 AttentionNode node = AttentionNode.inProcess(c, 1, AttentionNode.Wire.exact(), options)) {
             Engine engine = node.engine();

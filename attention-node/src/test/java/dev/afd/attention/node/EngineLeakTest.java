@@ -20,21 +20,48 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** 1,000 random requests with random aborts through the real engine leave every KV block free. */
+/**
+ * 1,000 random requests with random aborts through the real engine (prefix caching on, its default) leave no KV
+ * block held: every block ends free or cached.
+ */
 class EngineLeakTest {
+    private static final int BLOCKS = 80;
+
     @TempDir
     Path dir;
 
     @Test
     void noKvBlockLeaksAfterAThousandRandomRequestsWithRandomAborts() throws Exception {
+        EngineLoad load = run(new int[0][]);
+        assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
+    }
+
+    /**
+     * Half the prompts start with one of a few shared prefixes: blocks are shared, found cached after their holders
+     * ended, and evicted when the pool runs short.
+     */
+    @Test
+    void sharedPrefixesAreHitAndEvictedAndLeaveNoBlockHeld() throws Exception {
+        SplittableRandom random = new SplittableRandom(11);
+        int[][] prefixes = IntStream.range(0, 5).mapToObj(p -> random.ints(random.nextInt(16, 60), 0, 512)
+                .toArray()).toArray(int[][]::new);
+        EngineLoad load = run(prefixes);
+        assertThat(load.prefixHitTokens()).as("prompt tokens found cached").isPositive();
+        assertThat(load.kvEvictions()).as("the pool is small enough to evict cached blocks").isPositive();
+        assertThat(load.kvBlocksCached()).as("cached blocks are among the free ones").isPositive();
+    }
+
+    /** Runs the requests (half of them after one of {@code prefixes}, when there are any); the load once idle. */
+    private EngineLoad run(int[][] prefixes) throws Exception {
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
         // Room for about 40 short sequences at once, so the scheduler also preempts.
-        long kvBytes = 80L * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
+        long kvBytes = BLOCKS * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
-                new SchedulerConfig(256, 64), 2);
+                new SchedulerConfig(256, 64), 2, true);
         SplittableRandom random = new SplittableRandom(5);
         try (Checkpoint c = Checkpoint.open(dir);
                 AttentionNode node = AttentionNode.inProcess(c, 2, AttentionNode.Wire.exact(), options)) {
@@ -43,6 +70,10 @@ class EngineLeakTest {
             int aborted = 0;
             for (int i = 0; i < 1000; i++) {
                 int[] prompt = random.ints(1 + random.nextInt(30), 0, vocab).toArray();
+                if (prefixes.length > 0 && random.nextBoolean()) {
+                    prompt = IntStream.concat(IntStream.of(prefixes[random.nextInt(prefixes.length)]),
+                            IntStream.of(prompt)).toArray();
+                }
                 CollectingSink sink = new CollectingSink();
                 node.engine().submit("r" + i, new GenerationRequest(prompt, 1 + random.nextInt(12),
                         SamplingParams.defaults().withSeed((long) i), random.nextBoolean()), sink);
@@ -65,22 +96,13 @@ class EngineLeakTest {
             }
             // An abort of a request that finishes before the engine takes the abort is a no-op.
             assertThat(finishedByAbort).isPositive().isLessThanOrEqualTo(aborted);
-            EngineLoad load = awaitIdle(node);
+            EngineLoad load = PrefixCacheExactnessTest.awaitIdle(node);
             assertThat(load.kvBlocksUsed()).isZero();
             assertThat(load.running()).isZero();
             assertThat(load.waiting()).isZero();
-            assertThat(load.kvBlocksFree()).isEqualTo(80);
-            assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
+            assertThat(load.kvBlocksFree()).isEqualTo(BLOCKS);
+            assertThat(load.kvBlocksCached()).isLessThanOrEqualTo(BLOCKS);
+            return load;
         }
-    }
-
-    private static EngineLoad awaitIdle(AttentionNode node) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        EngineLoad load = node.engine().load();
-        while ((load.kvBlocksUsed() > 0 || load.running() > 0) && System.nanoTime() < end) {
-            Thread.sleep(10);
-            load = node.engine().load();
-        }
-        return load;
     }
 }

@@ -2,42 +2,57 @@ package dev.afd.attention.scheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.PagedSequenceKv;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A stand-in for the forward pass: keeps, per sequence, the tokens fed at each position, and "predicts" a hash of
- * the whole prefix. A scheduler that skips, repeats or reorders a token changes every later prediction, so
- * comparing generated tokens with {@link #expected} checks what it fed.
+ * A stand-in for the forward pass that keeps its "KV cache" in the pool's blocks: each step writes the tokens it feeds
+ * into the sequence's blocks (position p at offset p % blockSize of block table[p / blockSize]) and "predicts" a hash
+ * of the whole prefix read back through the block table. A scheduler that skips, repeats or reorders a token, or
+ * hands a sequence a block holding someone else's tokens (a wrong cache hit, a block reused while held), changes
+ * every later prediction, so comparing generated tokens with {@link #expected} checks what it fed and what it
+ * shared. Writing into a block another sequence also holds fails at once.
  */
 final class FakeModel {
     static final int VOCAB = 1000;
     /** A token that ends a sequence early, so lengths vary. */
     static final int EOS = 0;
 
-    private final Map<ScheduledSequence, List<Integer>> cache = new IdentityHashMap<>();
+    /** Per pool and block id, the token last written at each offset. */
+    private final Map<BlockPool, Map<Integer, int[]>> blocks = new IdentityHashMap<>();
 
-    /** Runs a step: checks the positions it writes and returns, per entry, the next token or -1. */
+    /** Runs a step: writes its tokens, checks what it reads, and returns, per entry, the next token or -1. */
     int[] run(Step step) {
         int[] sampled = new int[step.entries().size()];
         for (int i = 0; i < sampled.length; i++) {
             Step.Entry e = step.entries().get(i);
-            List<Integer> fed = cache.computeIfAbsent(e.sequence(), s -> new ArrayList<>());
-            assertThat(e.start()).as("start of %s", e.sequence().id()).isLessThanOrEqualTo(fed.size());
-            if (e.start() < fed.size()) {
-                assertThat(e.start()).as("%s restarts only from scratch, after a preemption", e.sequence().id())
-                        .isZero();
-                assertThat(e.sequence().preemptions()).isPositive();
-            }
-            assertThat(e.sequence().kv().capacity()).as("blocks of %s", e.sequence().id())
+            PagedSequenceKv kv = e.sequence().kv();
+            BlockPool pool = kv.pool();
+            int size = pool.blockSize();
+            Map<Integer, int[]> contents = blocks.computeIfAbsent(pool, p -> new HashMap<>());
+            assertThat(kv.capacity()).as("blocks of %s", e.sequence().id())
                     .isGreaterThanOrEqualTo(e.start() + e.tokens().length);
-            fed.subList(e.start(), fed.size()).clear();
-            for (int t : e.tokens()) {
-                fed.add(t);
+            for (int t = 0; t < e.tokens().length; t++) {
+                int p = e.start() + t;
+                int block = kv.block(p / size);
+                assertThat(pool.references(block)).as("%s writes position %d into a block nobody else holds",
+                        e.sequence().id(), p).isEqualTo(1);
+                contents.computeIfAbsent(block, b -> new int[size])[p % size] = e.tokens()[t];
             }
-            sampled[i] = e.wantLogits() ? next(fed) : -1;
+            if (e.wantLogits()) {
+                List<Integer> prefix = new ArrayList<>();
+                for (int p = 0; p < e.start() + e.tokens().length; p++) {
+                    prefix.add(contents.get(kv.block(p / size))[p % size]);
+                }
+                sampled[i] = next(prefix);
+            } else {
+                sampled[i] = -1;
+            }
         }
         return sampled;
     }

@@ -2,6 +2,7 @@ package dev.afd.attention.scheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.afd.attention.kv.BlockHasher;
 import dev.afd.attention.kv.BlockPool;
 import dev.afd.model.tensor.DType;
 import java.util.ArrayList;
@@ -11,21 +12,29 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import java.util.stream.IntStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A thousand requests with random lengths arrive over time, some are aborted (also while their step runs), and the
  * pool is small enough that preemption is routine. Every step keeps the scheduler's invariants, every finished
- * sequence generates what an unpreempted run would, and at the end every block is free.
+ * sequence generates what an unpreempted run would, and at the end every block is free. Half the prompts start with
+ * one of a few shared prefixes, so with prefix caching sequences share blocks, find them cached after their holders
+ * finished, and lose them to eviction; the fake model reads every token back through the block tables.
  */
 class SchedulerRandomizedTest {
     private static final int REQUESTS = 1_000;
     private static final int BUDGET = 256;
     private static final int MAX_RUNNING = 24;
 
-    @Test
-    void randomTrafficLeavesNoSequenceAndNoBlockBehind() {
+    @ParameterizedTest(name = "prefix caching {0}")
+    @ValueSource(booleans = {false, true})
+    void randomTrafficLeavesNoSequenceAndNoBlockBehind(boolean prefixCaching) {
         SplittableRandom random = new SplittableRandom(2024);
+        int[][] prefixes = IntStream.range(0, 6)
+                .mapToObj(i -> random.ints(random.nextInt(1, 200), 1, FakeModel.VOCAB).toArray())
+                .toArray(int[][]::new);
         FakeModel model = new FakeModel();
         Map<String, int[]> prompts = new HashMap<>();
         List<ScheduledSequence> live = new ArrayList<>();
@@ -33,12 +42,15 @@ class SchedulerRandomizedTest {
         int finished = 0;
         int aborted = 0;
         try (BlockPool pool = new BlockPool(48, 2, 4, DType.BF16, 16)) {
-            Scheduler scheduler = new Scheduler(pool, new SchedulerConfig(BUDGET, MAX_RUNNING));
+            SchedulerConfig config = new SchedulerConfig(BUDGET, MAX_RUNNING);
+            Scheduler scheduler = prefixCaching
+                    ? new Scheduler(pool, config, new BlockHasher("fake", DType.BF16, 16))
+                    : new Scheduler(pool, config);
             for (int iteration = 0; added < REQUESTS || scheduler.hasWork(); iteration++) {
                 assertThat(iteration).as("iterations").isLessThan(200_000);
                 for (int n = random.nextInt(4); n > 0 && added < REQUESTS; n--) {
                     String id = "r" + added++;
-                    int[] prompt = random.ints(random.nextInt(1, 300), 1, FakeModel.VOCAB).toArray();
+                    int[] prompt = prompt(random, prefixes);
                     prompts.put(id, prompt);
                     live.add(scheduler.add(id, prompt, random.nextInt(1, 120)));
                 }
@@ -70,13 +82,34 @@ class SchedulerRandomizedTest {
             }
             assertThat(finished + aborted).isEqualTo(REQUESTS);
             assertThat(live).isEmpty();
-            assertThat(pool.free()).isEqualTo(pool.total());
             SchedulerStats stats = scheduler.stats();
             assertThat(stats.waiting()).isZero();
             assertThat(stats.running()).isZero();
             assertThat(stats.blocksUsed()).isZero();
+            assertThat(pool.used()).isZero();
+            assertThat(pool.free() + pool.cached()).isEqualTo(pool.total());
+            assertThat(stats.blocksFree()).isEqualTo(pool.total());
             assertThat(stats.preemptions()).as("the pool is small enough to force preemptions").isPositive();
+            if (prefixCaching) {
+                assertThat(stats.prefixHitTokens()).as("tokens found cached").isPositive();
+                assertThat(stats.prefixQueriedTokens()).isGreaterThan(stats.prefixHitTokens());
+                assertThat(stats.evictions()).as("the pool is small enough to evict").isPositive();
+                assertThat(pool.cached()).isEqualTo(stats.blocksCached()).isPositive();
+            } else {
+                assertThat(pool.free()).isEqualTo(pool.total());
+                assertThat(stats.prefixQueriedTokens()).isZero();
+            }
         }
+    }
+
+    /** One of the shared prefixes and a suffix of its own, or (half the time) a prompt of its own. */
+    private static int[] prompt(SplittableRandom random, int[][] prefixes) {
+        if (random.nextBoolean()) {
+            return random.ints(random.nextInt(1, 300), 1, FakeModel.VOCAB).toArray();
+        }
+        int[] prefix = prefixes[random.nextInt(prefixes.length)];
+        int[] suffix = random.ints(random.nextInt(0, 100), 1, FakeModel.VOCAB).toArray();
+        return IntStream.concat(IntStream.of(prefix), IntStream.of(suffix)).toArray();
     }
 
     private static void checkInvariants(Scheduler scheduler, Step step) {
@@ -93,16 +126,20 @@ class SchedulerRandomizedTest {
             assertThat(e.start()).isEqualTo(s.computed());
             assertThat(e.wantLogits()).isEqualTo(e.start() + e.tokens().length == s.totalTokens());
         }
-        int held = 0;
+        Set<Integer> held = new HashSet<>();
         for (ScheduledSequence s : running) {
             assertThat(s.state()).isEqualTo(SequenceState.RUNNING);
-            held += s.kv().blocks().length;
+            for (int block : s.kv().blocks()) {
+                held.add(block);
+            }
         }
         for (ScheduledSequence s : scheduler.waiting()) {
             assertThat(s.state()).isEqualTo(SequenceState.WAITING);
             assertThat(s.kv().blocks()).as("%s waits without blocks", s.id()).isEmpty();
             assertThat(s.computed()).isZero();
         }
-        assertThat(held).as("blocks held by running sequences").isEqualTo(scheduler.pool().used());
+        BlockPool pool = scheduler.pool();
+        assertThat(held).as("blocks held by running sequences").hasSize(pool.used());
+        assertThat(pool.used() + pool.cached() + pool.free()).isEqualTo(pool.total());
     }
 }

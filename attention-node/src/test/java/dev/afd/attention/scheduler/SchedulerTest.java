@@ -193,7 +193,7 @@ class SchedulerTest {
         ScheduledSequence b = add(scheduler, "b", 5, 20);
         ScheduledSequence c = add(scheduler, "c", 5, 20);
         step(scheduler);
-        assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(1, 2, 5, 11, 0));
+        assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(1, 2, 5, 11, 0, 0, 0, 0, 0));
 
         assertThat(scheduler.abort(a)).isTrue();
         assertThat(a.state()).isEqualTo(SequenceState.ABORTED);
@@ -201,7 +201,7 @@ class SchedulerTest {
         assertThat(scheduler.abort(a)).as("already gone").isFalse();
         assertThat(scheduler.abort(c)).isTrue();
         assertThat(c.state()).isEqualTo(SequenceState.ABORTED);
-        assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(0, 1, 2, 14, 0));
+        assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(0, 1, 2, 14, 0, 0, 0, 0, 0));
 
         // Aborted while its step runs: the step completes without it.
         Step inFlight = scheduler.schedule();

@@ -117,7 +117,7 @@ final class ChoiceRun implements GenerateListener {
         lock.lock();
         try {
             this.router = router;
-            AttentionEndpoint node = router.pick(tried);
+            AttentionEndpoint node = router.pick(request.getPromptIdsList(), tried);
             if (node == null) {
                 owner.failed(ApiException.unavailable("no attention node is ready: " + router.notReadyReason(), 1));
                 return;
@@ -218,7 +218,7 @@ final class ChoiceRun implements GenerateListener {
             }
             String node = call.endpoint().target();
             if (generated == 0 && NodeErrors.retryable(status)) {
-                AttentionEndpoint other = router.pick(tried);
+                AttentionEndpoint other = router.pick(request.getPromptIdsList(), tried);
                 if (other != null) {
                     LOG.log(Level.WARNING, "request " + request.getRequestId() + " failed on attention node " + node
                             + " before its first token (" + status.getCode() + ": " + status.getDescription()

@@ -1,6 +1,7 @@
 package dev.afd.gateway.metrics;
 
 import dev.afd.gateway.routing.ClusterLoad;
+import dev.afd.gateway.routing.NodeLoad;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -20,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 /**
  * The gateway's Prometheus metrics, with vLLM's names and meanings (colons are legal in Prometheus names, so the
@@ -55,6 +57,7 @@ public final class GatewayMetrics {
     private Supplier<ClusterLoad> cluster;
     private int expertCounters;
     private final Set<String> holderCounters = ConcurrentHashMap.newKeySet();
+    private final Set<String> prefixCacheMeters = ConcurrentHashMap.newKeySet();
 
     /**
      * @param cluster the ready attention nodes' summed load
@@ -139,6 +142,40 @@ public final class GatewayMetrics {
         }
     }
 
+    /**
+     * Registers the prefix-cache meters of every attention node the gateway heard from, labelled with the node's
+     * address: vLLM's query and hit counters (in tokens; their ratio is the hit rate), the cached blocks and the
+     * evictions.
+     */
+    private void registerPrefixCacheMeters() {
+        for (String node : cluster.get().prefixCaches().keySet()) {
+            if (prefixCacheMeters.add(node)) {
+                Tags tags = model.and("attention_node", node);
+                FunctionCounter.builder("vllm:prefix_cache_queries", cluster,
+                                c -> prefixCache(c, node, NodeLoad.PrefixCacheLoad::queriedTokens))
+                        .tags(tags).description("Prompt tokens looked up in the attention node's prefix cache")
+                        .register(registry);
+                FunctionCounter.builder("vllm:prefix_cache_hits", cluster,
+                                c -> prefixCache(c, node, NodeLoad.PrefixCacheLoad::hitTokens))
+                        .tags(tags).description("Prompt tokens found in the attention node's prefix cache")
+                        .register(registry);
+                Gauge.builder("afd_kv_cached_blocks", cluster,
+                                c -> prefixCache(c, node, NodeLoad.PrefixCacheLoad::cachedBlocks))
+                        .tags(tags).description("KV blocks no sequence holds that keep a cached prefix")
+                        .register(registry);
+                FunctionCounter.builder("afd_kv_evictions", cluster,
+                                c -> prefixCache(c, node, NodeLoad.PrefixCacheLoad::evictions))
+                        .tags(tags).description("Cached KV blocks evicted to make room").register(registry);
+            }
+        }
+    }
+
+    private static double prefixCache(Supplier<ClusterLoad> cluster, String node,
+            ToLongFunction<NodeLoad.PrefixCacheLoad> field) {
+        NodeLoad.PrefixCacheLoad p = cluster.get().prefixCaches().get(node);
+        return p == null ? 0 : field.applyAsLong(p);
+    }
+
     /** Registers a routed-tokens counter for every expert the nodes reported on; cheap when nothing is new. */
     private void registerExpertCounters() {
         int experts = cluster.get().experts();
@@ -212,6 +249,7 @@ public final class GatewayMetrics {
     public synchronized String scrape() {
         registerExpertCounters();
         registerHolderCounters();
+        registerPrefixCacheMeters();
         return registry.scrape();
     }
 

@@ -14,11 +14,13 @@ import java.util.TreeMap;
  * @param kvUsage fraction of all their KV blocks in use
  * @param preemptions sequences they preempted since they started
  * @param ffn every known node's exchange statistics with its ffn-nodes (cumulative counters, for summing)
+ * @param prefixCaches every known node's prefix cache by node address, from its last report
  */
 public record ClusterLoad(int readyNodes, int waiting, int running, double kvUsage, long preemptions,
-        List<FfnExchangeStats> ffn) {
+        List<FfnExchangeStats> ffn, Map<String, NodeLoad.PrefixCacheLoad> prefixCaches) {
     public ClusterLoad {
         ffn = List.copyOf(ffn);
+        prefixCaches = Map.copyOf(prefixCaches);
     }
 
     public long exchanges() {

@@ -7,6 +7,7 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Picks an attention node for each request: the ready one with the least load (queue first, then KV usage). Nodes
+ * Picks an attention node for each request. With prefix routing, the ready node that {@link PrefixAffinity} assigns
+ * the prompt's first blocks to, so prompts that start alike meet their cached prefix, unless that node's queue is
+ * {@value #OVERLOADED_BY} or more requests longer than the least-loaded node's: then, as without prefix routing (and
+ * for prompts shorter than one block), the ready node with the least load (queue first, then KV usage). Nodes
  * come from a {@link Resolver}, looked up again every {@code resolveInterval} (new addresses join, gone ones leave
  * after their calls end); every node's load is polled every {@code loadInterval}, which also takes failing nodes out
  * and puts them back once they answer again.
@@ -28,13 +32,21 @@ public final class Router implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Router.class.getName());
 
     /**
+     * How much longer the preferred node's queue may be than the least-loaded node's before a prompt leaves its
+     * prefix: a few queued requests cost less than computing a long prefix again, a growing queue does not.
+     */
+    public static final int OVERLOADED_BY = 4;
+
+    /**
      * @param loadInterval how often each node's load is polled
      * @param resolveInterval how often the resolver is asked again
      * @param fingerprint the gateway's model fingerprint (nodes serving another model are not used), or null
+     * @param prefixRouting send prompts that start alike to the same node (else always the least loaded)
      */
-    public record Options(Duration loadInterval, Duration resolveInterval, String fingerprint, MutualTls tls) {
+    public record Options(Duration loadInterval, Duration resolveInterval, String fingerprint, MutualTls tls,
+            boolean prefixRouting) {
         public static Options defaults(String fingerprint) {
-            return new Options(Duration.ofMillis(250), Duration.ofSeconds(5), fingerprint, null);
+            return new Options(Duration.ofMillis(250), Duration.ofSeconds(5), fingerprint, null, true);
         }
     }
 
@@ -63,20 +75,34 @@ public final class Router implements AutoCloseable {
         scheduler.scheduleWithFixedDelay(this::reconcile, resolve, resolve, TimeUnit.MILLISECONDS);
     }
 
-    /** The ready node with the lowest load, skipping {@code exclude}; null when none is ready. */
-    public AttentionEndpoint pick(Set<AttentionEndpoint> exclude) {
-        AttentionEndpoint best = null;
-        double bestScore = Double.MAX_VALUE;
+    /**
+     * The node for a prompt (see the class comment), skipping {@code exclude}; null when none is ready.
+     *
+     * @param prompt the prompt's token ids
+     */
+    public AttentionEndpoint pick(List<Integer> prompt, Set<AttentionEndpoint> exclude) {
+        AttentionEndpoint leastLoaded = null;
+        AttentionEndpoint preferred = null;
+        boolean byPrefix = options.prefixRouting() && PrefixAffinity.hasKey(prompt);
+        long key = byPrefix ? PrefixAffinity.key(prompt) : 0;
+        long bestWeight = Long.MIN_VALUE;
         for (AttentionEndpoint e : endpoints.values()) {
-            if (e.ready() && !exclude.contains(e)) {
-                double s = e.score();
-                if (s < bestScore) {
-                    best = e;
-                    bestScore = s;
-                }
+            if (!e.ready() || exclude.contains(e)) {
+                continue;
+            }
+            if (leastLoaded == null || e.score() < leastLoaded.score()) {
+                leastLoaded = e;
+            }
+            long weight = byPrefix ? PrefixAffinity.weight(key, e.target()) : 0;
+            if (byPrefix && (preferred == null || weight > bestWeight)) {
+                preferred = e;
+                bestWeight = weight;
             }
         }
-        return best;
+        if (preferred == null || preferred.score() >= leastLoaded.score() + OVERLOADED_BY) {
+            return leastLoaded;
+        }
+        return preferred;
     }
 
     public boolean anyReady() {
@@ -108,7 +134,12 @@ public final class Router implements AutoCloseable {
         long total = 0;
         long preemptions = 0;
         List<FfnExchangeStats> ffn = new ArrayList<>();
+        Map<String, NodeLoad.PrefixCacheLoad> prefixCaches = new HashMap<>();
         for (AttentionEndpoint e : endpoints.values()) {
+            NodeLoad last = e.lastReport();
+            if (last != null) {
+                prefixCaches.put(e.target(), last.prefixCache());
+            }
             NodeLoad l = e.load();
             if (l == null) {
                 continue;
@@ -123,7 +154,8 @@ public final class Router implements AutoCloseable {
                 total += l.kvBlocksUsed() + l.kvBlocksFree();
             }
         }
-        return new ClusterLoad(ready, waiting, running, total == 0 ? 0 : (double) used / total, preemptions, ffn);
+        return new ClusterLoad(ready, waiting, running, total == 0 ? 0 : (double) used / total, preemptions, ffn,
+                prefixCaches);
     }
 
     private void refreshAll() {
