@@ -2,11 +2,13 @@
 # Reproduces every figure of README's Benchmarks section, as JSON + markdown (+ PNG plots) in one results format:
 #   kernels  ./afd bench kernels   matmul vs memory bandwidth and numpy, decode vs its roofline
 #   afd      ./afd bench afd       single process vs disaggregated (m=1, pipelined m=2,3), shared cores and one core per side
+#   paths    ./afd bench paths     batch-1 decode: kernels alone, offline engine, serve --local, same tokens
 #   serve    ./afd bench serve     OpenAI-API load sweep against a local deployment (gateway + nodes)
-# Sized for a 2-core machine: all three take under 15 minutes there.
+#   prefix   benchmarks/prefix_cache.py   prefix caching end to end: TTFT with and without, cache-aware routing
+# Sized for a 2-core machine: kernels, afd and serve take under 15 minutes there, paths about 3, prefix about 15.
 #
 #   benchmarks/run-all.sh                 everything
-#   benchmarks/run-all.sh serve           only some parts (any of: kernels afd serve)
+#   benchmarks/run-all.sh serve           only some parts (any of: kernels afd paths serve prefix)
 #
 # Environment: AFD_BENCH_MODEL (checkpoint folder, default models/small; the small preset is generated there when
 # missing), AFD_BENCH_RESULTS (default benchmarks/results), AFD_BENCH_PORT (HTTP port of the server under test,
@@ -25,9 +27,10 @@ ready_s="${AFD_BENCH_READY_S:-300}"
 serve_args="${AFD_BENCH_SERVE_ARGS:---num-prompts 32 --input-len 64 --output-len 32 --max-concurrency 1,4,16}"
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(kernels afd serve)
+[ ${#parts[@]} -gt 0 ] || parts=(kernels afd paths serve prefix)
 for part in "${parts[@]}"; do
-  case "$part" in kernels|afd|serve) ;; *) echo "run-all.sh: unknown part '$part' (use kernels, afd, serve)" >&2; exit 2;; esac
+  case "$part" in kernels|afd|paths|serve|prefix) ;;
+    *) echo "run-all.sh: unknown part '$part' (use kernels, afd, paths, serve, prefix)" >&2; exit 2;; esac
 done
 wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 
@@ -48,6 +51,11 @@ fi
 if wants afd; then
   step "afd bench afd"
   ./afd bench afd --model "$model" --result-dir "$results"
+fi
+
+if wants paths; then
+  step "afd bench paths"
+  ./afd bench paths --model "$model" --result-dir "$results"
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -102,6 +110,11 @@ if wants serve; then
   # shellcheck disable=SC2086 # serve_args is a list of options
   ./afd bench serve --base-url "http://127.0.0.1:$port" $serve_args --result-dir "$results" --result-name serve
   stop_server
+fi
+
+if wants prefix; then
+  step "benchmarks/prefix_cache.py"
+  python3 benchmarks/prefix_cache.py --model "$model" --out "$results/prefix-cache.md"
 fi
 
 step "done: results in $results"

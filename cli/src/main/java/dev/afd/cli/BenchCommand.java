@@ -12,6 +12,7 @@ import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.step3.LocalFfn;
 import dev.afd.model.step3.Step3Model;
+import io.netty.channel.epoll.Epoll;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code afd bench}: benchmarks that print every figure next to its roofline or a peer measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.Kernels.class, BenchCommand.Afd.class, BenchServeCommand.class})
+        subcommands = {BenchCommand.Kernels.class, BenchCommand.Afd.class, BenchServeCommand.class,
+                BenchPathsCommand.class})
 final class BenchCommand {
 
     /** {@code afd bench kernels}: matmul against memory bandwidth and numpy, decode against its roofline. */
@@ -181,7 +183,8 @@ final class BenchCommand {
                         });
                 ResultTable table = new ResultTable("afd bench afd")
                         .environment("model", target.model.toString())
-                        .environment("wire", wireDtype + " to ffn, bf16 back, real gRPC on loopback");
+                        .environment("wire", wireDtype + " to ffn, bf16 back, real gRPC on loopback")
+                        .environment("transport", Epoll.isAvailable() ? "native epoll" : "NIO (no native epoll here)");
                 for (AfdBench.Run r : runs) {
                     double single = runs.stream().filter(x -> x.mode().equals("single process") && x.batch() == r.batch())
                             .mapToDouble(AfdBench.Run::tokensPerSecond).findFirst().orElse(Double.NaN);
