@@ -152,7 +152,9 @@ class RoutingTest {
         router(Resolver.fixed(List.of(a.target(), b.target())));
         a.load = a.load(0, false);
         b.load = b.load.toBuilder().setModelFingerprint("some-other-model").build();
-        await("both out", () -> !endpoint(a).ready() && !endpoint(b).ready());
+        // Both must have reported: a node with no report yet is out too, for another reason.
+        await("both reported and out", () -> String.valueOf(endpoint(a).notReadyReason()).contains("not serving")
+                && String.valueOf(endpoint(b).notReadyReason()).contains("different model"));
         assertThat(router.pick(List.of(), Set.of())).isNull();
         assertThat(router.anyReady()).isFalse();
         assertThat(router.notReadyReason()).contains("not serving", "different model", "some-other-model");
