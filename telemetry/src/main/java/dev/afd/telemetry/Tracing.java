@@ -18,6 +18,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Request traces of one process: one span per request, exported over OTLP (HTTP/protobuf) when an endpoint is
@@ -27,12 +28,15 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safe.
  */
 public final class Tracing implements AutoCloseable {
+    /** The W3C trace context header, in HTTP and in gRPC metadata. */
+    public static final String TRACEPARENT = "traceparent";
     private static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
     private static final AttributeKey<String> REQUEST_ID = AttributeKey.stringKey("afd.request_id");
     private static final W3CTraceContextPropagator W3C = W3CTraceContextPropagator.getInstance();
 
     private final OpenTelemetrySdk sdk;
     private final Tracer tracer;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private Tracing(OpenTelemetrySdk sdk, Tracer tracer) {
         this.sdk = sdk;
@@ -51,11 +55,7 @@ public final class Tracing implements AutoCloseable {
      * @param serviceName the {@code service.name} of this process's spans ({@code afd-gateway}, ...)
      */
     public static Tracing otlp(String endpoint, String serviceName) {
-        URI uri = URI.create(endpoint);
-        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) {
-            throw new IllegalArgumentException("--otlp-traces-endpoint must be an http:// or https:// URL (OTLP over"
-                    + " HTTP, e.g. http://otel-collector:4318/v1/traces), got '" + endpoint + "'");
-        }
+        checkEndpoint(endpoint);
         SdkTracerProvider provider = SdkTracerProvider.builder()
                 .setResource(Resource.getDefault().merge(Resource.create(Attributes.of(SERVICE_NAME, serviceName))))
                 .addSpanProcessor(BatchSpanProcessor.builder(OtlpHttpSpanExporter.builder()
@@ -64,6 +64,24 @@ public final class Tracing implements AutoCloseable {
                 .build();
         OpenTelemetrySdk sdk = OpenTelemetrySdk.builder().setTracerProvider(provider).build();
         return new Tracing(sdk, sdk.getTracer("dev.afd"));
+    }
+
+    /**
+     * Checks an OTLP/HTTP traces URL.
+     *
+     * @throws IllegalArgumentException naming the expected form when it is not an http(s) URL
+     */
+    public static void checkEndpoint(String endpoint) {
+        String scheme;
+        try {
+            scheme = URI.create(endpoint).getScheme();
+        } catch (IllegalArgumentException e) {
+            scheme = null;
+        }
+        if (!"http".equals(scheme) && !"https".equals(scheme)) {
+            throw new IllegalArgumentException("--otlp-traces-endpoint must be an http:// or https:// URL (OTLP over"
+                    + " HTTP, e.g. http://otel-collector:4318/v1/traces), got '" + endpoint + "'");
+        }
     }
 
     /** {@code --otlp-traces-endpoint}: off when null or blank. */
@@ -82,17 +100,17 @@ public final class Tracing implements AutoCloseable {
                 .setAttribute(REQUEST_ID, context.requestId()).startSpan();
         String[] header = {null};
         W3C.inject(Context.root().with(span), header, (carrier, key, value) -> {
-            if (key.equals("traceparent")) {
+            if (key.equals(TRACEPARENT)) {
                 carrier[0] = value;
             }
         });
         return new RequestSpan(span, header[0]);
     }
 
-    /** Sends the spans not sent yet (waiting up to 10 s) and stops exporting. */
+    /** Sends the spans not sent yet (waiting up to 10 s) and stops exporting; later calls do nothing. */
     @Override
     public void close() {
-        if (sdk != null) {
+        if (sdk != null && closed.compareAndSet(false, true)) {
             sdk.getSdkTracerProvider().shutdown().join(10, TimeUnit.SECONDS);
         }
     }
@@ -103,12 +121,12 @@ public final class Tracing implements AutoCloseable {
 
         @Override
         public Iterable<String> keys(String carrier) {
-            return List.of("traceparent");
+            return List.of(TRACEPARENT);
         }
 
         @Override
         public String get(String carrier, String key) {
-            return "traceparent".equals(key) ? carrier : null;
+            return TRACEPARENT.equals(key) ? carrier : null;
         }
     }
 }
