@@ -8,6 +8,7 @@ import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
+import io.opentelemetry.proto.trace.v1.Status;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -83,7 +84,7 @@ public final class OtlpReceiver implements AutoCloseable {
                     spans.add(new ReceivedSpan(service, s.getName(), HEX.formatHex(s.getTraceId().toByteArray()),
                             HEX.formatHex(s.getSpanId().toByteArray()),
                             HEX.formatHex(s.getParentSpanId().toByteArray()), attributes(s.getAttributesList()),
-                            s.getStatus().getCode() == io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_ERROR));
+                            s.getStatus().getCode() == Status.StatusCode.STATUS_CODE_ERROR));
                 }
             }
         }

@@ -199,7 +199,9 @@ public final class GenerationJob implements ChoiceOwner {
             } else {
                 exchange.send(OpenAiJson.errorResponse(e));
             }
-            LOG.log(Level.DEBUG, () -> header.id() + " failed (" + e.status() + "): " + e.getMessage());
+            // Bound here: a drain that times out fails the jobs left from its own thread.
+            context.run(() -> LOG.log(Level.DEBUG, () -> header.id() + " failed (" + e.status() + "): "
+                    + e.getMessage()));
             endSpan().fail(e.getMessage());
             admission.leave(this, choices.size());
         } finally {
