@@ -61,7 +61,8 @@ class EnvironmentDefaultsTest {
         assertThat(gateway.traces.checkedEndpoint()).isEqualTo("http://collector:4318/v1/traces");
         AttentionCommand attention = (AttentionCommand) new CommandLine(new Main())
                 .setDefaultValueProvider(new EnvironmentDefaults(env))
-                .parseArgs("attention", "--model", "m", "--ffn", "f:1").subcommand().commandSpec().userObject();
+                .parseArgs("attention", "--model", "m", "--ffn", "f:1", "--port", "7001").subcommand().commandSpec()
+                .userObject();
         assertThat(attention.traces.checkedEndpoint()).as("the gateway's variable is the gateway's").isNull();
         ServeCommand serve = (ServeCommand) new CommandLine(new Main())
                 .setDefaultValueProvider(new EnvironmentDefaults(Map.of()))
