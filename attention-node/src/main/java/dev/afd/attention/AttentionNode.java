@@ -9,6 +9,7 @@ import dev.afd.attention.ffn.FfnMembership;
 import dev.afd.attention.ffn.GrpcFfnLink;
 import dev.afd.attention.ffn.InProcessFfnLink;
 import dev.afd.attention.server.AttentionServer;
+import dev.afd.telemetry.Tracing;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.placement.EvenSplit;
@@ -134,7 +135,15 @@ public final class AttentionNode implements AutoCloseable {
 
     /** Starts the gRPC server on {@code host:port} (0 picks a free port), over mutual TLS if the node has it. */
     public AttentionServer serve(String host, int port) throws IOException {
-        server = AttentionServer.start(host, port, engine, ffn, tls);
+        return serve(host, port, Tracing.off());
+    }
+
+    /**
+     * Starts the gRPC server, recording one span per Generate call in {@code tracing} (which the caller closes after
+     * the node).
+     */
+    public AttentionServer serve(String host, int port, Tracing tracing) throws IOException {
+        server = AttentionServer.start(host, port, engine, ffn, tls, tracing);
         return server;
     }
 

@@ -4,6 +4,7 @@ import dev.afd.attention.AttentionNode;
 import dev.afd.attention.ffn.FfnMembership;
 import dev.afd.attention.server.AttentionServer;
 import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.telemetry.Tracing;
 import dev.afd.transport.MutualTls;
 import java.time.Duration;
 import java.util.List;
@@ -46,19 +47,33 @@ final class AttentionCommand implements Callable<Integer> {
     @Mixin
     TlsMixin tls;
 
+    @Mixin
+    LogFormatMixin logFormat;
+
+    @Mixin
+    TracesMixin traces;
+
     @Override
     public Integer call() throws Exception {
+        logFormat.install();
         AttentionNode.Wire wire = new AttentionNode.Wire(WireDtypes.request(wireDtype),
                 WireDtypes.response(responseDtype), Duration.ofMillis(deadlineMs));
         MutualTls mutualTls = tls.tls();
+        Tracing tracing = traces.tracing("afd-attention");
         try (Checkpoint checkpoint = Checkpoint.open(model);
                 AttentionNode node = AttentionNode.remote(checkpoint, ffn, wire, engine.options(),
                         "attention " + listen.host() + ":" + listen.port, mutualTls, FfnMembership.Resolver.system(),
                         Duration.ofSeconds(ffnRefreshS))) {
-            AttentionServer server = node.serve(listen.host(), listen.port);
+            AttentionServer server = node.serve(listen.host(), listen.port, tracing);
             exitWith.watchParent();
-            Runtime.getRuntime().addShutdownHook(new Thread(node::close, "afd-attention-shutdown"));
+            // Tracing last: the spans of the calls the node finishes while closing are sent too.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                node.close();
+                tracing.close();
+            }, "afd-attention-shutdown"));
             server.awaitTermination();
+        } finally {
+            tracing.close();
         }
         return 0;
     }

@@ -75,8 +75,12 @@ final class FfnCommand implements Callable<Integer> {
     @Mixin
     TlsMixin tls;
 
+    @Mixin
+    LogFormatMixin logFormat;
+
     @Override
     public Integer call() throws Exception {
+        logFormat.install();
         BackendKind kind = BackendKind.parse(backend);
         ExpertSet set = ExpertSet.parse(expertSet());
         MutualTls mutualTls = tls.tls();

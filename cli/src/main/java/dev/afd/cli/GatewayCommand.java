@@ -4,6 +4,7 @@ import dev.afd.gateway.Gateway;
 import dev.afd.gateway.GatewayOptions;
 import dev.afd.gateway.http.HttpLimits;
 import dev.afd.gateway.routing.Resolver;
+import dev.afd.telemetry.Tracing;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -102,8 +103,15 @@ final class GatewayCommand implements Callable<Integer> {
     @Mixin
     TlsMixin tls;
 
+    @Mixin
+    LogFormatMixin logFormat;
+
+    @Mixin
+    TracesMixin traces;
+
     @Override
     public Integer call() throws Exception {
+        logFormat.install();
         boolean fixed = attention != null && !attention.isEmpty();
         boolean dns = attentionDns != null && !attentionDns.isBlank();
         if (fixed == dns) {
@@ -111,6 +119,7 @@ final class GatewayCommand implements Callable<Integer> {
                     + " and --attention-dns NAME:PORT");
         }
         Resolver resolver = fixed ? Resolver.fixed(attention) : Resolver.dns(attentionDns);
+        Tracing tracing = traces.tracing("afd-gateway");
         HttpLimits limits = new HttpLimits(maxBodyBytes, maxBodyBytesInFlight, Duration.ofSeconds(headersTimeoutS),
                 Duration.ofSeconds(bodyTimeoutS), Duration.ofSeconds(idleTimeoutS));
         GatewayOptions options = GatewayOptions.builder()
@@ -126,6 +135,7 @@ final class GatewayCommand implements Callable<Integer> {
                 .intervals(Duration.ofMillis(loadIntervalMs), Duration.ofSeconds(dnsIntervalS))
                 .tls(tls.tls())
                 .prefixRouting(prefixRouting)
+                .tracing(tracing)
                 .build();
         Gateway gateway = Gateway.start(options, model, tokenizer, resolver);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -136,6 +146,7 @@ final class GatewayCommand implements Callable<Integer> {
             err.println("afd gateway: stopping; requests in flight get up to " + drainTimeoutS + " s to finish");
             err.flush();
             gateway.close();
+            tracing.close();
             err.println("afd gateway: stopped");
             err.flush();
             stopped.countDown();

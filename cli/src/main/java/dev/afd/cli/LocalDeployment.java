@@ -91,10 +91,11 @@ final class LocalDeployment implements AutoCloseable {
      *
      * @param attentionArgs extra options for {@code afd attention} (wire dtype, engine options)
      * @param gatewayArgs extra options for {@code afd gateway} (limits)
+     * @param everyRoleArgs options every process gets, ffn-nodes included (the log format)
      * @param gatewayEnv extra environment of the gateway: secrets such as {@code AFD_GATEWAY_API_KEY} go here, not in
      *     its arguments, which every user of the host can read
      */
-    LocalDeployment(Layout layout, List<String> attentionArgs, List<String> gatewayArgs,
+    LocalDeployment(Layout layout, List<String> attentionArgs, List<String> gatewayArgs, List<String> everyRoleArgs,
             Map<String, String> gatewayEnv, Duration readyTimeout) throws Exception {
         String self = Long.toString(ProcessHandle.current().pid());
         String model = layout.model().toString();
@@ -102,8 +103,11 @@ final class LocalDeployment implements AutoCloseable {
         try {
             for (int n = 0; n < layout.ffnNodes(); n++) {
                 int port = freePort();
-                ffnCommands.add(List.of("ffn", "--model", model, "--experts", layout.expertsOf(n), "--port",
-                        Integer.toString(port), "--host", "127.0.0.1", "--exit-with", self));
+                List<String> ffnCommand = new ArrayList<>(List.of("ffn", "--model", model, "--experts",
+                        layout.expertsOf(n), "--port", Integer.toString(port), "--host", "127.0.0.1", "--exit-with",
+                        self));
+                ffnCommand.addAll(everyRoleArgs);
+                ffnCommands.add(ffnCommand);
                 ffnTargets.add("127.0.0.1:" + port);
                 ffnNodes.add(null);
                 startFfn(n);
@@ -114,6 +118,7 @@ final class LocalDeployment implements AutoCloseable {
                         String.join(",", ffnTargets), "--port", Integer.toString(port), "--host", "127.0.0.1",
                         "--exit-with", self));
                 args.addAll(attentionArgs);
+                args.addAll(everyRoleArgs);
                 roles.add(start(args));
                 attentionTargets.add("127.0.0.1:" + port);
             }
@@ -125,6 +130,7 @@ final class LocalDeployment implements AutoCloseable {
                     String.join(",", attentionTargets), "--port", Integer.toString(gatewayPort), "--host", "127.0.0.1",
                     "--drain-timeout-s", Integer.toString(GATEWAY_DRAIN_S), "--exit-with", self));
             gatewayCommand.addAll(gatewayArgs);
+            gatewayCommand.addAll(everyRoleArgs);
             gateway = start(gatewayCommand, gatewayEnv);
             roles.add(gateway);
             awaitGateway(end, readyTimeout);

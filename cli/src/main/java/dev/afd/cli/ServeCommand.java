@@ -68,8 +68,15 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     EngineMixin engine;
 
+    @Mixin
+    LogFormatMixin logFormat;
+
+    @Mixin
+    TracesMixin traces;
+
     @Override
     public Integer call() throws Exception {
+        logFormat.install();
         PrintWriter out = spec.commandLine().getOut();
         int experts;
         try (Checkpoint c = Checkpoint.open(model)) {
@@ -86,9 +93,16 @@ final class ServeCommand implements Callable<Integer> {
         if (!engine.prefixCaching) {
             attentionArgs.add("--no-prefix-caching");
         }
+        List<String> gatewayArgs = new ArrayList<>(prefixRouting ? List.of() : List.of("--no-prefix-routing"));
+        String tracesEndpoint = traces.checkedEndpoint();
+        if (tracesEndpoint != null) {
+            for (List<String> args : List.of(attentionArgs, gatewayArgs)) {
+                args.addAll(List.of("--otlp-traces-endpoint", tracesEndpoint));
+            }
+        }
         LocalDeployment deployment = new LocalDeployment(
                 new LocalDeployment.Layout(model, experts, ffnNodes, ffnReplicas, attentionNodes, attentionPort, port),
-                attentionArgs, prefixRouting ? List.of() : List.of("--no-prefix-routing"), gatewayEnv,
+                attentionArgs, gatewayArgs, List.of("--log-format", logFormat.format), gatewayEnv,
                 Duration.ofSeconds(readyTimeoutS));
         AtomicBoolean stopping = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -51,6 +51,27 @@ class EnvironmentDefaultsTest {
     }
 
     @Test
+    void logFormatAndTracesEndpointComeFromTheEnvironmentAndAreOffByDefault() {
+        Map<String, String> env = Map.of("AFD_LOG_FORMAT", "json",
+                "AFD_GATEWAY_OTLP_TRACES_ENDPOINT", "http://collector:4318/v1/traces");
+        GatewayCommand gateway = (GatewayCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(env))
+                .parseArgs("gateway", "--model", "m").subcommand().commandSpec().userObject();
+        assertThat(gateway.logFormat.format).isEqualTo("json");
+        assertThat(gateway.traces.checkedEndpoint()).isEqualTo("http://collector:4318/v1/traces");
+        AttentionCommand attention = (AttentionCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(env))
+                .parseArgs("attention", "--model", "m", "--ffn", "f:1", "--port", "7001").subcommand().commandSpec()
+                .userObject();
+        assertThat(attention.traces.checkedEndpoint()).as("the gateway's variable is the gateway's").isNull();
+        ServeCommand serve = (ServeCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(Map.of()))
+                .parseArgs("serve", "--local", "--model", "m").subcommand().commandSpec().userObject();
+        assertThat(serve.logFormat.format).isEqualTo("text");
+        assertThat(serve.traces.checkedEndpoint()).isNull();
+    }
+
+    @Test
     void benchmarksTakeOnlyTheirOwnFullyQualifiedVariables() {
         CommandLine cl = new CommandLine(new Main());
         cl.setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_MODEL", "/models/step3",

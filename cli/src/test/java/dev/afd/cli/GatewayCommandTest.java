@@ -2,6 +2,8 @@ package dev.afd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.afd.attention.AttentionNode;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.model.generator.ModelGenerator;
@@ -19,6 +21,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +77,66 @@ class GatewayCommandTest {
                 assertThat(Files.readString(dir.resolve("gateway.log"))).contains("afd gateway: stopping", "afd gateway: stopped");
             } finally {
                 gateway.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void jsonLogsAreOneObjectPerLineAndTheLinesAboutARequestCarryItsId() throws Exception {
+        Path model = dir.resolve("tiny");
+        ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), model);
+        // The per-request lines are debug lines: a logging configuration lets them through.
+        Path logging = Files.writeString(dir.resolve("logging.properties"), "dev.afd.level = FINE\n");
+        Path err = dir.resolve("gateway.err");
+        try (Checkpoint checkpoint = Checkpoint.open(model);
+                AttentionNode node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(),
+                        EngineOptions.defaults().withKvDtype(DType.F32).withKvMemory(32L << 20))) {
+            node.serve("127.0.0.1", 0);
+            int port = freePort();
+            List<String> command = new ArrayList<>(LocalDeployment.childCommand(List.of("gateway", "--model",
+                    model.toString(), "--attention", "127.0.0.1:" + node.server().port(), "--port",
+                    Integer.toString(port), "--host", "127.0.0.1", "--log-format", "json")));
+            command.add(1, "-Djava.util.logging.config.file=" + logging);
+            Process gateway = new ProcessBuilder(command).redirectOutput(dir.resolve("gateway.out").toFile())
+                    .redirectError(err.toFile()).start();
+            try {
+                String base = "http://127.0.0.1:" + port;
+                await("the gateway is ready", () -> status(base + "/health") == 200, gateway, err);
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                        .header("X-Request-Id", "json-req-1").POST(HttpRequest.BodyPublishers.ofString(
+                                "{\"prompt\": \"Hi\", \"max_tokens\": 2}")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                await("the request's last line", () -> contents(err).contains(" finished in "), gateway, err);
+                ObjectMapper json = new ObjectMapper();
+                List<JsonNode> lines = new ArrayList<>();
+                // The JVM's own notice of the incubating Vector API comes before any logging; every log line is JSON.
+                for (String line : contents(err).lines()
+                        .filter(l -> !l.equals("WARNING: Using incubator modules: jdk.incubator.vector")).toList()) {
+                    JsonNode n;
+                    try {
+                        n = json.readTree(line);
+                    } catch (IOException e) {
+                        throw new AssertionError("not JSON: " + line + "\nin:\n" + contents(err), e);
+                    }
+                    assertThat(n.isObject()).as(line).isTrue();
+                    assertThat(n.path("time").asText()).as(line).isNotEmpty();
+                    assertThat(n.path("level").asText()).as(line).isIn("ERROR", "WARNING", "INFO", "DEBUG", "TRACE");
+                    assertThat(n.path("logger").asText()).as(line).isNotEmpty();
+                    lines.add(n);
+                }
+                assertThat(lines).filteredOn(n -> n.path("message").asText().contains(" finished in "))
+                        .singleElement().satisfies(n -> {
+                            assertThat(n.path("request_id").asText()).isEqualTo("json-req-1");
+                            assertThat(n.path("level").asText()).isEqualTo("DEBUG");
+                        });
+                assertThat(lines).as("lines outside a request have no request_id")
+                        .anyMatch(n -> !n.has("request_id"));
+            } finally {
+                gateway.destroy();
+                if (!gateway.waitFor(30, TimeUnit.SECONDS)) {
+                    gateway.destroyForcibly();
+                }
             }
         }
     }

@@ -52,7 +52,7 @@ class LocalDeploymentTest {
         try (LocalDeployment d = new LocalDeployment(
                 new LocalDeployment.Layout(model, ModelPreset.TINY.config(false).numExperts(), 2, 1, 2, 0, 0),
                 List.of("--wire-dtype", "f32", "--response-dtype", "f32", "--kv-dtype", "f32", "--kv-memory-mb", "16"),
-                List.of(), Map.of("AFD_GATEWAY_API_KEY", "k"), Duration.ofSeconds(120))) {
+                List.of(), List.of(), Map.of("AFD_GATEWAY_API_KEY", "k"), Duration.ofSeconds(120))) {
             // The key reaches the gateway through its environment: no process's arguments show it.
             for (Process p : d.processes()) {
                 assertThat(p.info().arguments().map(List::of).orElse(List.of())).doesNotContain("--api-key", "k");

@@ -37,7 +37,7 @@ class LocalFailoverTest {
         try (LocalDeployment d = new LocalDeployment(new LocalDeployment.Layout(model, experts, 3, 2, 1, 0, 0),
                 List.of("--wire-dtype", "f32", "--response-dtype", "f32", "--kv-dtype", "f32", "--kv-memory-mb",
                         "32", "--ffn-deadline-ms", "3000"),
-                List.of(), Map.of(), Duration.ofSeconds(120))) {
+                List.of(), List.of(), Map.of(), Duration.ofSeconds(120))) {
             HttpClient http = HttpClient.newHttpClient();
             List<String> undisturbed = run(http, d, null);
 

@@ -1,6 +1,7 @@
 package dev.afd.gateway;
 
 import dev.afd.gateway.http.HttpLimits;
+import dev.afd.telemetry.Tracing;
 import dev.afd.transport.MutualTls;
 import java.time.Duration;
 
@@ -23,10 +24,11 @@ import java.time.Duration;
  * @param tls mutual TLS towards the attention nodes, or null for plaintext
  * @param prefixRouting send prompts that start alike to the same attention node, where their prefix is cached
  *     (else every request goes to the least-loaded node)
+ * @param tracing where each request's span goes; the caller closes it after the gateway
  */
 public record GatewayOptions(String host, int port, String servedModelName, String apiKey, HttpLimits http,
         int maxInflight, int maxTokenizing, Duration streamStallTimeout, Duration drainTimeout, int ioThreads,
-        Duration loadInterval, Duration resolveInterval, MutualTls tls, boolean prefixRouting) {
+        Duration loadInterval, Duration resolveInterval, MutualTls tls, boolean prefixRouting, Tracing tracing) {
     public static final int DEFAULT_PORT = 8000;
     public static final int DEFAULT_MAX_INFLIGHT = 1024;
 
@@ -54,7 +56,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
     /**
      * All interfaces, port 8000, no API key, {@link HttpLimits#defaults()}, 1024 sequences, one tokenization per
      * core, 30 s stream stall, 30 s drain, 2 I/O threads, load polled every 250 ms, DNS every 5 s, plaintext,
-     * prefix routing.
+     * prefix routing, no traces exported.
      */
     public static Builder builder() {
         return new Builder();
@@ -76,6 +78,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
         b.resolveInterval = resolveInterval;
         b.tls = tls;
         b.prefixRouting = prefixRouting;
+        b.tracing = tracing;
         return b;
     }
 
@@ -95,6 +98,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
         private Duration resolveInterval = Duration.ofSeconds(5);
         private MutualTls tls;
         private boolean prefixRouting = true;
+        private Tracing tracing = Tracing.off();
 
         private Builder() {}
 
@@ -160,9 +164,15 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
             return this;
         }
 
+        public Builder tracing(Tracing t) {
+            this.tracing = t;
+            return this;
+        }
+
         public GatewayOptions build() {
             return new GatewayOptions(host, port, servedModelName, apiKey, http, maxInflight, maxTokenizing,
-                    streamStallTimeout, drainTimeout, ioThreads, loadInterval, resolveInterval, tls, prefixRouting);
+                    streamStallTimeout, drainTimeout, ioThreads, loadInterval, resolveInterval, tls, prefixRouting,
+                    tracing);
         }
     }
 }

@@ -15,6 +15,7 @@ import dev.afd.gateway.openai.RequestParser;
 import dev.afd.gateway.openai.TokenizeRequest;
 import dev.afd.gateway.tokenizer.ChatTemplate;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
+import dev.afd.telemetry.RequestContext;
 import dev.afd.transport.AfdVersion;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -29,6 +30,7 @@ import java.util.function.Supplier;
  * The route table. Cheap answers (health, metrics, version, models) are given on the event loop; anything that
  * tokenizes, renders templates or starts generations runs on a worker thread. With an API key configured, the
  * OpenAI routes and the tokenizer routes need it; health, metrics and version stay open for probes and scrapers.
+ * Handlers run with the request's context bound ({@link RequestContext}), on whichever thread they run.
  */
 final class GatewayRoutes implements HttpServer.Handler {
     private final ModelInfo model;
@@ -100,10 +102,11 @@ final class GatewayRoutes implements HttpServer.Handler {
     @Override
     public void handle(HttpExchange ex) {
         Route route = routes.get(ex.path());
+        RequestContext context = RequestContext.of(ex.requestId());
         if (route.onWorker()) {
-            workers.execute(() -> answer(route, ex));
+            workers.execute(() -> context.run(() -> answer(route, ex)));
         } else {
-            answer(route, ex);
+            context.run(() -> answer(route, ex));
         }
     }
 

@@ -20,6 +20,9 @@ import dev.afd.gateway.tokenizer.StopMatcher;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.SamplingOptions;
+import dev.afd.telemetry.RequestContext;
+import dev.afd.telemetry.RequestSpan;
+import dev.afd.telemetry.Tracing;
 import dev.afd.wire.SamplingWire;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,10 +46,12 @@ final class GenerationService {
     private final Admission admission;
     private final GatewayMetrics metrics;
     private final Duration stallTimeout;
+    private final Tracing tracing;
 
     GenerationService(ModelInfo model, ModelTokenizer tokenizer, PromptEncoder encoder, RequestParser parser,
-            Router router, Admission admission, GatewayMetrics metrics, Duration stallTimeout) {
+            Router router, Admission admission, GatewayMetrics metrics, Duration stallTimeout, Tracing tracing) {
         this.model = model;
+        this.tracing = tracing;
         this.tokenizer = tokenizer;
         this.encoder = encoder;
         this.stallTimeout = stallTimeout;
@@ -114,7 +119,13 @@ final class GenerationService {
         }
         String id = kind.idPrefix + HexFormat.of().formatHex(randomBytes());
         OpenAiJson.Header header = new OpenAiJson.Header(kind, id, System.currentTimeMillis() / 1000, model.name());
-        GenerationJob job = new GenerationJob(header, exchange, s, metrics, admission, promptTokens, stallTimeout);
+        // The span is the child of the client's traceparent, if it sent one; the attention nodes' spans are its own.
+        RequestContext client = new RequestContext(exchange.requestId(),
+                exchange.headers().get(Tracing.TRACEPARENT));
+        RequestSpan span = tracing.start(exchange.method() + " " + exchange.path(), client)
+                .set("afd.preprocess_ms", (System.nanoTime() - exchange.arrivalNanos()) / 1e6);
+        GenerationJob job = new GenerationJob(header, exchange, s, metrics, admission, promptTokens, stallTimeout,
+                client.withTraceparent(span.traceparent()), span);
         StopTokenRule rule = new StopTokenRule(model.eosIds(), new HashSet<>(s.stopTokenIds()), s.ignoreEos(),
                 s.minTokens());
         for (int p = 0; p < inputs.size(); p++) {
@@ -129,6 +140,7 @@ final class GenerationService {
         String refused = admission.tryEnter(job, slots);
         if (refused != null) {
             metrics.rejected(refused);
+            span.set("afd.rejected", refused).fail("not admitted: " + refused);
             throw ApiException.unavailable(refused.equals("draining")
                     ? "the gateway is shutting down; retry on another replica"
                     : "the gateway is at its limit of " + admission.limit() + " sequences in flight; retry shortly",

@@ -9,6 +9,7 @@ import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.tensor.DType;
+import dev.afd.telemetry.Tracing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,13 +51,19 @@ final class GatewayStack implements AutoCloseable {
 
     /** A node for {@code modelDir} and a gateway with the tokenizer of {@code tokenizerDir} (null: the model's). */
     static GatewayStack start(Path modelDir, Path tokenizerDir, GatewayOptions options) throws Exception {
+        return start(modelDir, tokenizerDir, options, Tracing.off());
+    }
+
+    /** As {@link #start(Path, Path, GatewayOptions)}, the node recording its spans in {@code nodeTracing}. */
+    static GatewayStack start(Path modelDir, Path tokenizerDir, GatewayOptions options, Tracing nodeTracing)
+            throws Exception {
         TestNatives.use();
         Checkpoint checkpoint = Checkpoint.open(modelDir);
         AttentionNode node = null;
         try {
             node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(),
                     EngineOptions.defaults().withKvDtype(DType.F32).withKvMemory(64L << 20));
-            node.serve("127.0.0.1", 0);
+            node.serve("127.0.0.1", 0, nodeTracing);
             Gateway gateway = Gateway.start(options.toBuilder().address("127.0.0.1", 0)
                             .intervals(Duration.ofMillis(50), Duration.ofSeconds(5)).build(), modelDir, tokenizerDir,
                     Resolver.fixed(List.of("127.0.0.1:" + node.server().port())));

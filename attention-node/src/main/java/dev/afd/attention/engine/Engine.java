@@ -61,6 +61,7 @@ public final class Engine implements AutoCloseable {
         final SequenceDecoder decoder;
         final TokenSink sink;
         ScheduledSequence sequence;
+        boolean scheduled;
 
         LiveRequest(String id, GenerationRequest request, SequenceDecoder decoder, TokenSink sink) {
             this.id = id;
@@ -200,6 +201,13 @@ public final class Engine implements AutoCloseable {
 
     private void runStep(Step step) {
         List<Step.Entry> entries = step.entries();
+        for (Step.Entry entry : entries) {
+            LiveRequest r = owner(entry);
+            if (r != null && !r.scheduled) {
+                r.scheduled = true;
+                r.sink.onScheduled();
+            }
+        }
         float[][] logits;
         try {
             logits = model.forward(step.chunks(), options.microBatches());

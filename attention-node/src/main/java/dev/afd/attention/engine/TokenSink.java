@@ -8,6 +8,9 @@ import dev.afd.model.sampling.Sample;
  * implementation must not block (hand slow work to another thread).
  */
 public interface TokenSink {
+    /** The request is in a step for the first time: its wait in the queue is over, its prefill starts. Once. */
+    default void onScheduled() {}
+
     /** A newly sampled token. */
     void onToken(Sample sample);
 

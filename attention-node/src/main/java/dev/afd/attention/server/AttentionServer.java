@@ -3,7 +3,10 @@ package dev.afd.attention.server;
 import dev.afd.attention.engine.Engine;
 import dev.afd.attention.ffn.DisaggregatedFfn;
 import dev.afd.proto.AttentionServiceGrpc;
+import dev.afd.telemetry.RequestMetadata;
+import dev.afd.telemetry.Tracing;
 import dev.afd.transport.MutualTls;
+import io.grpc.ServerInterceptors;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
@@ -17,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * An attention node's gRPC server: the attention service and the standard health service, which reports SERVING only
- * while every expert has a live ffn-node (re-checked every 200 ms).
+ * while every expert has a live ffn-node (re-checked every 200 ms). Calls to the attention service run with the
+ * request context the gateway sent in their metadata bound ({@link RequestMetadata}).
  *
  * <p>Ownership: the server does not own the engine or the ffn links; whoever assembled them closes them.
  */
@@ -41,12 +45,12 @@ public final class AttentionServer implements AutoCloseable {
      * Binds {@code host:port} (0 picks a free port) and starts serving; with mutual TLS when {@code tls} is not null,
      * so only clients presenting a certificate from the trusted CA get through (health checks included).
      */
-    public static AttentionServer start(String host, int port, Engine engine, DisaggregatedFfn ffn, MutualTls tls)
-            throws IOException {
+    public static AttentionServer start(String host, int port, Engine engine, DisaggregatedFfn ffn, MutualTls tls,
+            Tracing tracing) throws IOException {
         HealthStatusManager health = new HealthStatusManager();
-        AttentionService service = new AttentionService(engine, ffn);
+        AttentionService service = new AttentionService(engine, ffn, tracing);
         Server server = MutualTls.secure(NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), tls)
-                .addService(service)
+                .addService(ServerInterceptors.intercept(service, RequestMetadata.receive()))
                 .addService(health.getHealthService())
                 .build();
         try {

@@ -17,29 +17,53 @@ import dev.afd.proto.LoadResponse;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import dev.afd.telemetry.RequestContext;
+import dev.afd.telemetry.RequestIds;
+import dev.afd.telemetry.Tracing;
+import java.lang.System.Logger.Level;
 import java.util.UUID;
 
 /**
  * The gateway-facing gRPC service of an attention node: {@code Generate} streams a request's tokens from the engine,
  * {@code Abort} stops one, {@code Load} reports queue and KV usage. A cancelled {@code Generate} call aborts its
  * request, so a client that goes away never holds KV blocks.
+ *
+ * <p>Each Generate call is one request: it runs with the context from the call's metadata (a new request id when the
+ * caller sent none), gets its own span, and its output goes through an {@link ObservedSink}, which logs and times it
+ * with that context on the engine thread.
  */
 final class AttentionService extends AttentionServiceGrpc.AttentionServiceImplBase {
+    private static final System.Logger LOG = System.getLogger(AttentionService.class.getName());
+
     private final Engine engine;
     private final DisaggregatedFfn ffn;
+    private final Tracing tracing;
 
-    /** @param ffn the node's ffn side: whether every expert is covered, and exchange statistics */
-    AttentionService(Engine engine, DisaggregatedFfn ffn) {
+    /**
+     * @param ffn the node's ffn side: whether every expert is covered, and exchange statistics
+     * @param tracing where each call's span goes
+     */
+    AttentionService(Engine engine, DisaggregatedFfn ffn, Tracing tracing) {
         this.engine = engine;
         this.ffn = ffn;
+        this.tracing = tracing;
     }
 
     @Override
     public void generate(GenerateRequest request, StreamObserver<GenerateResponse> observer) {
-        ServerCallStreamObserver<GenerateResponse> call = (ServerCallStreamObserver<GenerateResponse>) observer;
+        RequestContext sent = RequestContext.current();
+        RequestContext context = sent != null ? sent : RequestContext.of(RequestIds.generate());
+        context.run(() -> generate(request, (ServerCallStreamObserver<GenerateResponse>) observer, context));
+    }
+
+    private void generate(GenerateRequest request, ServerCallStreamObserver<GenerateResponse> call,
+            RequestContext context) {
         String id = request.getRequestId().isEmpty() ? UUID.randomUUID().toString() : request.getRequestId();
+        LOG.log(Level.DEBUG, () -> "received " + id + ": " + request.getPromptIdsCount() + " prompt tokens, at most "
+                + request.getMaxTokens() + " to generate");
         String unavailable = ffn.unavailableReason();
         if (unavailable != null) {
+            LOG.log(Level.DEBUG, () -> "refused " + id + ": " + unavailable);
             call.onError(Status.UNAVAILABLE.withDescription(unavailable).asRuntimeException());
             return;
         }
@@ -51,11 +75,15 @@ final class AttentionService extends AttentionServiceGrpc.AttentionServiceImplBa
             return;
         }
         call.setOnCancelHandler(() -> engine.abort(id));
+        ObservedSink sink = new ObservedSink(new StreamSink(call), id, context,
+                tracing.start("AttentionService/Generate", context));
         try {
-            engine.submit(id, generation, new StreamSink(call));
+            engine.submit(id, generation, sink);
         } catch (IllegalArgumentException e) {
+            sink.refused(e.getMessage());
             call.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
         } catch (IllegalStateException e) {
+            sink.refused(e.getMessage());
             // The engine is shutting down: another node can serve the request, which is what UNAVAILABLE says.
             call.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
         }

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import dev.afd.telemetry.RequestIds;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -86,15 +87,17 @@ final class Connection extends ChannelInboundHandlerAdapter {
     private void onHead(HttpRequest head) {
         long arrival = System.nanoTime();
         deadlines.headRead();
+        String requestId = RequestIds.accept(head.headers().get(RequestIds.HEADER));
         if (head.decoderResult().isFailure()) {
-            refuse(malformed(head.decoderResult().cause()), arrival);
+            refuse(malformed(head.decoderResult().cause()), arrival, requestId);
             return;
         }
         String path;
         try {
             path = new QueryStringDecoder(head.uri()).path();
         } catch (IllegalArgumentException e) {
-            refuse(handler.error(400, "the request path is not valid: it has a malformed percent-escape"), arrival);
+            refuse(handler.error(400, "the request path is not valid: it has a malformed percent-escape"), arrival,
+                    requestId);
             return;
         }
         RequestHead request = new RequestHead(head.method(), path, head.headers());
@@ -103,25 +106,26 @@ final class Connection extends ChannelInboundHandlerAdapter {
         Response screened = handler.screen(request);
         if (screened != null) {
             if (chunked || declared > 0) {
-                refuse(screened, arrival);
+                refuse(screened, arrival, requestId);
             } else {
                 // Nothing to skip: answer it in turn and keep the connection.
                 skippingEnd = true;
-                enqueue(new HttpExchange(ctx.channel(), request, head.protocolVersion(), new byte[0],
+                enqueue(new HttpExchange(ctx.channel(), request, requestId, head.protocolVersion(), new byte[0],
                         HttpUtil.isKeepAlive(head), arrival, budget, 0, this::completed, screened));
             }
             return;
         }
         if (declared > limits.maxBodyBytes()) {
-            refuse(tooLarge(), arrival);
+            refuse(tooLarge(), arrival, requestId);
             return;
         }
         long reserve = Math.max(0, declared);
         if (!budget.tryReserve(reserve)) {
-            refuse(busy(), arrival);
+            refuse(busy(), arrival, requestId);
             return;
         }
-        reading = new BodyReader(request, head.protocolVersion(), HttpUtil.isKeepAlive(head), arrival, reserve);
+        reading = new BodyReader(request, requestId, head.protocolVersion(), HttpUtil.isKeepAlive(head), arrival,
+                reserve);
         if (HttpUtil.is100ContinueExpected(head) && current == null) {
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
                     Unpooled.EMPTY_BUFFER));
@@ -130,7 +134,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
 
     private void onContent(HttpContent content) {
         if (content.decoderResult().isFailure()) {
-            refuse(malformed(content.decoderResult().cause()), System.nanoTime());
+            refuse(malformed(content.decoderResult().cause()), System.nanoTime(),
+                    reading != null ? reading.requestId : RequestIds.generate());
             return;
         }
         boolean last = content instanceof LastHttpContent;
@@ -144,7 +149,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
         ByteBuf bytes = content.content();
         long size = (long) reading.size + bytes.readableBytes();
         if (size > limits.maxBodyBytes()) {
-            refuse(tooLarge(), reading.arrival);
+            refuse(tooLarge(), reading.arrival, reading.requestId);
             return;
         }
         if (size > reading.buffer.length) {
@@ -152,7 +157,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
             int capacity = (int) Math.min(limits.maxBodyBytes(), Math.max(size, Math.max(4096L,
                     2L * reading.buffer.length)));
             if (capacity > reading.reserved && !budget.tryReserve(capacity - reading.reserved)) {
-                refuse(busy(), reading.arrival);
+                refuse(busy(), reading.arrival, reading.requestId);
                 return;
             }
             reading.reserved = Math.max(reading.reserved, capacity);
@@ -163,20 +168,20 @@ final class Connection extends ChannelInboundHandlerAdapter {
             deadlines.requestRead();
             BodyReader r = reading;
             reading = null;
-            enqueue(new HttpExchange(ctx.channel(), r.head, r.version, r.body(), r.keepAlive, r.arrival, budget,
-                    r.reserved, this::completed, null));
+            enqueue(new HttpExchange(ctx.channel(), r.head, r.requestId, r.version, r.body(), r.keepAlive,
+                    r.arrival, budget, r.reserved, this::completed, null));
         }
     }
 
     /** Answers {@code response} in turn, then closes; nothing after this request is read. */
-    private void refuse(Response response, long arrival) {
+    private void refuse(Response response, long arrival, String requestId) {
         refused = true;
         if (reading != null) {
             budget.release(reading.reserved);
             reading = null;
         }
-        enqueue(new HttpExchange(ctx.channel(), null, HttpVersion.HTTP_1_1, new byte[0], false, arrival, budget,
-                0, this::completed, response));
+        enqueue(new HttpExchange(ctx.channel(), null, requestId, HttpVersion.HTTP_1_1, new byte[0], false,
+                arrival, budget, 0, this::completed, response));
     }
 
     private void enqueue(HttpExchange exchange) {
@@ -230,7 +235,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
         }
         refuse(handler.error(408, "the request's " + what + " did not arrive within " + limit.toSeconds()
                 + " s; send requests without pausing (the limit is the gateway's --" + what + "-timeout-s)"),
-                System.nanoTime());
+                System.nanoTime(), reading != null ? reading.requestId : RequestIds.generate());
     }
 
     @Override
@@ -299,6 +304,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
     /** A request's body as it arrives, in memory reserved from the budget. */
     private static final class BodyReader {
         final RequestHead head;
+        final String requestId;
         final HttpVersion version;
         final boolean keepAlive;
         final long arrival;
@@ -308,8 +314,10 @@ final class Connection extends ChannelInboundHandlerAdapter {
         int size;
 
         /** @param reserved the declared length, reserved and allocated at once (0 when unknown) */
-        BodyReader(RequestHead head, HttpVersion version, boolean keepAlive, long arrival, long reserved) {
+        BodyReader(RequestHead head, String requestId, HttpVersion version, boolean keepAlive, long arrival,
+                long reserved) {
             this.head = head;
+            this.requestId = requestId;
             this.version = version;
             this.keepAlive = keepAlive;
             this.arrival = arrival;

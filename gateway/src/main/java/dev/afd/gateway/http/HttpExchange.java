@@ -3,6 +3,7 @@ package dev.afd.gateway.http;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.afd.telemetry.RequestIds;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -39,6 +40,9 @@ import java.util.function.Consumer;
  * overtake writes still queued). Callers serialize their own writes (one request, one writer at a time). Close
  * callbacks and writability changes are reported on the event loop.
  *
+ * <p>Every response, errors and event streams included, carries the request's id in {@code X-Request-Id}: the
+ * client's own when it sent a valid one ({@link RequestIds#accept}), else a fresh one.
+ *
  * <p>An HTTP/1.0 client gets its event stream without chunked encoding, ended by closing the connection (it cannot
  * read chunks).
  */
@@ -51,6 +55,7 @@ public final class HttpExchange {
     private final Channel channel;
     private final RequestHead head;
     private final HttpVersion version;
+    private final String requestId;
     private volatile byte[] body;
     private final BodyBudget budget;
     private final AtomicLong heldBodyBytes;
@@ -69,16 +74,19 @@ public final class HttpExchange {
 
     /**
      * @param head the request, or null for a request refused before its head could be read
+     * @param requestId the request's id ({@link RequestIds#accept})
      * @param heldBodyBytes what the body holds of the server's body budget, until {@link #releaseBody}
      * @param refusal the answer decided from the head, or null for a request its handler answers
      */
-    HttpExchange(Channel channel, RequestHead head, HttpVersion version, byte[] body, boolean keepAlive,
+    HttpExchange(Channel channel, RequestHead head, String requestId, HttpVersion version, byte[] body,
+            boolean keepAlive,
             long arrivalNanos, BodyBudget budget, long heldBodyBytes, Consumer<HttpExchange> onComplete,
             Response refusal) {
         this.budget = budget;
         this.channel = channel;
         this.head = head;
         this.version = version;
+        this.requestId = requestId;
         this.body = body;
         this.keepAlive = keepAlive;
         this.arrivalNanos = arrivalNanos;
@@ -98,6 +106,11 @@ public final class HttpExchange {
 
     public HttpHeaders headers() {
         return head.headers();
+    }
+
+    /** The request's id, sent back in {@code X-Request-Id}. */
+    public String requestId() {
+        return requestId;
     }
 
     /**
@@ -152,6 +165,7 @@ public final class HttpExchange {
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.length);
         extraHeaders.forEach((k, v) -> r.headers().set(k, v));
+        r.headers().set(RequestIds.HEADER, requestId);
         synchronized (this) {
             if (finished || eventsStarted) {
                 return;
@@ -173,6 +187,7 @@ public final class HttpExchange {
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+        r.headers().set(RequestIds.HEADER, requestId);
         if (version.equals(HttpVersion.HTTP_1_0)) {
             keepAlive = false; // no chunks for HTTP/1.0: the stream ends when the connection does
         } else {

@@ -2,6 +2,7 @@ package dev.afd.gateway.lifecycle;
 
 import dev.afd.gateway.openai.ApiException;
 import dev.afd.gateway.openai.TokenLogprob;
+import dev.afd.telemetry.RequestContext;
 import java.util.List;
 
 /**
@@ -9,6 +10,9 @@ import java.util.List;
  * choice was given), so the owner sees its choices' events one at a time.
  */
 interface ChoiceOwner {
+    /** The request's context, sent with each attention-node call and bound while its events are handled. */
+    RequestContext context();
+
     /** The owner has ended (answered, failed or aborted): a choice's late events are dropped. */
     boolean ended();
 

@@ -146,7 +146,7 @@ final class ChoiceRun implements GenerateListener {
     }
 
     private void call(AttentionEndpoint node) {
-        call = node.generate(request, this);
+        call = node.generate(request, owner.context(), this);
         if (paused) {
             call.pause();
         }

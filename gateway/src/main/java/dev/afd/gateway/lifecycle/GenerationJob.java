@@ -12,6 +12,8 @@ import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
 import dev.afd.gateway.tokenizer.StopMatcher;
 import dev.afd.proto.GenerateRequest;
+import dev.afd.telemetry.RequestContext;
+import dev.afd.telemetry.RequestSpan;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,7 +34,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Threading: choices report on transport threads, the client's disconnect arrives on an event loop, a drain on
  * its own thread. Everything that reads or changes the job or its choices holds the job's lock, which the job owns
  * and hands to its choices; nothing under it blocks (writes are queued, gRPC cancels are asynchronous). Choices know
- * the job only as their {@link ChoiceOwner}.
+ * the job only as their {@link ChoiceOwner}. Work that arrives on those threads runs with the request's context
+ * bound (the choices' calls bind it for their callbacks; the job binds it for the client's events), so every line
+ * logged about the request carries its id.
+ *
+ * <p>The job ends its request's span once: when the answer is queued, the request fails, or it is aborted.
  */
 public final class GenerationJob implements ChoiceOwner {
     private static final System.Logger LOG = System.getLogger(GenerationJob.class.getName());
@@ -46,6 +52,9 @@ public final class GenerationJob implements ChoiceOwner {
     private final List<ChoiceRun> choices = new ArrayList<>();
     private final int usagePromptTokens;
     private final Duration stallTimeout;
+    private final RequestContext context;
+    private final RequestSpan span;
+    private long firstTokenNanos;
     private Future<?> stall;
     private int remaining;
     private boolean ended;
@@ -54,10 +63,15 @@ public final class GenerationJob implements ChoiceOwner {
     /**
      * @param usagePromptTokens prompt tokens as usage reports them: each prompt once, however many choices
      * @param stallTimeout how long a stream's client may stop reading before the request is given up
+     * @param context the request's id and the traceparent of {@code span}, sent to the attention nodes
+     * @param span the request's span in this process, ended by the job
      */
     public GenerationJob(OpenAiJson.Header header, HttpExchange exchange, GenerationSettings settings,
-            GatewayMetrics metrics, Admission admission, int usagePromptTokens, Duration stallTimeout) {
+            GatewayMetrics metrics, Admission admission, int usagePromptTokens, Duration stallTimeout,
+            RequestContext context, RequestSpan span) {
         this.stallTimeout = stallTimeout;
+        this.context = context;
+        this.span = span;
         this.header = header;
         this.exchange = exchange;
         this.settings = settings;
@@ -83,9 +97,11 @@ public final class GenerationJob implements ChoiceOwner {
         lock.lock();
         try {
             remaining = choices.size();
-            exchange.onClientGone(() -> abort("the client disconnected"));
+            LOG.log(Level.DEBUG, () -> "generating " + header.id() + ": " + choices.size() + " choice(s), "
+                    + usagePromptTokens + " prompt tokens" + (settings.stream() ? ", streamed" : ""));
+            exchange.onClientGone(() -> context.run(() -> abort("the client disconnected")));
             if (settings.stream()) {
-                exchange.onWritabilityChange(this::clientWritable);
+                exchange.onWritabilityChange(writable -> context.run(() -> clientWritable(writable)));
             }
             for (ChoiceRun c : choices) {
                 if (ended) {
@@ -96,6 +112,11 @@ public final class GenerationJob implements ChoiceOwner {
         } finally {
             lock.unlock();
         }
+    }
+
+    @Override
+    public RequestContext context() {
+        return context;
     }
 
     @Override
@@ -116,6 +137,7 @@ public final class GenerationJob implements ChoiceOwner {
                 metrics.interTokenLatency(sinceLastNanos);
             } else if (!firstToken) {
                 firstToken = true;
+                firstTokenNanos = nowNanos;
                 metrics.timeToFirstToken(nowNanos - exchange.arrivalNanos());
             }
         } finally {
@@ -177,6 +199,10 @@ public final class GenerationJob implements ChoiceOwner {
             } else {
                 exchange.send(OpenAiJson.errorResponse(e));
             }
+            // Bound here: a drain that times out fails the jobs left from its own thread.
+            context.run(() -> LOG.log(Level.DEBUG, () -> header.id() + " failed (" + e.status() + "): "
+                    + e.getMessage()));
+            endSpan().fail(e.getMessage());
             admission.leave(this, choices.size());
         } finally {
             lock.unlock();
@@ -196,7 +222,7 @@ public final class GenerationJob implements ChoiceOwner {
                 choices.forEach(ChoiceRun::resume);
             } else {
                 choices.forEach(ChoiceRun::pause);
-                stall = exchange.schedule(this::stalled, stallTimeout);
+                stall = exchange.schedule(() -> context.run(this::stalled), stallTimeout);
             }
         } finally {
             lock.unlock();
@@ -226,6 +252,8 @@ public final class GenerationJob implements ChoiceOwner {
             if (!ended) {
                 ended = true;
                 stopUnfinished("abort", why);
+                LOG.log(Level.DEBUG, () -> header.id() + " aborted: " + why);
+                endSpan().set("afd.aborted", why).end();
                 admission.leave(this, choices.size());
             }
         } finally {
@@ -246,8 +274,11 @@ public final class GenerationJob implements ChoiceOwner {
             List<ChoiceOutput> outputs = choices.stream().map(ChoiceRun::output).toList();
             exchange.sendJson(200, OpenAiJson.response(header, outputs, usage));
         }
-        metrics.requestFinished(System.nanoTime() - exchange.arrivalNanos(), usagePromptTokens, generatedTotal(),
-                settings.n());
+        long took = System.nanoTime() - exchange.arrivalNanos();
+        metrics.requestFinished(took, usagePromptTokens, generatedTotal(), settings.n());
+        LOG.log(Level.DEBUG, () -> header.id() + " finished in " + took / 1_000_000 + " ms: " + usagePromptTokens
+                + " prompt and " + generatedTotal() + " generated tokens");
+        endSpan().end();
         // Last: a drain that sees no job left may close the connections, and the answer must be queued before.
         admission.leave(this, choices.size());
     }
@@ -263,6 +294,22 @@ public final class GenerationJob implements ChoiceOwner {
                 metrics.generationTokens(c.generated());
             }
         }
+    }
+
+    /** The span with the attributes known once the request is over, ready to end. */
+    private RequestSpan endSpan() {
+        int status = exchange.status();
+        span.set("gen_ai.response.id", header.id())
+                .set("gen_ai.usage.input_tokens", usagePromptTokens)
+                .set("gen_ai.usage.output_tokens", generatedTotal())
+                .set("afd.choices", choices.size());
+        if (status > 0) {
+            span.set("http.response.status_code", status);
+        }
+        if (firstTokenNanos != 0) {
+            span.set("afd.time_to_first_token_ms", (firstTokenNanos - exchange.arrivalNanos()) / 1e6);
+        }
+        return span;
     }
 
     private int generatedTotal() {

@@ -2,6 +2,10 @@ package dev.afd.gateway.routing;
 
 import dev.afd.proto.AttentionServiceGrpc;
 import dev.afd.proto.GenerateRequest;
+import dev.afd.telemetry.RequestContext;
+import dev.afd.telemetry.RequestMetadata;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import dev.afd.proto.LoadRequest;
 import dev.afd.proto.LoadResponse;
 import io.grpc.CallOptions;
@@ -96,12 +100,16 @@ public final class AttentionEndpoint implements AutoCloseable {
         return queue + (l == null ? 0 : l.kvUsage()) + inflight.get() * 1e-6;
     }
 
-    /** Starts a Generate call; the listener runs on a transport thread. */
-    public GenerateCall generate(GenerateRequest request, GenerateListener listener) {
+    /**
+     * Starts a Generate call carrying {@code context} in its metadata; the listener runs on a transport thread, with
+     * the context bound.
+     */
+    public GenerateCall generate(GenerateRequest request, RequestContext context, GenerateListener listener) {
         inflight.incrementAndGet();
         sentSinceLoad.incrementAndGet();
-        return GenerateCall.start(channel.newCall(AttentionServiceGrpc.getGenerateMethod(), CallOptions.DEFAULT),
-                this, request, listener);
+        Channel traced = ClientInterceptors.intercept(channel, RequestMetadata.attach(context));
+        return GenerateCall.start(traced.newCall(AttentionServiceGrpc.getGenerateMethod(), CallOptions.DEFAULT),
+                this, request, context, listener);
     }
 
     void callEnded() {

@@ -2,6 +2,7 @@ package dev.afd.gateway.routing;
 
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.GenerateResponse;
+import dev.afd.telemetry.RequestContext;
 import io.grpc.ClientCall;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -32,8 +33,8 @@ public final class GenerateCall {
     }
 
     static GenerateCall start(ClientCall<GenerateRequest, GenerateResponse> call, AttentionEndpoint endpoint,
-            GenerateRequest request, GenerateListener listener) {
-        Observer observer = new Observer(endpoint, listener);
+            GenerateRequest request, RequestContext context, GenerateListener listener) {
+        Observer observer = new Observer(endpoint, context, listener);
         ClientCalls.asyncServerStreamingCall(call, request, observer);
         return new GenerateCall(call, endpoint, observer);
     }
@@ -60,10 +61,12 @@ public final class GenerateCall {
 
     /**
      * Adapts the stream to the listener: tokens as they come, the finish as soon as its message arrives. Each message
-     * handed on asks for one more unless paused; the ones not asked for while paused are asked for on resume.
+     * handed on asks for one more unless paused; the ones not asked for while paused are asked for on resume. The
+     * listener is called with the request's context bound (these callbacks run on gRPC's threads).
      */
     private static final class Observer implements ClientResponseObserver<GenerateRequest, GenerateResponse> {
         private final AttentionEndpoint endpoint;
+        private final RequestContext context;
         private final GenerateListener listener;
         private boolean finished;
         /** Guarded by this. */
@@ -71,8 +74,9 @@ public final class GenerateCall {
         private boolean paused;
         private int owed;
 
-        Observer(AttentionEndpoint endpoint, GenerateListener listener) {
+        Observer(AttentionEndpoint endpoint, RequestContext context, GenerateListener listener) {
             this.endpoint = endpoint;
+            this.context = context;
             this.listener = listener;
         }
 
@@ -105,13 +109,15 @@ public final class GenerateCall {
         @Override
         public void onNext(GenerateResponse r) {
             consumed();
-            if (r.getTokensCount() > 0) {
-                listener.onTokens(r.getTokensList());
-            }
-            if (!r.getFinishReason().isEmpty() && !finished) {
-                finished = true;
-                listener.onFinish(r.getFinishReason(), r.getUsage());
-            }
+            context.run(() -> {
+                if (r.getTokensCount() > 0) {
+                    listener.onTokens(r.getTokensList());
+                }
+                if (!r.getFinishReason().isEmpty() && !finished) {
+                    finished = true;
+                    listener.onFinish(r.getFinishReason(), r.getUsage());
+                }
+            });
         }
 
         @Override
@@ -119,7 +125,7 @@ public final class GenerateCall {
             endpoint.callEnded();
             if (!finished) {
                 finished = true;
-                listener.onError(Status.fromThrowable(t));
+                context.run(() -> listener.onError(Status.fromThrowable(t)));
             }
         }
 
@@ -128,8 +134,8 @@ public final class GenerateCall {
             endpoint.callEnded();
             if (!finished) {
                 finished = true;
-                listener.onError(Status.INTERNAL.withDescription("attention node " + endpoint.target()
-                        + " ended the Generate stream without a finish reason"));
+                context.run(() -> listener.onError(Status.INTERNAL.withDescription("attention node "
+                        + endpoint.target() + " ended the Generate stream without a finish reason")));
             }
         }
     }
