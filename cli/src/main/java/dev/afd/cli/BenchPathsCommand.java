@@ -107,7 +107,7 @@ final class BenchPathsCommand implements Callable<Integer> {
             experts = Math.max(1, checkpoint.config().numExperts());
         }
         try (LocalDeployment deployment = new LocalDeployment(new LocalDeployment.Layout(target.model, experts,
-                ffnNodes, 1, 1, 0, 0), List.of(), List.of(), Map.of(), Duration.ofMinutes(3))) {
+                ffnNodes, 1, 1, 0, 0), List.of(), List.of(), List.of(), Map.of(), Duration.ofMinutes(3))) {
             progress(out, "serve --local, warm-up");
             servedTimes(deployment.gatewayUrl(), warmUpTokens);
             progress(out, "serve --local, " + tokens + " tokens");
