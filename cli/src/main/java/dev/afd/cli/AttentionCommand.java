@@ -28,6 +28,9 @@ final class AttentionCommand implements Callable<Integer> {
     @Mixin
     ListenMixin listen;
 
+    @Mixin
+    MetricsPortMixin metrics;
+
     @Option(names = "--wire-dtype", defaultValue = "bf16", description = "Activations to ffn-nodes: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}).")
     String wireDtype;
 
@@ -56,6 +59,7 @@ final class AttentionCommand implements Callable<Integer> {
                         "attention " + listen.host() + ":" + listen.port, mutualTls, FfnMembership.Resolver.system(),
                         Duration.ofSeconds(ffnRefreshS))) {
             AttentionServer server = node.serve(listen.host(), listen.port);
+            node.serveMetrics(listen.host(), metrics.port);
             exitWith.watchParent();
             Runtime.getRuntime().addShutdownHook(new Thread(node::close, "afd-attention-shutdown"));
             server.awaitTermination();
