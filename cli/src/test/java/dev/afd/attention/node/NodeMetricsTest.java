@@ -43,7 +43,7 @@ class NodeMetricsTest {
     Path dir;
 
     @Test
-    @Timeout(120)
+    @Timeout(300)
     void eachNodeTypeReportsItsWorkDuringAndAfterTraffic() throws Exception {
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
         try (Checkpoint checkpoint = Checkpoint.open(dir);
