@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,11 +34,15 @@ class Serve:
 
     def __init__(self, model, port, *args):
         self.url = "http://127.0.0.1:%d" % port
+        self.attention_metrics = []
         self.proc = subprocess.Popen([AFD, "serve", "--local", "--model", model, "--port", str(port),
                                       "--attention-port", "0", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True)
         for line in self.proc.stdout:
+            m = re.match(r"\s+(http://\S+/metrics)\s+attention node", line)
+            if m:
+                self.attention_metrics.append(m.group(1))
             if "Press Ctrl-C" in line:
                 break
         else:
@@ -47,10 +50,13 @@ class Serve:
         threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
 
     def metric(self, name):
-        """The sum over all label sets of one series on the gateway's /metrics."""
-        text = urllib.request.urlopen(self.url + "/metrics", timeout=30).read().decode()
-        return sum(float(m.group(1)) for m in re.finditer(r"^%s(?:\{[^}]*\})? (\S+)$" % re.escape(name), text,
-                                                          re.M))
+        """One series summed over its label sets and over every attention node's /metrics."""
+        total = 0.0
+        for url in self.attention_metrics:
+            text = urllib.request.urlopen(url, timeout=30).read().decode()
+            total += sum(float(m.group(1)) for m in re.finditer(r"^%s(?:\{[^}]*\})? (\S+)$" % re.escape(name),
+                                                                text, re.M))
+        return total
 
     def close(self):
         os.killpg(self.proc.pid, signal.SIGTERM)
@@ -142,12 +148,11 @@ def routing(a, tmp):
             r = bench(s, tmp, "routing", "--prefix-len", "512", "--num-prefixes", "8", "--num-warmups", "8",
                       "--num-prompts", "64", "--max-concurrency", "4", "--random-input-len", "32",
                       "--random-output-len", "4")
-            time.sleep(3)  # the gateway learns the nodes' counters from their load reports
             h1, q1 = s.metric("vllm:prefix_cache_hits_total"), s.metric("vllm:prefix_cache_queries_total")
             hits[label] = ((h1 - h0) / (64 * 512), h1 - h0, q1 - q0, r["median_ttft_ms"])
     lines = ["## Cache-aware routing, 2 attention nodes", "",
               "8 prefixes of 512 tokens; one warm-up request per prefix, then 64 requests (prefix + 32 tokens), 4 at"
-              " a time; hits from the gateway's `vllm:prefix_cache_hits_total` (prompt tokens include the"
+              " a time; hits from the attention nodes' `vllm:prefix_cache_hits_total` (prompt tokens include the"
               " warm-ups and the load generator's start-up request):", "",
               "| routing | prefix tokens found cached | hit tokens | prompt tokens | TTFT p50 |",
               "|---|---|---|---|---|"]

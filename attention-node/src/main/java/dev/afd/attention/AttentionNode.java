@@ -8,6 +8,7 @@ import dev.afd.attention.ffn.FfnMembers;
 import dev.afd.attention.ffn.FfnMembership;
 import dev.afd.attention.ffn.GrpcFfnLink;
 import dev.afd.attention.ffn.InProcessFfnLink;
+import dev.afd.attention.metrics.AttentionMetrics;
 import dev.afd.attention.server.AttentionServer;
 import dev.afd.telemetry.Tracing;
 import dev.afd.ffn.core.CpuFfnBackend;
@@ -15,6 +16,7 @@ import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.placement.EvenSplit;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.ffn.core.HandshakeRefusedException;
+import dev.afd.metrics.MetricsServer;
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.step3.Step3Model;
@@ -31,7 +33,7 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * An attention node assembled from its parts: checkpoint, ffn links, the disaggregated FFN, the model, the engine,
- * and (when serving) the gRPC server. Closing it closes them in reverse order.
+ * its metrics, and (when serving) the gRPC server and the metrics port. Closing it closes them in reverse order.
  */
 public final class AttentionNode implements AutoCloseable {
     /**
@@ -55,9 +57,11 @@ public final class AttentionNode implements AutoCloseable {
     private final FfnMembers members;
     private final DisaggregatedFfn ffn;
     private final Engine engine;
+    private final AttentionMetrics metrics;
     private final ScheduledExecutorService reconnects;
     private final MutualTls tls;
     private AttentionServer server;
+    private MetricsServer metricsServer;
     private boolean closed;
 
     private AttentionNode(Checkpoint checkpoint, FfnMembers members, Wire wire, EngineOptions options,
@@ -68,8 +72,13 @@ public final class AttentionNode implements AutoCloseable {
         this.tls = tls;
         Step3Config c = checkpoint.config();
         this.ffn = new DisaggregatedFfn(c, members, wire.requestDtype(), wire.responseDtype(), wire.deadline());
+        // Labelled like the gateway's model by default: the checkpoint folder's name.
+        this.metrics = new AttentionMetrics(checkpoint.directory().toAbsolutePath().normalize().getFileName()
+                .toString(), c.maxPositions());
         this.engine = new Engine(new Step3Model(c, checkpoint.weights(), ffn), new HashSet<>(checkpoint.eosTokenIds()),
-                options);
+                options, metrics);
+        metrics.watchEngine(engine::load);
+        metrics.watchExchange(() -> ffn.stats().toProto(ffn.tier()));
     }
 
     /**
@@ -147,6 +156,21 @@ public final class AttentionNode implements AutoCloseable {
         return server;
     }
 
+    /**
+     * Serves {@code GET /metrics} on {@code host:port} (0 picks a free port), plain HTTP apart from the gRPC port.
+     *
+     * @throws IOException naming the address when it cannot be bound
+     */
+    public MetricsServer serveMetrics(String host, int port) throws IOException {
+        metricsServer = MetricsServer.start(host, port, "attention node", metrics::scrape);
+        return metricsServer;
+    }
+
+    /** This node's metrics, in the Prometheus text format. */
+    public AttentionMetrics metrics() {
+        return metrics;
+    }
+
     /** The gRPC server, once {@link #serve} was called. */
     public AttentionServer server() {
         return server;
@@ -174,7 +198,11 @@ public final class AttentionNode implements AutoCloseable {
         if (server != null) {
             server.close();
         }
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
         engine.close();
+        metrics.close();
         members.close();
         if (reconnects != null) {
             reconnects.shutdownNow();

@@ -29,6 +29,9 @@ final class AttentionCommand implements Callable<Integer> {
     @Mixin
     ListenMixin listen;
 
+    @Mixin
+    MetricsPortMixin metrics;
+
     @Option(names = "--wire-dtype", defaultValue = "bf16", description = "Activations to ffn-nodes: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}).")
     String wireDtype;
 
@@ -65,6 +68,7 @@ final class AttentionCommand implements Callable<Integer> {
                         "attention " + listen.host() + ":" + listen.port, mutualTls, FfnMembership.Resolver.system(),
                         Duration.ofSeconds(ffnRefreshS))) {
             AttentionServer server = node.serve(listen.host(), listen.port, tracing);
+            node.serveMetrics(listen.host(), metrics.port);
             exitWith.watchParent();
             // Tracing last: the spans of the calls the node finishes while closing are sent too.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -43,8 +43,9 @@ final class ExpertsCommand {
 
         @Option(names = "--load", required = true, paramLabel = "FILE|URL",
                 description = "Routed tokens per expert: Prometheus text with afd_expert_routed_tokens_total{expert}"
-                        + " (e.g. the gateway's http://HOST:8000/metrics) or a JSON map {\"EXPERT\": tokens}; a file"
-                        + " or an http(s) URL. Required; no default.")
+                        + " (e.g. an attention node's http://HOST:9464/metrics: each node sees a share of the traffic;"
+                        + " for the whole tier, save several nodes' scrapes in one file, their series are added) or a"
+                        + " JSON map {\"EXPERT\": tokens}; a file or an http(s) URL. Required; no default.")
         String load;
 
         @Option(names = "--nodes", required = true, description = "ffn-nodes to place the experts on. Required; no default.")
@@ -137,11 +138,11 @@ final class ExpertsCommand {
             } catch (IOException e) {
                 throw new IOException("cannot GET " + location + " within " + FETCH_TIMEOUT.toSeconds() + " s: "
                         + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage())
-                        + "; is the gateway running and the address right?", e);
+                        + "; is the attention node running and the address (its --metrics-port) right?", e);
             }
             if (r.statusCode() != 200) {
                 throw new IOException("GET " + location + " answered HTTP " + r.statusCode()
-                        + "; give the gateway's /metrics URL or a file");
+                        + "; give an attention node's /metrics URL or a file");
             }
             return r.body();
         }

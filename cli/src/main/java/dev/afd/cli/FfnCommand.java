@@ -58,6 +58,9 @@ final class FfnCommand implements Callable<Integer> {
     ListenMixin listen;
 
     @Mixin
+    MetricsPortMixin metrics;
+
+    @Mixin
     ExitWithMixin exitWith;
 
     @Option(names = "--backend", defaultValue = "auto",
@@ -99,6 +102,12 @@ final class FfnCommand implements Callable<Integer> {
             }
             FfnServer server = FfnServer.start(listen.host(), listen.port, checkpoint.config(), selection.backend(),
                     model.toString(), mutualTls);
+            try {
+                server.serveMetrics(listen.host(), metrics.port);
+            } catch (IOException e) {
+                server.close();
+                throw e;
+            }
             exitWith.watchParent();
             Runtime.getRuntime().addShutdownHook(new Thread(
                     () -> server.drainAndClose(Duration.ofSeconds(drainTimeoutS)), "afd-ffn-shutdown"));

@@ -83,6 +83,8 @@ final class LocalDeployment implements AutoCloseable {
     private final List<String> ffnTargets = new ArrayList<>();
     private boolean closing;
     private final List<String> attentionTargets = new ArrayList<>();
+    /** Every process's metrics URL, in start order: ffn-nodes, attention nodes, the gateway. */
+    private final List<MetricsUrl> metricsUrls = new ArrayList<>();
     private final int gatewayPort;
     private Process gateway;
 
@@ -103,24 +105,29 @@ final class LocalDeployment implements AutoCloseable {
         try {
             for (int n = 0; n < layout.ffnNodes(); n++) {
                 int port = freePort();
+                int metricsPort = freePort();
                 List<String> ffnCommand = new ArrayList<>(List.of("ffn", "--model", model, "--experts",
-                        layout.expertsOf(n), "--port", Integer.toString(port), "--host", "127.0.0.1", "--exit-with",
-                        self));
+                        layout.expertsOf(n), "--port", Integer.toString(port), "--metrics-port",
+                        Integer.toString(metricsPort), "--host", "127.0.0.1", "--exit-with", self));
                 ffnCommand.addAll(everyRoleArgs);
                 ffnCommands.add(ffnCommand);
                 ffnTargets.add("127.0.0.1:" + port);
+                metricsUrls.add(new MetricsUrl("ffn-node " + ffnTargets.getLast(), metricsUrl(metricsPort)));
                 ffnNodes.add(null);
                 startFfn(n);
             }
             for (int n = 0; n < layout.attentionNodes(); n++) {
                 int port = layout.attentionPort() == 0 ? freePort() : layout.attentionPort() + n;
+                int metricsPort = freePort();
                 List<String> args = new ArrayList<>(List.of("attention", "--model", model, "--ffn",
-                        String.join(",", ffnTargets), "--port", Integer.toString(port), "--host", "127.0.0.1",
-                        "--exit-with", self));
+                        String.join(",", ffnTargets), "--port", Integer.toString(port), "--metrics-port",
+                        Integer.toString(metricsPort), "--host", "127.0.0.1", "--exit-with", self));
                 args.addAll(attentionArgs);
                 args.addAll(everyRoleArgs);
                 roles.add(start(args));
                 attentionTargets.add("127.0.0.1:" + port);
+                metricsUrls.add(new MetricsUrl("attention node " + attentionTargets.getLast(),
+                        metricsUrl(metricsPort)));
             }
             for (String target : attentionTargets) {
                 awaitServing(target, end, readyTimeout);
@@ -133,6 +140,7 @@ final class LocalDeployment implements AutoCloseable {
             gatewayCommand.addAll(everyRoleArgs);
             gateway = start(gatewayCommand, gatewayEnv);
             roles.add(gateway);
+            metricsUrls.add(new MetricsUrl("gateway " + gatewayUrl(), gatewayUrl() + "/metrics"));
             awaitGateway(end, readyTimeout);
         } catch (Exception | Error e) {
             close();
@@ -147,6 +155,18 @@ final class LocalDeployment implements AutoCloseable {
 
     List<String> ffnTargets() {
         return List.copyOf(ffnTargets);
+    }
+
+    /** A process and where Prometheus scrapes it. */
+    record MetricsUrl(String process, String url) {}
+
+    /** Every process's metrics URL: ffn-nodes, attention nodes, then the gateway. */
+    List<MetricsUrl> metricsUrls() {
+        return List.copyOf(metricsUrls);
+    }
+
+    private static String metricsUrl(int port) {
+        return "http://127.0.0.1:" + port + "/metrics";
     }
 
     /** The gateway's base URL, e.g. {@code http://127.0.0.1:8000}. */

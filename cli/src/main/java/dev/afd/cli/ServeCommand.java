@@ -115,6 +115,11 @@ final class ServeCommand implements Callable<Integer> {
         out.println("  attention nodes " + String.join(", ", deployment.attentionTargets()) + ", ffn-nodes "
                 + String.join(", ", deployment.ffnTargets()));
         out.println();
+        out.println("Metrics (Prometheus text):");
+        for (LocalDeployment.MetricsUrl m : deployment.metricsUrls()) {
+            out.println("  " + m.url() + "  " + m.process());
+        }
+        out.println();
         out.println("Try it:");
         out.println("  curl " + deployment.gatewayUrl() + "/v1/chat/completions -H 'Content-Type: application/json'"
                 + (key == null ? "" : " -H 'Authorization: Bearer " + key + "'") + " \\");

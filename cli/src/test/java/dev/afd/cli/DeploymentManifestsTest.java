@@ -119,7 +119,11 @@ class DeploymentManifestsTest {
             Launch l = launch(m, w, c, w.podHostNames().getFirst());
             int port = listeningPort(l.command());
             assertThat(Manifests.list(c.path("ports")).stream().map(p -> p.path("containerPort").asInt()))
-                    .as("%s %s: container ports", m, w.name()).containsExactly(port);
+                    .as("%s %s: container ports", m, w.name())
+                    .containsExactlyInAnyOrderElementsOf(new TreeSet<>(List.of(port, metricsPort(l.command()))));
+            JsonNode annotations = w.object().path("spec").path("template").path("metadata").path("annotations");
+            assertThat(resolvePort(c, annotations.path("prometheus.io/port"))).as("%s %s scrape port", m, w.name())
+                    .isEqualTo(metricsPort(l.command()));
             for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
                 JsonNode p = c.path(probe);
                 assertThat(p.isObject()).as("%s %s has a %s", m, w.name(), probe).isTrue();
@@ -149,18 +153,20 @@ class DeploymentManifestsTest {
                 }
             }
         }
-        Workload gateway = m.workload("gateway");
-        JsonNode annotations = gateway.object().path("spec").path("template").path("metadata").path("annotations");
-        assertThat(resolvePort(gateway.containers().getFirst(), annotations.path("prometheus.io/port")))
-                .as("%s scrape port", m).isEqualTo(listeningPort(launch(m, gateway, gateway.containers().getFirst(),
-                        gateway.podHostNames().getFirst()).command()));
+        Set<String> monitored = new TreeSet<>();
         for (JsonNode monitor : m.ofKind("PodMonitor")) {
             for (Workload w : m.selectedBy(monitor.path("spec").path("selector").path("matchLabels"))) {
+                JsonNode c = w.containers().getFirst();
+                int metrics = metricsPort(launch(m, w, c, w.podHostNames().getFirst()).command());
                 for (JsonNode e : Manifests.list(monitor.path("spec").path("podMetricsEndpoints"))) {
-                    assertThat(resolvePort(w.containers().getFirst(), e.path("port"))).as("%s PodMonitor port", m)
-                            .isPositive();
+                    assertThat(resolvePort(c, e.path("port"))).as("%s PodMonitor %s port", m, name(monitor))
+                            .isEqualTo(metrics);
                 }
+                monitored.add(Manifests.role(c));
             }
+        }
+        if (!m.ofKind("PodMonitor").isEmpty()) {
+            assertThat(monitored).as("%s: tiers with a PodMonitor", m).containsExactlyInAnyOrderElementsOf(ROLES);
         }
     }
 
@@ -363,22 +369,25 @@ class DeploymentManifestsTest {
         ROLES.forEach(r -> byRole.put(r, m.workload(r)));
         for (String role : ROLES) {
             Workload target = byRole.get(role);
-            int port = listeningPort(launch(m, target, target.containers().getFirst(),
-                    target.podHostNames().getFirst()).command());
+            Object command = launch(m, target, target.containers().getFirst(), target.podHostNames().getFirst())
+                    .command();
+            int port = listeningPort(command);
             List<JsonNode> policies = m.ofKind("NetworkPolicy").stream()
                     .filter(p -> target.selectedBy(p.path("spec").path("podSelector").path("matchLabels"))).toList();
             assertThat(policies).as("%s: a NetworkPolicy for %s", m, role).isNotEmpty();
             for (JsonNode p : policies) {
                 for (JsonNode rule : Manifests.list(p.path("spec").path("ingress"))) {
+                    // From anywhere, only the metrics port (the gateway's is its API port); from peers, the role's.
                     assertThat(Manifests.list(rule.path("ports")).stream().map(x -> x.path("port").asInt()))
-                            .as("%s policy %s ports", m, name(p)).containsExactly(port);
+                            .as("%s policy %s ports", m, name(p))
+                            .containsExactly(rule.has("from") ? port : metricsPort(command));
                     Set<String> from = new TreeSet<>();
                     for (JsonNode peer : Manifests.list(rule.path("from"))) {
                         assertThat(peer.has("podSelector")).as("%s policy %s: pods only", m, name(p)).isTrue();
                         m.selectedBy(peer.path("podSelector").path("matchLabels")).forEach(
                                 w -> from.add(Manifests.role(w.containers().getFirst())));
                     }
-                    if (CALLERS.containsKey(role)) {
+                    if (CALLERS.containsKey(role) && rule.has("from")) {
                         assertThat(from).as("%s: who may reach %s", m, role).isEqualTo(CALLERS.get(role));
                     }
                 }
@@ -421,11 +430,13 @@ class DeploymentManifestsTest {
      * path with the metrics the autoscalers use.
      */
     @Test
-    void gatewayAnswersItsProbePathsAndExportsTheAutoscalingMetrics() throws Exception {
+    void gatewayAnswersItsProbePathsAndTheTiersExportTheAutoscalingMetrics() throws Exception {
         Set<String> alive = new TreeSet<>();
         Set<String> ready = new TreeSet<>();
         Set<String> scrape = new TreeSet<>();
-        Set<String> metrics = new TreeSet<>(Set.of("vllm:num_requests_waiting"));
+        Set<String> metrics = new TreeSet<>();
+        // The attention HPA's external metric, which prometheus-adapter sums over the attention pods.
+        String waiting = "vllm:num_requests_waiting";
         for (Manifests m : variants) {
             Workload w = m.workload("gateway");
             JsonNode c = w.containers().getFirst();
@@ -462,6 +473,7 @@ class DeploymentManifestsTest {
                 AttentionNode node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(),
                         EngineOptions.defaults().withKvMemory(16L << 20))) {
             node.serve("127.0.0.1", 0);
+            int nodeMetrics = node.serveMetrics("127.0.0.1", 0).port();
             try (Gateway gateway = Gateway.start(options, tiny, null,
                     Resolver.fixed(List.of("127.0.0.1:" + node.server().port())))) {
                 for (String path : ready) {
@@ -476,9 +488,15 @@ class DeploymentManifestsTest {
                     HttpResponse<String> r = get(http, gateway.port(), path);
                     assertThat(r.statusCode()).as("GET %s", path).isEqualTo(200);
                     for (String metric : metrics) {
-                        assertThat(r.body()).as("%s exports %s", path, metric)
+                        assertThat(r.body()).as("the gateway's %s exports %s", path, metric)
                                 .containsPattern("(?m)^" + Pattern.quote(metric) + "[{ ]");
                     }
+                    // Repeated by the gateways, the sum over pods would count the queue once per gateway more.
+                    assertThat(r.body()).as("the gateway's %s", path).doesNotContain(waiting);
+                    HttpResponse<String> n = get(http, nodeMetrics, path);
+                    assertThat(n.statusCode()).as("GET %s on the attention node", path).isEqualTo(200);
+                    assertThat(n.body()).as("the attention node's %s exports %s", path, waiting)
+                            .containsPattern("(?m)^" + Pattern.quote(waiting) + "[{ ]");
                 }
             }
         }
@@ -567,6 +585,16 @@ class DeploymentManifestsTest {
         } catch (Exception e) {
             throw new AssertionError(e);
         }
+    }
+
+    /** Where the role answers {@code GET /metrics}: the gateway on its API port, the nodes on their own. */
+    private static int metricsPort(Object command) {
+        return switch (command) {
+            case GatewayCommand g -> g.port;
+            case AttentionCommand a -> a.metrics.port;
+            case FfnCommand f -> f.metrics.port;
+            default -> throw new AssertionError("not a serving role: " + command.getClass().getSimpleName());
+        };
     }
 
     private static int listeningPort(Object command) {

@@ -72,6 +72,25 @@ class EnvironmentDefaultsTest {
     }
 
     @Test
+    void theMetricsPortDefaultsTo9464AndFollowsTheEnvironmentPerRole() {
+        Map<String, String> env = Map.of("AFD_FFN_METRICS_PORT", "9100", "AFD_METRICS_PORT", "9200");
+        FfnCommand ffn = (FfnCommand) new CommandLine(new Main()).setDefaultValueProvider(new EnvironmentDefaults(env))
+                .parseArgs("ffn", "--model", "m", "--experts", "0-1", "--port", "1").subcommand().commandSpec()
+                .userObject();
+        assertThat(ffn.metrics.port).isEqualTo(9100);
+        AttentionCommand attention = (AttentionCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(env))
+                .parseArgs("attention", "--model", "m", "--ffn", "f:1", "--port", "1").subcommand().commandSpec()
+                .userObject();
+        assertThat(attention.metrics.port).isEqualTo(9200);
+        AttentionCommand unset = (AttentionCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(Map.of()))
+                .parseArgs("attention", "--model", "m", "--ffn", "f:1", "--port", "1").subcommand().commandSpec()
+                .userObject();
+        assertThat(unset.metrics.port).isEqualTo(9464);
+    }
+
+    @Test
     void benchmarksTakeOnlyTheirOwnFullyQualifiedVariables() {
         CommandLine cl = new CommandLine(new Main());
         cl.setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_MODEL", "/models/step3",

@@ -15,7 +15,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code afd experts plan} end to end: load from a file or the gateway's /metrics, plan, print. */
+/** {@code afd experts plan} end to end: load from a file or an attention node's /metrics, plan, print. */
 class ExpertsCommandTest {
     @TempDir
     Path dir;
@@ -53,7 +53,7 @@ class ExpertsCommandTest {
     }
 
     @Test
-    void readsTheGatewaysMetricsUrlAndTheExpertCountOfTheModel() throws Exception {
+    void readsAnAttentionNodesMetricsUrlAndTheExpertCountOfTheModel() throws Exception {
         Path model = dir.resolve("tiny");
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), model);
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 4);
@@ -78,8 +78,8 @@ class ExpertsCommandTest {
 
             assertThat(cli.execute("experts", "plan", "--load", url + "/nothing", "--nodes", "2", "--capacity", "4"))
                     .isEqualTo(1);
-            assertThat(err.toString()).contains("afd plan: GET " + url + "/nothing answered HTTP 404; give the"
-                    + " gateway's /metrics URL or a file");
+            assertThat(err.toString()).contains("afd plan: GET " + url + "/nothing answered HTTP 404; give an"
+                    + " attention node's /metrics URL or a file");
         } finally {
             server.stop(0);
         }

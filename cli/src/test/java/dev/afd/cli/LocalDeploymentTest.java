@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.afd.attention.node.PrometheusText;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import java.io.PrintWriter;
@@ -82,11 +83,21 @@ class LocalDeploymentTest {
                 assertThat(choice.path("text").asText()).isEqualTo(t.decode(ids, true));
             }
             assertThat(choice.path("finish_reason").asText()).isEqualTo("length");
-            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create(d.gatewayUrl() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-            for (String target : d.attentionTargets()) {
-                assertThat(metrics).as("the gateway routes over both attention nodes")
-                        .contains("vllm:prefix_cache_queries_total{attention_node=\"" + target + "\"");
+            // Every process answers on the metrics URL serve --local prints, about its own work.
+            List<LocalDeployment.MetricsUrl> urls = d.metricsUrls();
+            assertThat(urls).extracting(u -> u.process().split(" ")[0])
+                    .containsExactly("ffn-node", "ffn-node", "attention", "attention", "gateway");
+            for (LocalDeployment.MetricsUrl u : urls) {
+                assertThat(u.url()).matches("http://127\\.0\\.0\\.1:\\d+/metrics");
+                PrometheusText scraped = PrometheusText.scrape(u.url());
+                switch (u.process().split(" ")[0]) {
+                    case "ffn-node" -> assertThat(scraped.value("afd_ffn_node_frames_total")).as(u.process())
+                            .isPositive();
+                    case "attention" -> assertThat(scraped.value("vllm:generation_tokens_total", "model_name",
+                            "tiny")).as(u.process()).isGreaterThanOrEqualTo(12);
+                    default -> assertThat(scraped.value("afd_gateway_attention_nodes_ready")).as(u.process())
+                            .isEqualTo(2);
+                }
             }
         }
     }

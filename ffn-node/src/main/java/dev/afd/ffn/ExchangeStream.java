@@ -17,6 +17,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
+import java.util.function.ObjLongConsumer;
 
 /**
  * One {@code Exchange} stream with manual flow control: a message is requested from the client only when the
@@ -41,6 +42,8 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     private final Consumer<Error> fatal;
     /** Told once when the stream is over, so the service forgets it. */
     private final Consumer<ExchangeStream> over;
+    /** Told of each frame computed without error, with its compute time in nanoseconds (for metrics). */
+    private final ObjLongConsumer<ActivationFrame> computed;
 
     private final ArrayDeque<ExchangeResponse> unsent = new ArrayDeque<>();
     private String client = "a client that has not shaken hands";
@@ -60,9 +63,11 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     private long lastFrameNanos = System.nanoTime();
 
     ExchangeStream(FrameProcessor processor, Executor compute, ServerCallStreamObserver<ExchangeResponse> responses,
-            int maxInFlight, Consumer<Error> fatal, Consumer<ExchangeStream> over) {
+            int maxInFlight, Consumer<Error> fatal, Consumer<ExchangeStream> over,
+            ObjLongConsumer<ActivationFrame> computed) {
         this.processor = processor;
         this.over = over;
+        this.computed = computed;
         this.compute = compute;
         this.responses = responses;
         this.maxInFlight = maxInFlight;
@@ -168,6 +173,9 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
             fatal.accept(e);
             return;
         }
+        if (result.getError().isEmpty()) {
+            computed.accept(frame, result.getComputeNanos());
+        }
         synchronized (this) {
             if (!closed) {
                 unsent.add(ExchangeResponse.newBuilder().setResult(result).build());
@@ -183,6 +191,11 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
     synchronized void drain(String reason) {
         drainReason = reason;
         tellDrain();
+    }
+
+    /** Frames received whose result has not gone out yet. */
+    synchronized int inFlight() {
+        return inFlight;
     }
 
     /**

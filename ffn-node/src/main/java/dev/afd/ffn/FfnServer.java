@@ -2,6 +2,7 @@ package dev.afd.ffn;
 
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.core.FrameProcessor;
+import dev.afd.metrics.MetricsServer;
 import dev.afd.model.config.Step3Config;
 import dev.afd.proto.FfnServiceGrpc;
 import dev.afd.transport.MutualTls;
@@ -30,7 +31,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * kernels fan out on their own pool and one stream's frames are answered in order anyway. Streams of different attention nodes may compute at once on
  * their own network threads; both backends take concurrent calls.
  *
- * <p>Ownership: the server owns its Netty resources; it does not own the backend or the checkpoint behind it,
+ * <p>Ownership: the server owns its Netty resources, its metrics and their HTTP port; it does not own the backend or the checkpoint behind it,
  * which must stay open until {@link #close()} has returned.
  */
 public final class FfnServer implements AutoCloseable {
@@ -49,6 +50,9 @@ public final class FfnServer implements AutoCloseable {
 
     private final Server server;
     private final FfnService service;
+    private final FfnMetrics metrics;
+    /** Guarded by this; null until {@link #serveMetrics}. */
+    private MetricsServer metricsServer;
     private final HealthStatusManager health;
     private final NetworkThreads network;
     private final FfnBackend backend;
@@ -59,10 +63,11 @@ public final class FfnServer implements AutoCloseable {
     /** Why the node stopped on its own; null while serving or after an ordinary close. */
     private volatile Error failure;
 
-    private FfnServer(Server server, FfnService service, HealthStatusManager health, NetworkThreads network,
-            FfnBackend backend, InetSocketAddress address, String node) {
+    private FfnServer(Server server, FfnService service, FfnMetrics metrics, HealthStatusManager health,
+            NetworkThreads network, FfnBackend backend, InetSocketAddress address, String node) {
         this.server = server;
         this.service = service;
+        this.metrics = metrics;
         this.health = health;
         this.network = network;
         this.backend = backend;
@@ -93,7 +98,9 @@ public final class FfnServer implements AutoCloseable {
         CompletableFuture<Error> fatal = new CompletableFuture<>();
         FrameProcessor processor = new FrameProcessor(config, backend, name::get);
         HealthStatusManager health = new HealthStatusManager();
-        FfnService service = new FfnService(processor, Runnable::run, fatal::complete);
+        FfnMetrics metrics = new FfnMetrics(backend, config.numExperts());
+        FfnService service = new FfnService(processor, Runnable::run, fatal::complete, metrics::computed);
+        metrics.watch(service);
         NetworkThreads network = NetworkThreads.start(Math.max(2, Runtime.getRuntime().availableProcessors()));
         Server server = MutualTls.secure(
                         network.applyTo(NettyServerBuilder.forAddress(new InetSocketAddress(host, port))), tls)
@@ -107,6 +114,7 @@ public final class FfnServer implements AutoCloseable {
             server.start();
         } catch (IOException e) {
             network.shutdown();
+            metrics.close();
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage()
                     + "; is another process using the port?", e);
         }
@@ -119,7 +127,7 @@ public final class FfnServer implements AutoCloseable {
         LOG.log(Level.INFO, "{0} serving experts {1} of {2}, backend {3}, model {4} (fingerprint {5}), {6}, {7}",
                 name.get(), backend.experts(), config.numExperts(), backend.name(), model, config.fingerprint(),
                 tls == null ? "plaintext" : "mutual TLS", network.transport());
-        FfnServer started = new FfnServer(server, service, health, network, backend, bound, name.get());
+        FfnServer started = new FfnServer(server, service, metrics, health, network, backend, bound, name.get());
         // Runs at once if a stream already failed that way, else on the failing stream's thread when it does.
         fatal.thenAccept(started::stopAfter);
         Thread.ofVirtual().name("ffn-backend-health").start(started::watchBackend);
@@ -163,6 +171,16 @@ public final class FfnServer implements AutoCloseable {
         LOG.log(Level.ERROR, node + " stops serving: " + e + "; give it more memory (-Xmx, or fewer experts per"
                 + " node) and restart it", e);
         Thread.ofPlatform().name("ffn-fatal-stop").start(this::kill);
+    }
+
+    /**
+     * Serves {@code GET /metrics} on {@code host:port} (0 picks a free port), plain HTTP apart from the gRPC port.
+     *
+     * @throws IOException naming the address when it cannot be bound
+     */
+    public synchronized MetricsServer serveMetrics(String host, int port) throws IOException {
+        metricsServer = MetricsServer.start(host, port, "ffn-node", metrics::scrape);
+        return metricsServer;
     }
 
     /** The error that made the node stop on its own, or null. */
@@ -257,6 +275,12 @@ public final class FfnServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             network.shutdown();
+            synchronized (this) {
+                if (metricsServer != null) {
+                    metricsServer.close();
+                }
+            }
+            metrics.close();
             closeFinished.countDown();
         }
         LOG.log(Level.INFO, "{0} stopped", node);

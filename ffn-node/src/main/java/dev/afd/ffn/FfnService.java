@@ -1,6 +1,7 @@
 package dev.afd.ffn;
 
 import dev.afd.ffn.core.FrameProcessor;
+import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;
 import dev.afd.proto.FfnServiceGrpc;
@@ -11,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import java.util.function.ObjLongConsumer;
 
 /**
  * The {@code Exchange} service: one long-lived bidirectional stream per attention node, handshake first, then
@@ -27,6 +29,7 @@ public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
     private final FrameProcessor processor;
     private final Executor compute;
     private final Consumer<Error> fatal;
+    private final ObjLongConsumer<ActivationFrame> computed;
     /** Open streams, for draining; a stream leaves when it is over. */
     private final Set<ExchangeStream> streams = ConcurrentHashMap.newKeySet();
     private volatile String drainReason;
@@ -35,18 +38,21 @@ public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
      * @param compute runs the frames of every stream ({@link FfnServer} runs them on the network thread that read
      *     them: the kernels fan out on their own pool)
      * @param fatal told of an error after which the node must stop serving (out of memory)
+     * @param computed told of each frame computed without error, with its compute time in nanoseconds
      */
-    public FfnService(FrameProcessor processor, Executor compute, Consumer<Error> fatal) {
+    public FfnService(FrameProcessor processor, Executor compute, Consumer<Error> fatal,
+            ObjLongConsumer<ActivationFrame> computed) {
         this.processor = processor;
         this.compute = compute;
         this.fatal = fatal;
+        this.computed = computed;
     }
 
     @Override
     public StreamObserver<ExchangeRequest> exchange(StreamObserver<ExchangeResponse> responses) {
         ServerCallStreamObserver<ExchangeResponse> call = (ServerCallStreamObserver<ExchangeResponse>) responses;
         ExchangeStream stream = new ExchangeStream(processor, compute, call, MAX_FRAMES_IN_FLIGHT, fatal,
-                streams::remove);
+                streams::remove, computed);
         streams.add(stream);
         String reason = drainReason;
         if (reason != null) {
@@ -59,6 +65,16 @@ public final class FfnService extends FfnServiceGrpc.FfnServiceImplBase {
     public void drain(String reason) {
         drainReason = reason;
         streams.forEach(s -> s.drain(reason));
+    }
+
+    /** Frames received and not yet answered, over every open stream. */
+    public int framesInFlight() {
+        return streams.stream().mapToInt(ExchangeStream::inFlight).sum();
+    }
+
+    /** Open streams (one per attention node). */
+    public int streams() {
+        return streams.size();
     }
 
     /** Whether every client has gone quiet: no frame in flight and none received for {@code quiet}. */

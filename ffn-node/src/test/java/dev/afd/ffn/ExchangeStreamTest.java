@@ -136,7 +136,7 @@ class ExchangeStreamTest {
     private final CountingBackend backend = new CountingBackend();
     private final List<Error> fatal = new ArrayList<>();
     private final ExchangeStream stream = new ExchangeStream(new FrameProcessor(CONFIG, backend, "ffn test"),
-            tasks::add, call, MAX_IN_FLIGHT, fatal::add, over -> { });
+            tasks::add, call, MAX_IN_FLIGHT, fatal::add, over -> { }, (frame, nanos) -> { });
 
     private static ExchangeRequest frame(long id, int layer) {
         int rows = 2;

@@ -52,7 +52,7 @@ public final class Gateway implements AutoCloseable {
         this.router = new Router(resolver, new Router.Options(options.loadInterval(), options.resolveInterval(),
                 model.fingerprint(), options.tls(), options.prefixRouting()), group);
         this.admission = new Admission(options.maxInflight());
-        this.metrics = new GatewayMetrics(model.name(), model.maxModelLen(), router::load, admission::inflight);
+        this.metrics = new GatewayMetrics(model.name(), model.maxModelLen(), router::readyNodes, admission::inflight);
         this.workers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("afd-gateway-worker-", 0)
                 .factory());
     }
@@ -173,5 +173,6 @@ public final class Gateway implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         // Last: no worker or transport thread can be inside the native tokenizer any more.
         tokenizer.close();
+        metrics.close();
     }
 }

@@ -47,17 +47,15 @@ class GatewayApiTest {
     }
 
     @Test
-    void aRepeatedPromptHitsTheNodesPrefixCacheAndTheMetricsSayByNode() throws Exception {
+    void aRepeatedPromptHitsTheNodesPrefixCacheAndTheNodesMetricsSaySo() throws Exception {
         String body = "{\"prompt\": \"" + "the garden is warm and the weather is good ".repeat(8)
                 + "\", \"max_tokens\": 2, \"temperature\": 0}";
         stack.http.postOk("/v1/completions", body);
         stack.http.postOk("/v1/completions", body);
-        String node = "attention_node=\"127.0.0.1:" + stack.node.server().port() + "\"";
-        Pattern hits = Pattern.compile("vllm:prefix_cache_hits_total\\{" + Pattern.quote(node)
-                + ",model_name=\"tiny\"} ([0-9.E]+)");
+        Pattern hits = Pattern.compile("vllm:prefix_cache_hits_total\\{model_name=\"tiny\"} ([0-9.E]+)");
         String metrics = "";
         for (long end = System.nanoTime() + 5_000_000_000L; System.nanoTime() < end; Thread.sleep(100)) {
-            metrics = stack.http.get("/metrics").body();
+            metrics = stack.node.metrics().scrape();
             Matcher m = hits.matcher(metrics);
             if (m.find() && Double.parseDouble(m.group(1)) > 0) {
                 break;
@@ -66,8 +64,8 @@ class GatewayApiTest {
         Matcher m = hits.matcher(metrics);
         assertThat(m.find()).as("hits of the node in:%n%s", metrics).isTrue();
         assertThat(Double.parseDouble(m.group(1))).as("prompt tokens found cached").isPositive();
-        assertThat(metrics).contains("vllm:prefix_cache_queries_total{" + node, "afd_kv_cached_blocks{" + node,
-                "afd_kv_evictions_total{" + node);
+        assertThat(metrics).contains("vllm:prefix_cache_queries_total{", "afd_kv_cached_blocks{",
+                "afd_kv_evictions_total{");
     }
 
     @Test
@@ -81,24 +79,13 @@ class GatewayApiTest {
         stack.http.postOk("/v1/completions", "{\"prompt\": \"Hello\", \"max_tokens\": 3, \"temperature\": 0}");
         HttpResponse<String> metrics = stack.http.get("/metrics");
         assertThat(metrics.statusCode()).isEqualTo(200);
-        assertThat(metrics.body()).contains("vllm:num_requests_running{model_name=\"tiny\"}",
-                "vllm:num_requests_waiting{", "vllm:kv_cache_usage_perc{", "vllm:time_to_first_token_seconds_bucket{",
-                "vllm:e2e_request_latency_seconds_count{", "vllm:prompt_tokens_total{",
-                "vllm:generation_tokens_total{", "vllm:request_success_total{finished_reason=\"length\"",
-                "vllm:num_preemptions_total{", "afd_gateway_attention_nodes_ready 1.0");
-        // AFD's own figures arrive with the nodes' next load report.
-        String afd = "";
-        for (long end = System.nanoTime() + 5_000_000_000L; System.nanoTime() < end; Thread.sleep(100)) {
-            afd = stack.http.get("/metrics").body();
-            if (afd.contains("afd_expert_routed_tokens_total{expert=\"0\"}")
-                    && !afd.contains("afd_ffn_exchanges_total 0.0")) {
-                break;
-            }
-        }
-        assertThat(afd).contains("afd_ffn_exchanges_total", "afd_ffn_exchange_latency_seconds_total",
-                "afd_ffn_exchange_latency_quantile_seconds{quantile=\"0.99\"}", "afd_ffn_timeouts_total 0.0",
-                "afd_ffn_reconnects_total 0.0", "afd_ffn_wire_bytes_total{direction=\"to_ffn\"}",
-                "afd_expert_routed_tokens_total{expert=\"0\"}").doesNotContain("afd_ffn_exchanges_total 0.0");
+        assertThat(metrics.body()).contains("afd_gateway_time_to_first_token_seconds_bucket{",
+                "afd_gateway_e2e_request_latency_seconds_count{", "afd_gateway_prompt_tokens_total{",
+                "afd_gateway_generation_tokens_total{", "afd_gateway_request_success_total{finished_reason=\"length\"",
+                "afd_gateway_attention_nodes_ready 1.0", "jvm_memory_used_bytes{", "process_uptime_seconds ")
+                // The engine's metrics are the attention nodes' own: repeated here, a sum() over pods would count
+                // them twice.
+                .doesNotContain("vllm:", "afd_ffn_");
     }
 
     @Test

@@ -112,7 +112,7 @@ class LifecycleTest {
         });
         await("the gateway forgets it", () -> stack.gateway.inflight() == 0);
         assertThat(stack.http.get("/metrics").body()).contains(
-                "vllm:request_success_total{finished_reason=\"abort\",model_name=\"tiny\"} 1.0");
+                "afd_gateway_request_success_total{finished_reason=\"abort\",model_name=\"tiny\"} 1.0");
     }
 
     private static void send(Socket s, String json) throws Exception {

@@ -99,8 +99,7 @@ class RoutingTest {
         await("kv usage reported", () -> endpoint(a).load().kvBlocksUsed() == 90
                 && endpoint(b).load().kvBlocksUsed() == 10);
         assertThat(router.pick(List.of(), Set.of())).isSameAs(endpoint(b));
-        assertThat(router.load().waiting()).isZero();
-        assertThat(router.load().kvUsage()).isEqualTo(0.5);
+        assertThat(router.readyNodes()).isEqualTo(2);
     }
 
     /** A prompt of {@code length} tokens that starts with {@code first} and then counts up. */

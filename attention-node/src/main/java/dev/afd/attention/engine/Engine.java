@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * and pool are never touched by two threads.
  *
  * <p>Threading: {@link #submit}, {@link #abort}, {@link #load} and {@link #close} are safe from any thread; they hand
- * work to the engine thread through a queue. Sinks are called on the engine thread.
+ * work to the engine thread through a queue. Sinks and the {@link RequestObserver} are called on the engine thread.
  */
 public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
@@ -42,6 +42,7 @@ public final class Engine implements AutoCloseable {
     private final Step3Model model;
     private final Set<Integer> eosIds;
     private final EngineOptions options;
+    private final RequestObserver observer;
     private final BlockPool pool;
     private final Scheduler scheduler;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
@@ -53,15 +54,18 @@ public final class Engine implements AutoCloseable {
 
     /**
      * A request from submit to its last sink call. {@link #sequence} is set when the engine thread admits it;
-     * everything else is fixed at submit. The decoder is only used on the engine thread.
+     * everything else is fixed at submit. The decoder and the stage times are only used on the engine thread.
      */
     private static final class LiveRequest {
         final String id;
         final GenerationRequest request;
         final SequenceDecoder decoder;
         final TokenSink sink;
+        final long arrived = System.nanoTime();
         ScheduledSequence sequence;
-        boolean scheduled;
+        long scheduled;
+        long firstToken;
+        long lastToken;
 
         LiveRequest(String id, GenerationRequest request, SequenceDecoder decoder, TokenSink sink) {
             this.id = id;
@@ -69,13 +73,24 @@ public final class Engine implements AutoCloseable {
             this.decoder = decoder;
             this.sink = sink;
         }
+
+        RequestTimeline timeline() {
+            return new RequestTimeline(arrived, scheduled, firstToken, lastToken, System.nanoTime(),
+                    request.promptIds().length, decoder.generatedCount());
+        }
     }
 
     public Engine(Step3Model model, Set<Integer> eosIds, EngineOptions options) {
+        this(model, eosIds, options, RequestObserver.NONE);
+    }
+
+    /** An engine that tells {@code observer} about every request's tokens and timeline (see {@link RequestObserver}). */
+    public Engine(Step3Model model, Set<Integer> eosIds, EngineOptions options, RequestObserver observer) {
         Step3Config c = model.config();
         this.model = model;
         this.eosIds = Set.copyOf(eosIds);
         this.options = options;
+        this.observer = observer;
         this.pool = BlockPool.fromMemory(options.kvMemoryBytes(), c.numLayers(), c.headDim(), options.kvDtype(),
                 options.blockSize());
         this.scheduler = options.prefixCaching()
@@ -134,6 +149,7 @@ public final class Engine implements AutoCloseable {
                 }
                 r.decoder.abort();
                 r.sink.onFinish(r.decoder.result());
+                observer.finished(r.decoder.finishReason(), r.timeline());
             }
         });
         return true;
@@ -201,10 +217,11 @@ public final class Engine implements AutoCloseable {
 
     private void runStep(Step step) {
         List<Step.Entry> entries = step.entries();
+        long started = System.nanoTime();
         for (Step.Entry entry : entries) {
             LiveRequest r = owner(entry);
-            if (r != null && !r.scheduled) {
-                r.scheduled = true;
+            if (r != null && r.scheduled == 0) {
+                r.scheduled = started;
                 r.sink.onScheduled();
             }
         }
@@ -230,6 +247,7 @@ public final class Engine implements AutoCloseable {
                 Sample s = r.decoder.accept(logits[i]);
                 sampled[i] = s.token();
                 r.sink.onToken(s);
+                tokenSampled(r);
             }
         }
         scheduler.complete(step, sampled);
@@ -239,8 +257,20 @@ public final class Engine implements AutoCloseable {
                 live.remove(r.id);
                 scheduler.finish(r.sequence);
                 r.sink.onFinish(r.decoder.result());
+                observer.finished(r.decoder.finishReason(), r.timeline());
             }
         }
+    }
+
+    private void tokenSampled(LiveRequest r) {
+        long now = System.nanoTime();
+        if (r.firstToken == 0) {
+            r.firstToken = now;
+            observer.firstToken(now - r.arrived, r.request.promptIds().length);
+        } else {
+            observer.nextToken(now - r.lastToken);
+        }
+        r.lastToken = now;
     }
 
     /** The live request a step entry belongs to; null once it was aborted (even if its id was reused since). */
@@ -255,6 +285,7 @@ public final class Engine implements AutoCloseable {
                 scheduler.abort(r.sequence);
             }
             r.sink.onError(message);
+            observer.finished("error", r.timeline());
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.afd.attention.ffn;
 
+import dev.afd.metrics.Buckets;
 import dev.afd.proto.FfnExchangeStats;
 import java.util.Arrays;
 import java.util.Map;
@@ -16,8 +17,7 @@ import java.util.TreeMap;
 public final class ExchangeStats {
     public static final int CAPACITY = 1 << 16;
     /** Histogram bounds in seconds: 1-2-5 steps from 50 µs to 10 s. */
-    static final double[] BOUNDS = {5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1, 2,
-        5, 10};
+    static final double[] BOUNDS = Buckets.LAYER;
 
     /**
      * A summary of the recent samples: exchanges counted, latency percentiles in microseconds, bytes each way, and

@@ -44,7 +44,6 @@ public final class AttentionEndpoint implements AutoCloseable {
     private final AtomicInteger sentSinceLoad = new AtomicInteger();
     private volatile State state = new State(null, "no load report yet");
     /** The last successful report, kept while later ones fail, so the node's cumulative counters never drop. */
-    private volatile NodeLoad lastReport;
 
     /**
      * @param fingerprint the model fingerprint a node must report to be used, or null to accept any
@@ -69,11 +68,6 @@ public final class AttentionEndpoint implements AutoCloseable {
     /** The last reported load, or null when there has been no successful report. */
     public NodeLoad load() {
         return state.load;
-    }
-
-    /** The last load the node reported, even if its later Load calls failed; null before the first. */
-    public NodeLoad lastReport() {
-        return lastReport;
     }
 
     public boolean ready() {
@@ -124,7 +118,6 @@ public final class AttentionEndpoint implements AutoCloseable {
                     public void onNext(LoadResponse r) {
                         NodeLoad load = NodeLoad.of(r);
                         sentSinceLoad.set(0);
-                        lastReport = load;
                         update(new State(load, reasonNotReady(load)));
                     }
 

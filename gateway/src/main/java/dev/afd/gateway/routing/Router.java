@@ -1,13 +1,11 @@
 package dev.afd.gateway.routing;
 
-import dev.afd.proto.FfnExchangeStats;
 import dev.afd.transport.MutualTls;
 import io.netty.channel.EventLoopGroup;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -126,36 +124,9 @@ public final class Router implements AutoCloseable {
         return String.join("; ", reasons);
     }
 
-    public ClusterLoad load() {
-        int ready = 0;
-        int waiting = 0;
-        int running = 0;
-        long used = 0;
-        long total = 0;
-        long preemptions = 0;
-        List<FfnExchangeStats> ffn = new ArrayList<>();
-        Map<String, NodeLoad.PrefixCacheLoad> prefixCaches = new HashMap<>();
-        for (AttentionEndpoint e : endpoints.values()) {
-            NodeLoad last = e.lastReport();
-            if (last != null) {
-                prefixCaches.put(e.target(), last.prefixCache());
-            }
-            NodeLoad l = e.load();
-            if (l == null) {
-                continue;
-            }
-            preemptions += l.preemptions();
-            ffn.add(l.ffn());
-            if (e.ready()) {
-                ready++;
-                waiting += l.waiting();
-                running += l.running();
-                used += l.kvBlocksUsed();
-                total += l.kvBlocksUsed() + l.kvBlocksFree();
-            }
-        }
-        return new ClusterLoad(ready, waiting, running, total == 0 ? 0 : (double) used / total, preemptions, ffn,
-                prefixCaches);
+    /** Attention nodes the router may use now (serving, same model, answering). */
+    public int readyNodes() {
+        return (int) endpoints.values().stream().filter(AttentionEndpoint::ready).count();
     }
 
     private void refreshAll() {

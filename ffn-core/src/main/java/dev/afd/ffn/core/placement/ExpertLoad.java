@@ -101,8 +101,8 @@ public record ExpertLoad(String source, SortedMap<Integer, Double> tokens) {
             tokens.merge(expertId(expert, where), count(value, where), Double::sum);
         }
         if (!found) {
-            throw new IllegalArgumentException(source + " has no " + METRIC + " series; give the gateway's /metrics"
-                    + " (after some traffic) or a JSON map {\"EXPERT\": tokens, ...}");
+            throw new IllegalArgumentException(source + " has no " + METRIC + " series; give an attention node's"
+                    + " /metrics (after some traffic) or a JSON map {\"EXPERT\": tokens, ...}");
         }
         return new ExpertLoad(source, tokens);
     }
