@@ -20,6 +20,7 @@ import dev.afd.gateway.tokenizer.StopMatcher;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.SamplingOptions;
+import dev.afd.wire.GrammarWire;
 import dev.afd.wire.SamplingWire;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -179,6 +180,9 @@ final class GenerationService {
                 .setIgnoreEos(s.ignoreEos())
                 .addAllStopTokenIds(s.stopTokenIds())
                 .setMinTokens(s.minTokens());
+        if (s.grammar() != null) {
+            b.setGrammar(GrammarWire.toProto(s.grammar()));
+        }
         for (int id : ids) {
             b.addPromptIds(id);
         }
