@@ -108,7 +108,7 @@ class StructuredOutputApiTest {
                 List.of(", \"guided_choice\": [\"a\"], \"ignore_eos\": true", "ignore_eos"))) {
             HttpResponse<String> r = stack.http.post("/v1/chat/completions", chat(c.get(0)));
             JsonNode error = Http.error(r, 400);
-            assertThat(error.path("error").path("message").asText()).as(c.get(0)).contains(c.get(1));
+            assertThat(error.path("message").asText()).as(c.get(0)).contains(c.get(1));
         }
     }
 }

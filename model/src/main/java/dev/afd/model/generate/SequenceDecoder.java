@@ -69,7 +69,8 @@ public final class SequenceDecoder {
         if (grammar == null) {
             s = sampler.next(logits);
         } else {
-            s = sampler.next(logits, grammar.allowed(request.maxTokens() - count - 1));
+            // Tokens left after this one, less one for the end-of-sequence token that finishes the output.
+            s = sampler.next(logits, grammar.allowed(request.maxTokens() - count - 2));
             grammar.accept(s.token());
         }
         generated[count] = s.token();
