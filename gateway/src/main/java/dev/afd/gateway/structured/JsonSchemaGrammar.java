@@ -1,5 +1,6 @@
 package dev.afd.gateway.structured;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.afd.model.grammar.Grammar;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Compiles a JSON schema into a grammar whose sentences are the JSON texts the schema accepts. Supported: {@code type}
@@ -271,7 +273,7 @@ public final class JsonSchemaGrammar {
             String regex = FORMATS.get(format);
             if (regex == null) {
                 throw unsupported(at, "the string format '" + format + "' (supported: " + String.join(", ",
-                        new java.util.TreeSet<>(FORMATS.keySet())) + ")");
+                        new TreeSet<>(FORMATS.keySet())) + ")");
             }
             if (s.has("minLength") || s.has("maxLength")) {
                 throw unsupported(at, "'format' together with 'minLength' or 'maxLength'");
@@ -343,7 +345,7 @@ public final class JsonSchemaGrammar {
     private static String compact(JsonNode v) {
         try {
             return JSON.writeValueAsString(v);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -9,6 +9,7 @@ import dev.afd.model.grammar.Grammar;
 import dev.afd.model.grammar.GrammarBuilder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Reads the request fields that constrain the output and compiles them into the grammar the attention node applies:
@@ -158,7 +159,7 @@ public final class StructuredOutput {
     }
 
     /** Compiles, turning a construct that cannot be honoured into a 400 on {@code param}. */
-    private static Grammar guarded(String param, java.util.function.Supplier<Grammar> compile) {
+    private static Grammar guarded(String param, Supplier<Grammar> compile) {
         try {
             return compile.get();
         } catch (UnsupportedConstraintException | GrammarBuilder.GrammarTooLargeException e) {

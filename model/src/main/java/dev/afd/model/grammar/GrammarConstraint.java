@@ -126,9 +126,4 @@ public final class GrammarConstraint {
             state = matcher.advance(state, b);
         }
     }
-
-    /** Whether the output so far is a complete sentence of the grammar. */
-    public boolean complete() {
-        return state.accepting();
-    }
 }
