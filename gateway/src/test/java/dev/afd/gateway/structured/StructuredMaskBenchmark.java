@@ -30,8 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * pass.
  *
  * <p>A short smoke run on the tiny model by default; for the figures, on the small model, run e.g.
- * {@code ./afd make-model --preset small --out /tmp/small-model} then {@code ./mvnw -pl gateway -am test
- * -Dtest=StructuredMaskBenchmark -Dsurefire.failIfNoSpecifiedTests=false -Dafd.mask.model=/tmp/small-model
+ * {@code ./afd make-model --preset small --out models/small} then {@code ./mvnw -pl gateway -am test
+ * -Dtest=StructuredMaskBenchmark -Dsurefire.failIfNoSpecifiedTests=false -Dafd.mask.model=models/small
  * -Dafd.mask.steps=64}.
  */
 class StructuredMaskBenchmark {
