@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>A short smoke run on the tiny model by default; for the figures, on the small model, run e.g.
  * {@code ./afd make-model --preset small --out models/small} then {@code ./mvnw -pl gateway -am test
- * -Dtest=StructuredMaskBenchmark -Dsurefire.failIfNoSpecifiedTests=false -Dafd.mask.model=models/small
+ * -Dtest=StructuredMaskBenchmark -Dsurefire.failIfNoSpecifiedTests=false -Dafd.mask.model=$PWD/models/small
  * -Dafd.mask.steps=64}.
  */
 class StructuredMaskBenchmark {
