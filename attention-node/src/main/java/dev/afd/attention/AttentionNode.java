@@ -18,6 +18,7 @@ import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.ffn.core.HandshakeRefusedException;
 import dev.afd.metrics.MetricsServer;
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.grammar.Vocabulary;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.step3.Step3Model;
 import dev.afd.proto.Handshake;
@@ -53,6 +54,8 @@ public final class AttentionNode implements AutoCloseable {
     /** How often the ffn-nodes' DNS names are resolved again, unless a node is given another interval. */
     public static final Duration DEFAULT_FFN_REFRESH = Duration.ofSeconds(5);
 
+    private static final System.Logger LOG = System.getLogger(AttentionNode.class.getName());
+
     private final Checkpoint checkpoint;
     private final FfnMembers members;
     private final DisaggregatedFfn ffn;
@@ -76,9 +79,22 @@ public final class AttentionNode implements AutoCloseable {
         this.metrics = new AttentionMetrics(checkpoint.directory().toAbsolutePath().normalize().getFileName()
                 .toString(), c.maxPositions());
         this.engine = new Engine(new Step3Model(c, checkpoint.weights(), ffn), new HashSet<>(checkpoint.eosTokenIds()),
-                options, metrics);
+                options, metrics, vocabulary(checkpoint));
         metrics.watchEngine(engine::load);
         metrics.watchExchange(() -> ffn.stats().toProto(ffn.tier()));
+    }
+
+    /**
+     * The tokens' bytes from the tokenizer.json next to the weights, for structured output: the node reads them
+     * itself so that requests carry only their grammar. Without one the node serves free text and refuses grammars.
+     */
+    private static Vocabulary vocabulary(Checkpoint checkpoint) {
+        try {
+            return Vocabulary.load(checkpoint.directory(), checkpoint.config().vocabSize());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "structured output is off on this node: " + e.getMessage());
+            return null;
+        }
     }
 
     /**

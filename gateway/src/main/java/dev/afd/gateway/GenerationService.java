@@ -23,6 +23,7 @@ import dev.afd.proto.SamplingOptions;
 import dev.afd.telemetry.RequestContext;
 import dev.afd.telemetry.RequestSpan;
 import dev.afd.telemetry.Tracing;
+import dev.afd.wire.GrammarWire;
 import dev.afd.wire.SamplingWire;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -191,6 +192,9 @@ final class GenerationService {
                 .setIgnoreEos(s.ignoreEos())
                 .addAllStopTokenIds(s.stopTokenIds())
                 .setMinTokens(s.minTokens());
+        if (s.grammar() != null) {
+            b.setGrammar(GrammarWire.toProto(s.grammar()));
+        }
         for (int id : ids) {
             b.addPromptIds(id);
         }

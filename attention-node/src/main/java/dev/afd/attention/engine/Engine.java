@@ -9,6 +9,7 @@ import dev.afd.attention.scheduler.Step;
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.SequenceDecoder;
+import dev.afd.model.grammar.Vocabulary;
 import dev.afd.model.sampling.Sample;
 import dev.afd.model.step3.FfnException;
 import dev.afd.model.step3.Step3Model;
@@ -43,6 +44,8 @@ public final class Engine implements AutoCloseable {
     private final Set<Integer> eosIds;
     private final EngineOptions options;
     private final RequestObserver observer;
+    /** The tokens' bytes for structured output; null when the model has no usable tokenizer.json. */
+    private final Vocabulary vocabulary;
     private final BlockPool pool;
     private final Scheduler scheduler;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
@@ -81,12 +84,18 @@ public final class Engine implements AutoCloseable {
     }
 
     public Engine(Step3Model model, Set<Integer> eosIds, EngineOptions options) {
-        this(model, eosIds, options, RequestObserver.NONE);
+        this(model, eosIds, options, RequestObserver.NONE, null);
     }
 
-    /** An engine that tells {@code observer} about every request's tokens and timeline (see {@link RequestObserver}). */
-    public Engine(Step3Model model, Set<Integer> eosIds, EngineOptions options, RequestObserver observer) {
+    /**
+     * An engine that tells {@code observer} about every request's tokens and timeline (see {@link RequestObserver}).
+     *
+     * @param vocabulary the tokens' bytes, for requests with a grammar; null refuses those requests
+     */
+    public Engine(Step3Model model, Set<Integer> eosIds, EngineOptions options, RequestObserver observer,
+            Vocabulary vocabulary) {
         Step3Config c = model.config();
+        this.vocabulary = vocabulary;
         this.model = model;
         this.eosIds = Set.copyOf(eosIds);
         this.options = options;
@@ -120,7 +129,7 @@ public final class Engine implements AutoCloseable {
             throw new IllegalStateException(SHUTTING_DOWN);
         }
         LiveRequest r = new LiveRequest(id, request, new SequenceDecoder(request, eosIds, c.vocabSize(),
-                c.maxPositions()), sink);
+                c.maxPositions(), vocabulary), sink);
         if (live.putIfAbsent(id, r) != null) {
             throw new IllegalArgumentException("request id " + id + " is already in use by a live request");
         }

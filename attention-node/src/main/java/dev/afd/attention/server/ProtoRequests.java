@@ -10,6 +10,7 @@ import dev.afd.proto.GenerateResponse;
 import dev.afd.proto.TokenOutput;
 import dev.afd.proto.TopLogprob;
 import dev.afd.proto.Usage;
+import dev.afd.wire.GrammarWire;
 import dev.afd.wire.SamplingWire;
 import java.util.HashSet;
 
@@ -24,7 +25,8 @@ public final class ProtoRequests {
         SamplingParams sampling = SamplingWire.fromProto(r.getSampling());
         int[] prompt = r.getPromptIdsList().stream().mapToInt(Integer::intValue).toArray();
         return new GenerationRequest(prompt, r.getMaxTokens(), sampling, r.getIgnoreEos(),
-                new HashSet<>(r.getStopTokenIdsList()), r.getMinTokens());
+                new HashSet<>(r.getStopTokenIdsList()), r.getMinTokens(),
+                r.hasGrammar() ? GrammarWire.fromProto(r.getGrammar()) : null);
     }
 
     public static GenerateRequest toProto(String requestId, GenerationRequest r) {
@@ -35,6 +37,9 @@ public final class ProtoRequests {
                 .setIgnoreEos(r.ignoreEos())
                 .addAllStopTokenIds(r.stopTokenIds())
                 .setMinTokens(r.minTokens());
+        if (r.grammar() != null) {
+            b.setGrammar(GrammarWire.toProto(r.grammar()));
+        }
         for (int id : r.promptIds()) {
             b.addPromptIds(id);
         }

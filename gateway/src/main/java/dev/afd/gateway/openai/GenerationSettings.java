@@ -1,5 +1,6 @@
 package dev.afd.gateway.openai;
 
+import dev.afd.model.grammar.Grammar;
 import dev.afd.model.sampling.SamplingParams;
 import java.util.List;
 
@@ -21,10 +22,12 @@ import java.util.List;
  * @param includeStopStrInOutput vLLM's {@code include_stop_str_in_output}: the matched stop string, or the text of
  *     the stop token that ended the choice, stays at the end of its text
  * @param skipSpecialTokens vLLM's {@code skip_special_tokens} (default true): special tokens are left out of the text
+ * @param grammar what the output must follow (structured output); null for free text
  */
 public record GenerationSettings(Integer maxTokens, SamplingParams sampling, int n, List<String> stop,
         List<Integer> stopTokenIds, boolean logprobs, boolean echo, boolean stream, boolean includeUsage,
-        boolean ignoreEos, int minTokens, boolean includeStopStrInOutput, boolean skipSpecialTokens) {
+        boolean ignoreEos, int minTokens, boolean includeStopStrInOutput, boolean skipSpecialTokens,
+        Grammar grammar) {
     public GenerationSettings {
         stop = List.copyOf(stop);
         stopTokenIds = List.copyOf(stopTokenIds);

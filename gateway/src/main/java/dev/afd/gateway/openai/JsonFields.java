@@ -112,7 +112,7 @@ public final class JsonFields {
         return out;
     }
 
-    static ApiException wrongType(String name, String expected, JsonNode got) {
+    public static ApiException wrongType(String name, String expected, JsonNode got) {
         return ApiException.badRequest(name, "'" + name + "' must be " + expected + ", got " + describe(got));
     }
 

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.afd.gateway.structured.StructuredOutput;
+import dev.afd.model.grammar.Grammar;
 import dev.afd.model.sampling.SamplingParams;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -21,8 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Reads and validates the OpenAI request bodies: wrong types and out-of-range values are 400s naming the field, with
  * the limits vLLM applies. Fields this server does not know are ignored and logged once per name (OpenAI clients
- * send fields a server may not implement); fields it knows but cannot honour ({@code logit_bias},
- * {@code response_format} other than text, {@code suffix}) are 400s, since ignoring them would change the answer.
+ * send fields a server may not implement); fields it knows but cannot honour ({@code logit_bias}, {@code suffix},
+ * output constraints that {@link StructuredOutput} cannot compile) are 400s, since ignoring them would change the
+ * answer.
  *
  * <p>Thread-safe: holds only the immutable defaults and the shared set of names already logged.
  */
@@ -230,17 +233,17 @@ public final class RequestParser {
         if (logitBias != null && !(logitBias.isObject() && logitBias.isEmpty())) {
             throw ApiException.badRequest("logit_bias", "'logit_bias' is not supported by this server");
         }
-        JsonNode format = f.raw("response_format");
-        if (format != null && !"text".equals(format.path("type").asText("text"))) {
-            throw ApiException.badRequest("response_format", "'response_format' " + format.path("type")
-                    + " is not supported by this server; only text");
+        Grammar grammar = StructuredOutput.read(f);
+        if (grammar != null && ignoreEos) {
+            throw ApiException.badRequest("ignore_eos", "'ignore_eos' cannot be combined with structured output:"
+                    + " the output must end where its grammar does; drop one of them");
         }
         IGNORED.forEach(f::raw);
         boolean includeStop = Boolean.TRUE.equals(f.bool("include_stop_str_in_output"));
         Boolean skipSpecial = f.bool("skip_special_tokens");
         return new GenerationSettings(maxTokens, sampling, n == null ? 1 : n, stop, stopIds, logprobs, echo, stream,
                 includeUsage, ignoreEos, minTokens == null ? 0 : minTokens, includeStop,
-                skipSpecial == null || skipSpecial);
+                skipSpecial == null || skipSpecial, grammar);
     }
 
     private static Integer positive(JsonFields f, String name) {

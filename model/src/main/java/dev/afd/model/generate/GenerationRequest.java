@@ -1,6 +1,7 @@
 package dev.afd.model.generate;
 
 import dev.afd.model.config.Step3Config;
+import dev.afd.model.grammar.Grammar;
 import dev.afd.model.sampling.SamplingParams;
 import java.util.Set;
 
@@ -13,9 +14,10 @@ import java.util.Set;
  * @param ignoreEos keep generating past the model's end-of-sequence tokens
  * @param stopTokenIds further ids that end the sequence
  * @param minTokens end-of-sequence and stop ids do not count before this many tokens were generated
+ * @param grammar the output must be a sentence of this grammar (structured output); null for free text
  */
 public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos,
-        Set<Integer> stopTokenIds, int minTokens) {
+        Set<Integer> stopTokenIds, int minTokens, Grammar grammar) {
     public GenerationRequest {
         stopTokenIds = Set.copyOf(stopTokenIds);
         if (promptIds.length == 0) {
@@ -23,6 +25,10 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
         }
         if (maxTokens < 1) {
             throw new IllegalArgumentException("max_tokens must be at least 1, got " + maxTokens);
+        }
+        if (grammar != null && ignoreEos) {
+            throw new IllegalArgumentException("ignore_eos cannot be combined with structured output: the sequence"
+                    + " must end where the grammar does; drop one of them");
         }
         if (minTokens < 0 || minTokens > maxTokens) {
             throw new IllegalArgumentException("min_tokens must be between 0 and max_tokens (" + maxTokens + "), got "
@@ -51,6 +57,12 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
 
     /** A request with no extra stop ids and no minimum length. */
     public GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos) {
-        this(promptIds, maxTokens, sampling, ignoreEos, Set.of(), 0);
+        this(promptIds, maxTokens, sampling, ignoreEos, Set.of(), 0, null);
+    }
+
+    /** A request for free text. */
+    public GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos,
+            Set<Integer> stopTokenIds, int minTokens) {
+        this(promptIds, maxTokens, sampling, ignoreEos, stopTokenIds, minTokens, null);
     }
 }

@@ -1,10 +1,13 @@
 package dev.afd.model.generate;
 
+import dev.afd.model.grammar.GrammarConstraint;
+import dev.afd.model.grammar.Vocabulary;
 import dev.afd.model.sampling.Sample;
 import dev.afd.model.sampling.SequenceSampler;
 import dev.afd.model.sampling.TokenLogprob;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -20,6 +23,8 @@ public final class SequenceDecoder {
     private final Set<Integer> eosIds;
     private final int maxPositions;
     private final SequenceSampler sampler;
+    /** Null for free text. */
+    private final GrammarConstraint grammar;
     private final int[] generated;
     private final float[] logprobs;
     private final List<List<TokenLogprob>> top = new ArrayList<>();
@@ -32,6 +37,21 @@ public final class SequenceDecoder {
      * @param maxPositions the model's context length
      */
     public SequenceDecoder(GenerationRequest request, Set<Integer> eosIds, int vocabSize, int maxPositions) {
+        this(request, eosIds, vocabSize, maxPositions, null);
+    }
+
+    /**
+     * @param vocabulary the tokens' bytes, for a request with a grammar; may be null when the request has none
+     * @throws IllegalArgumentException when the request has a grammar and there is no vocabulary to apply it with
+     */
+    public SequenceDecoder(GenerationRequest request, Set<Integer> eosIds, int vocabSize, int maxPositions,
+            Vocabulary vocabulary) {
+        if (request.grammar() != null && vocabulary == null) {
+            throw new IllegalArgumentException("structured output is not available on this node: it found no"
+                    + " byte-level tokenizer.json next to the model's weights (see its log)");
+        }
+        this.grammar = request.grammar() == null ? null : new GrammarConstraint(request.grammar(), vocabulary,
+                endIds(request, eosIds));
         this.request = request;
         this.eosIds = eosIds;
         this.maxPositions = maxPositions;
@@ -45,7 +65,14 @@ public final class SequenceDecoder {
         if (finishReason != null) {
             throw new IllegalStateException("the sequence has already finished (" + finishReason + ")");
         }
-        Sample s = sampler.next(logits);
+        Sample s;
+        if (grammar == null) {
+            s = sampler.next(logits);
+        } else {
+            // Tokens left after this one, less one for the end-of-sequence token that finishes the output.
+            s = sampler.next(logits, grammar.allowed(request.maxTokens() - count - 2));
+            grammar.accept(s.token());
+        }
         generated[count] = s.token();
         logprobs[count] = s.logprob();
         top.add(s.top());
@@ -58,6 +85,12 @@ public final class SequenceDecoder {
             finishReason = "length";
         }
         return s;
+    }
+
+    private static Set<Integer> endIds(GenerationRequest request, Set<Integer> eosIds) {
+        Set<Integer> ends = new HashSet<>(request.stopTokenIds());
+        ends.addAll(eosIds);
+        return ends;
     }
 
     /** Ends the sequence early at the caller's request; its finish reason becomes {@code "abort"}. */

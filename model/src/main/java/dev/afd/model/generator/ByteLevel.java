@@ -2,7 +2,9 @@ package dev.afd.model.generator;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -10,7 +12,7 @@ import java.util.regex.Pattern;
  * GPT-2's byte-level alphabet, as the Hugging Face {@code ByteLevel} pre-tokenizer and decoder use it: every byte is
  * shown as one printable character, so that BPE tokens are plain strings without spaces or control characters.
  */
-final class ByteLevel {
+public final class ByteLevel {
     static final int BYTES = 256;
 
     /**
@@ -24,6 +26,7 @@ final class ByteLevel {
     private static final char[] CHAR_OF_BYTE = new char[BYTES];
     /** Bytes in GPT-2's base-vocabulary order: printable ones first, in byte order, then the remapped ones. */
     private static final int[] ORDER = new int[BYTES];
+    private static final Map<Character, Integer> BYTE_OF_CHAR = new HashMap<>();
 
     static {
         int next = 0;
@@ -39,6 +42,9 @@ final class ByteLevel {
                 CHAR_OF_BYTE[b] = (char) (BYTES + remapped++);
                 ORDER[next++] = b;
             }
+        }
+        for (int b = 0; b < BYTES; b++) {
+            BYTE_OF_CHAR.put(CHAR_OF_BYTE[b], b);
         }
     }
 
@@ -65,6 +71,22 @@ final class ByteLevel {
             sb.append(CHAR_OF_BYTE[b & 0xFF]);
         }
         return sb.toString();
+    }
+
+    /**
+     * The bytes a byte-level token string stands for; null when it has a character outside the alphabet (then it
+     * is not a byte-level token).
+     */
+    public static byte[] decode(String token) {
+        byte[] out = new byte[token.length()];
+        for (int i = 0; i < out.length; i++) {
+            int b = BYTE_OF_CHAR.getOrDefault(token.charAt(i), -1);
+            if (b < 0) {
+                return null;
+            }
+            out[i] = (byte) b;
+        }
+        return out;
     }
 
     /** Pre-tokenizes {@code text} like the {@code ByteLevel} pre-tokenizer: split, then map to the alphabet. */

@@ -34,10 +34,19 @@ public final class SequenceSampler {
 
     /** Chooses the next token from {@code logits} (not modified) and records it as generated. */
     public Sample next(float[] logits) {
+        return next(logits, null);
+    }
+
+    /**
+     * Chooses the next token among {@code allowed} (token ids; null allows every token) and records it. The
+     * log-probabilities reported stay those of the raw logits, as vLLM reports them.
+     */
+    public Sample next(float[] logits, int[] allowed) {
         int vocab = logits.length;
         float[] logprobs = new float[vocab];
         Softmax.logSoftmax(logits, 0, vocab, logprobs, 0);
-        int token = params.isGreedy() ? argmax(penalised(logits)) : draw(penalised(logits));
+        float[] scores = allowed == null ? penalised(logits) : masked(penalised(logits), allowed);
+        int token = params.isGreedy() ? argmax(scores) : draw(scores);
         outputCounts[token]++;
         seen[token] = true;
         return new Sample(token, logprobs[token], top(logprobs, params.topLogprobs()));
@@ -62,6 +71,16 @@ public final class SequenceSampler {
         return l;
     }
 
+    /** Every token not allowed at negative infinity, which greedy and sampled choices both skip. */
+    private static float[] masked(float[] logits, int[] allowed) {
+        float[] m = new float[logits.length];
+        Arrays.fill(m, Float.NEGATIVE_INFINITY);
+        for (int t : allowed) {
+            m[t] = logits[t];
+        }
+        return m;
+    }
+
     private static int argmax(float[] l) {
         int best = 0;
         for (int t = 1; t < l.length; t++) {
@@ -83,6 +102,10 @@ public final class SequenceSampler {
             total += p[i];
         }
         int keep = order.length;
+        // Masked tokens (negative infinity) have probability 0 and sort last: never draw them, even by rounding.
+        while (keep > 1 && p[keep - 1] == 0 && logits[order[keep - 1]] == Float.NEGATIVE_INFINITY) {
+            keep--;
+        }
         if (params.topP() < 1) {
             double cumulative = 0;
             for (int i = 0; i < keep; i++) {
