@@ -3,6 +3,7 @@ package dev.afd.cli;
 import dev.afd.gateway.Gateway;
 import dev.afd.gateway.GatewayOptions;
 import dev.afd.gateway.http.HttpLimits;
+import dev.afd.gateway.reasoning.ReasoningParser;
 import dev.afd.gateway.routing.Resolver;
 import dev.afd.telemetry.Tracing;
 import java.io.PrintWriter;
@@ -97,6 +98,9 @@ final class GatewayCommand implements Callable<Integer> {
                     + " Default: ${DEFAULT-VALUE}.")
     boolean prefixRouting;
 
+    @Option(names = "--reasoning-parser", description = "Split chat answers into reasoning (message.reasoning_content, delta.reasoning_content) and answer (content): 'step3' takes the text up to and including </think> as reasoning (default: none, answers stay whole).")
+    String reasoningParser;
+
     @Mixin
     ExitWithMixin exitWith;
 
@@ -135,6 +139,7 @@ final class GatewayCommand implements Callable<Integer> {
                 .intervals(Duration.ofMillis(loadIntervalMs), Duration.ofSeconds(dnsIntervalS))
                 .tls(tls.tls())
                 .prefixRouting(prefixRouting)
+                .reasoningParser(reasoningParser == null ? null : ReasoningParser.named(reasoningParser))
                 .tracing(tracing)
                 .build();
         Gateway gateway = Gateway.start(options, model, tokenizer, resolver);

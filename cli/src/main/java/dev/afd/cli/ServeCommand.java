@@ -1,5 +1,6 @@
 package dev.afd.cli;
 
+import dev.afd.gateway.reasoning.ReasoningParser;
 import dev.afd.model.safetensors.Checkpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -53,6 +54,9 @@ final class ServeCommand implements Callable<Integer> {
                     + " Default: ${DEFAULT-VALUE}.")
     boolean prefixRouting;
 
+    @Option(names = "--reasoning-parser", description = "Split chat answers into reasoning (message.reasoning_content, delta.reasoning_content) and answer (content): 'step3' takes the text up to and including </think> as reasoning (default: none, answers stay whole).")
+    String reasoningParser;
+
     @Option(names = "--ffn-nodes", defaultValue = "2", description = "ffn-node processes (default: ${DEFAULT-VALUE}).")
     int ffnNodes;
 
@@ -94,6 +98,10 @@ final class ServeCommand implements Callable<Integer> {
             attentionArgs.add("--no-prefix-caching");
         }
         List<String> gatewayArgs = new ArrayList<>(prefixRouting ? List.of() : List.of("--no-prefix-routing"));
+        if (reasoningParser != null) {
+            // Checked here, so that a wrong name fails before any process starts.
+            gatewayArgs.addAll(List.of("--reasoning-parser", ReasoningParser.named(reasoningParser).name()));
+        }
         String tracesEndpoint = traces.checkedEndpoint();
         if (tracesEndpoint != null) {
             for (List<String> args : List.of(attentionArgs, gatewayArgs)) {

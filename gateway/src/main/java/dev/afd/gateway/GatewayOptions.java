@@ -1,6 +1,7 @@
 package dev.afd.gateway;
 
 import dev.afd.gateway.http.HttpLimits;
+import dev.afd.gateway.reasoning.ReasoningParser;
 import dev.afd.telemetry.Tracing;
 import dev.afd.transport.MutualTls;
 import java.time.Duration;
@@ -25,10 +26,13 @@ import java.time.Duration;
  * @param prefixRouting send prompts that start alike to the same attention node, where their prefix is cached
  *     (else every request goes to the least-loaded node)
  * @param tracing where each request's span goes; the caller closes it after the gateway
+ * @param reasoningParser splits chat answers into {@code reasoning_content} and {@code content}, or null to leave
+ *     them whole
  */
 public record GatewayOptions(String host, int port, String servedModelName, String apiKey, HttpLimits http,
         int maxInflight, int maxTokenizing, Duration streamStallTimeout, Duration drainTimeout, int ioThreads,
-        Duration loadInterval, Duration resolveInterval, MutualTls tls, boolean prefixRouting, Tracing tracing) {
+        Duration loadInterval, Duration resolveInterval, MutualTls tls, boolean prefixRouting, Tracing tracing,
+        ReasoningParser reasoningParser) {
     public static final int DEFAULT_PORT = 8000;
     public static final int DEFAULT_MAX_INFLIGHT = 1024;
 
@@ -56,7 +60,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
     /**
      * All interfaces, port 8000, no API key, {@link HttpLimits#defaults()}, 1024 sequences, one tokenization per
      * core, 30 s stream stall, 30 s drain, 2 I/O threads, load polled every 250 ms, DNS every 5 s, plaintext,
-     * prefix routing, no traces exported.
+     * prefix routing, no traces exported, no reasoning parser.
      */
     public static Builder builder() {
         return new Builder();
@@ -79,6 +83,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
         b.tls = tls;
         b.prefixRouting = prefixRouting;
         b.tracing = tracing;
+        b.reasoningParser = reasoningParser;
         return b;
     }
 
@@ -99,6 +104,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
         private MutualTls tls;
         private boolean prefixRouting = true;
         private Tracing tracing = Tracing.off();
+        private ReasoningParser reasoningParser;
 
         private Builder() {}
 
@@ -169,10 +175,15 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
             return this;
         }
 
+        public Builder reasoningParser(ReasoningParser p) {
+            this.reasoningParser = p;
+            return this;
+        }
+
         public GatewayOptions build() {
             return new GatewayOptions(host, port, servedModelName, apiKey, http, maxInflight, maxTokenizing,
                     streamStallTimeout, drainTimeout, ioThreads, loadInterval, resolveInterval, tls, prefixRouting,
-                    tracing);
+                    tracing, reasoningParser);
         }
     }
 }

@@ -13,6 +13,7 @@ import dev.afd.gateway.openai.GenerationSettings;
 import dev.afd.gateway.openai.OpenAiJson;
 import dev.afd.gateway.openai.Prompt;
 import dev.afd.gateway.openai.RequestParser;
+import dev.afd.gateway.reasoning.ReasoningParser;
 import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.ChatTemplate;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
@@ -48,10 +49,14 @@ final class GenerationService {
     private final GatewayMetrics metrics;
     private final Duration stallTimeout;
     private final Tracing tracing;
+    private final ReasoningParser reasoning;
 
+    /** @param reasoning splits chat answers into reasoning and answer, or null to leave them whole */
     GenerationService(ModelInfo model, ModelTokenizer tokenizer, PromptEncoder encoder, RequestParser parser,
-            Router router, Admission admission, GatewayMetrics metrics, Duration stallTimeout, Tracing tracing) {
+            Router router, Admission admission, GatewayMetrics metrics, Duration stallTimeout, Tracing tracing,
+            ReasoningParser reasoning) {
         this.model = model;
+        this.reasoning = reasoning;
         this.tracing = tracing;
         this.tokenizer = tokenizer;
         this.encoder = encoder;
@@ -77,7 +82,8 @@ final class GenerationService {
                         ? tokenizer.decode(t.ids(), false) : null);
             });
         }
-        run(exchange, OpenAiJson.Kind.COMPLETION, inputs, r.settings(), "prompt");
+        // As in vLLM, the reasoning parser leaves completions' text whole.
+        run(exchange, OpenAiJson.Kind.COMPLETION, inputs, r.settings(), "prompt", null);
     }
 
     void chat(HttpExchange exchange) {
@@ -91,7 +97,12 @@ final class GenerationService {
         }
         // The template already placed bos and the other special tokens.
         int[] ids = encoder.chat(template, r.messages(), r.addGenerationPrompt(), r.templateVariables(), false);
-        run(exchange, OpenAiJson.Kind.CHAT, List.of(new Input(ids, null)), r.settings(), "messages");
+        GenerationSettings s = r.settings();
+        if (reasoning != null && s.grammar() != null) {
+            // Structured output constrains the answer, not the reasoning before it.
+            s = s.withGrammar(reasoning.answerOnly(s.grammar()));
+        }
+        run(exchange, OpenAiJson.Kind.CHAT, List.of(new Input(ids, null)), s, "messages", reasoning);
     }
 
     void checkModel(String requested) {
@@ -101,8 +112,9 @@ final class GenerationService {
         }
     }
 
+    /** @param split splits each choice's text into reasoning and answer, or null to leave it whole */
     private void run(HttpExchange exchange, OpenAiJson.Kind kind, List<Input> inputs, GenerationSettings s,
-            String promptParam) {
+            String promptParam, ReasoningParser split) {
         int[] maxTokens = new int[inputs.size()];
         int promptTokens = 0;
         for (int i = 0; i < inputs.size(); i++) {
@@ -126,7 +138,7 @@ final class GenerationService {
         RequestSpan span = tracing.start(exchange.method() + " " + exchange.path(), client)
                 .set("afd.preprocess_ms", (System.nanoTime() - exchange.arrivalNanos()) / 1e6);
         GenerationJob job = new GenerationJob(header, exchange, s, metrics, admission, promptTokens, stallTimeout,
-                client.withTraceparent(span.traceparent()), span);
+                client.withTraceparent(span.traceparent()), span, split);
         StopTokenRule rule = new StopTokenRule(model.eosIds(), new HashSet<>(s.stopTokenIds()), s.ignoreEos(),
                 s.minTokens());
         for (int p = 0; p < inputs.size(); p++) {

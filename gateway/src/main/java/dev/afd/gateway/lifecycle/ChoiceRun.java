@@ -3,6 +3,8 @@ package dev.afd.gateway.lifecycle;
 import dev.afd.gateway.openai.ApiException;
 import dev.afd.gateway.openai.ChoiceOutput;
 import dev.afd.gateway.openai.TokenLogprob;
+import dev.afd.gateway.reasoning.ReasoningParser;
+import dev.afd.gateway.reasoning.ReasoningStream;
 import dev.afd.gateway.routing.AttentionEndpoint;
 import dev.afd.gateway.routing.GenerateCall;
 import dev.afd.gateway.routing.GenerateListener;
@@ -42,6 +44,8 @@ final class ChoiceRun implements GenerateListener {
     private final IncrementalDetokenizer detokenizer;
     private final StopMatcher stops;
     private final String echoText;
+    private final ReasoningParser reasoning;
+    private final ReasoningStream reasoningStream;
     private final StringBuilder text = new StringBuilder();
     private final List<TokenLogprob> logprobs;
     private final Set<AttentionEndpoint> tried = new HashSet<>();
@@ -58,10 +62,13 @@ final class ChoiceRun implements GenerateListener {
      * @param stops the request's stop strings (fresh: it holds this choice's pending text)
      * @param echoText the prompt's text when the request echoes it, else null
      * @param skipSpecialTokens leave special tokens out of the text
+     * @param reasoning splits the text into reasoning and answer (chat), or null to leave it whole
      */
     ChoiceRun(ReentrantLock lock, ChoiceOwner owner, int index, GenerateRequest request, ModelTokenizer tokenizer,
             StopTokenRule stopRule, StopMatcher stops, boolean logprobs, String echoText,
-            boolean skipSpecialTokens) {
+            boolean skipSpecialTokens, ReasoningParser reasoning) {
+        this.reasoning = reasoning;
+        this.reasoningStream = reasoning == null ? null : reasoning.stream();
         this.lock = lock;
         this.owner = owner;
         this.index = index;
@@ -108,8 +115,15 @@ final class ChoiceRun implements GenerateListener {
         return text.length();
     }
 
+    /** Splits the streamed text into reasoning and answer; null when the request's text stays whole. */
+    ReasoningStream reasoningStream() {
+        return reasoningStream;
+    }
+
     ChoiceOutput output() {
-        return new ChoiceOutput(index, text.toString(), logprobs, finishReason, stopReason);
+        String whole = text.toString();
+        return new ChoiceOutput(index, whole, reasoning == null ? null : reasoning.split(whole), logprobs,
+                finishReason, stopReason);
     }
 
     /** Sends the request to the least loaded ready node; fails the request when there is none. */

@@ -8,6 +8,8 @@ import dev.afd.gateway.openai.ChoiceOutput;
 import dev.afd.gateway.openai.GenerationSettings;
 import dev.afd.gateway.openai.OpenAiJson;
 import dev.afd.gateway.openai.TokenLogprob;
+import dev.afd.gateway.reasoning.ReasoningParser;
+import dev.afd.gateway.reasoning.ReasoningSplit;
 import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
 import dev.afd.gateway.tokenizer.StopMatcher;
@@ -54,6 +56,7 @@ public final class GenerationJob implements ChoiceOwner {
     private final Duration stallTimeout;
     private final RequestContext context;
     private final RequestSpan span;
+    private final ReasoningParser reasoning;
     private long firstTokenNanos;
     private Future<?> stall;
     private int remaining;
@@ -68,7 +71,8 @@ public final class GenerationJob implements ChoiceOwner {
      */
     public GenerationJob(OpenAiJson.Header header, HttpExchange exchange, GenerationSettings settings,
             GatewayMetrics metrics, Admission admission, int usagePromptTokens, Duration stallTimeout,
-            RequestContext context, RequestSpan span) {
+            RequestContext context, RequestSpan span, ReasoningParser reasoning) {
+        this.reasoning = reasoning;
         this.stallTimeout = stallTimeout;
         this.context = context;
         this.span = span;
@@ -89,7 +93,7 @@ public final class GenerationJob implements ChoiceOwner {
     public void addChoice(int index, GenerateRequest request, ModelTokenizer tokenizer, StopTokenRule stopRule,
             StopMatcher stops, String echoText) {
         choices.add(new ChoiceRun(lock, this, index, request, tokenizer, stopRule, stops, settings.logprobs(),
-                echoText, settings.skipSpecialTokens()));
+                echoText, settings.skipSpecialTokens(), reasoning));
     }
 
     /** Starts every choice's call; a client that leaves from now on stops them. */
@@ -153,11 +157,21 @@ public final class GenerationJob implements ChoiceOwner {
             if (!settings.stream() || ended || (text.isEmpty() && logprobs == null)) {
                 return;
             }
-            openStream();
-            exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, text, logprobs, textOffset, null, null));
+            sendPiece(c, c.reasoningStream() == null ? new ReasoningSplit(null, text)
+                    : c.reasoningStream().feed(text), logprobs, textOffset);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Streams a piece of a choice's output: its reasoning and answer parts (chat), or text, with its logprobs. */
+    private void sendPiece(ChoiceRun c, ReasoningSplit piece, List<TokenLogprob> logprobs, int textOffset) {
+        if (piece.isEmpty() && logprobs == null) {
+            return;
+        }
+        openStream();
+        exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, piece.reasoning(), piece.content(), logprobs,
+                textOffset, null, null));
     }
 
     /** A choice ended normally (or by a stop string); the answer goes out once every choice has. */
@@ -171,9 +185,12 @@ public final class GenerationJob implements ChoiceOwner {
                 return;
             }
             if (settings.stream()) {
+                if (c.reasoningStream() != null) {
+                    sendPiece(c, c.reasoningStream().flush(), null, c.textLength());
+                }
                 openStream();
-                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, header.kind() == OpenAiJson.Kind.CHAT
-                        ? null : "", null, c.textLength(), c.finishReason(), c.stopReason()));
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, header.kind()
+                        == OpenAiJson.Kind.CHAT ? null : "", null, c.textLength(), c.finishReason(), c.stopReason()));
             }
             if (--remaining == 0) {
                 complete();
@@ -324,9 +341,9 @@ public final class GenerationJob implements ChoiceOwner {
         exchange.startEvents();
         for (ChoiceRun c : choices) {
             if (header.kind() == OpenAiJson.Kind.CHAT) {
-                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), "assistant", "", null, 0, null, null));
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), "assistant", null, "", null, 0, null, null));
             } else if (settings.echo()) {
-                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, c.echoText(), null, 0, null, null));
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, c.echoText(), null, 0, null, null));
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.afd.gateway.openai;
 
+import dev.afd.gateway.reasoning.ReasoningSplit;
 import java.util.List;
 
 /**
@@ -7,9 +8,10 @@ import java.util.List;
  *
  * @param index the choice's position in {@code choices}
  * @param text the generated text (after the prompt when echoed), stop string excluded
+ * @param reasoning chat with a reasoning parser: {@code text} split into reasoning and answer; else null
  * @param logprobs one entry per generated token, or null when not asked for
  * @param finishReason {@code stop}, {@code length} or {@code abort}
  * @param stopReason the stop string or stop token id that ended the choice, or null
  */
-public record ChoiceOutput(int index, String text, List<TokenLogprob> logprobs, String finishReason,
+public record ChoiceOutput(int index, String text, ReasoningSplit reasoning, List<TokenLogprob> logprobs, String finishReason,
         Object stopReason) {}

@@ -32,4 +32,10 @@ public record GenerationSettings(Integer maxTokens, SamplingParams sampling, int
         stop = List.copyOf(stop);
         stopTokenIds = List.copyOf(stopTokenIds);
     }
+
+    /** These settings with {@code g} as what the output must follow. */
+    public GenerationSettings withGrammar(Grammar g) {
+        return new GenerationSettings(maxTokens, sampling, n, stop, stopTokenIds, logprobs, echo, stream, includeUsage,
+                ignoreEos, minTokens, includeStopStrInOutput, skipSpecialTokens, g);
+    }
 }

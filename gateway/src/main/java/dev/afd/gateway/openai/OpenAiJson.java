@@ -98,7 +98,12 @@ public final class OpenAiJson {
             if (h.kind == Kind.CHAT) {
                 ObjectNode message = choice.putObject("message");
                 message.put("role", "assistant");
-                message.put("content", c.text());
+                if (c.reasoning() == null) {
+                    message.put("content", c.text());
+                } else {
+                    message.put("content", c.reasoning().content());
+                    message.put("reasoning_content", c.reasoning().reasoning());
+                }
                 message.putNull("refusal");
                 message.putArray("tool_calls");
                 putChatLogprobs(choice, c.logprobs());
@@ -117,12 +122,13 @@ public final class OpenAiJson {
      * A stream chunk for one choice.
      *
      * @param role the chat role to announce (first chunk of a chat choice), or null
+     * @param reasoning chat only: the next piece of reasoning ({@code delta.reasoning_content}), or null for none
      * @param text the next piece of text, or null for none
      * @param textOffset completions only: where this piece starts in the choice's text (for {@code text_offset})
      * @param finishReason set on the choice's last chunk
      */
-    public static ObjectNode chunk(Header h, int index, String role, String text, List<TokenLogprob> logprobs,
-            int textOffset, String finishReason, Object stopReason) {
+    public static ObjectNode chunk(Header h, int index, String role, String reasoning, String text,
+            List<TokenLogprob> logprobs, int textOffset, String finishReason, Object stopReason) {
         ObjectNode root = start(h, h.kind.chunkObject);
         ObjectNode choice = root.putArray("choices").addObject();
         choice.put("index", index);
@@ -130,6 +136,9 @@ public final class OpenAiJson {
             ObjectNode delta = choice.putObject("delta");
             if (role != null) {
                 delta.put("role", role);
+            }
+            if (reasoning != null) {
+                delta.put("reasoning_content", reasoning);
             }
             if (text != null) {
                 delta.put("content", text);
