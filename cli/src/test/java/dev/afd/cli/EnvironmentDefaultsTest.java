@@ -51,6 +51,18 @@ class EnvironmentDefaultsTest {
     }
 
     @Test
+    void theReasoningParserIsOffByDefaultAndComesFromTheEnvironment() {
+        GatewayCommand off = (GatewayCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(Map.of()))
+                .parseArgs("gateway", "--model", "m").subcommand().commandSpec().userObject();
+        assertThat(off.reasoningParser).isNull();
+        ServeCommand serve = (ServeCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_REASONING_PARSER", "step3")))
+                .parseArgs("serve", "--local", "--model", "m").subcommand().commandSpec().userObject();
+        assertThat(serve.reasoningParser).isEqualTo("step3");
+    }
+
+    @Test
     void logFormatAndTracesEndpointComeFromTheEnvironmentAndAreOffByDefault() {
         Map<String, String> env = Map.of("AFD_LOG_FORMAT", "json",
                 "AFD_GATEWAY_OTLP_TRACES_ENDPOINT", "http://collector:4318/v1/traces");
