@@ -83,7 +83,9 @@ final class BenchPathsCommand implements Callable<Integer> {
         double kernels;
         double offline;
         long[] offlineTimes;
+        int experts;
         try (Checkpoint checkpoint = target.open(out)) {
+            experts = Math.max(1, checkpoint.config().numExperts());
             int vocab = checkpoint.config().vocabSize();
             prompt = Arrays.stream(PROMPT).map(id -> id % vocab).toArray();
             progress(out, "kernels alone (afd bench kernels' decode), batch 1");
@@ -102,10 +104,6 @@ final class BenchPathsCommand implements Callable<Integer> {
         }
         progress(out, "serve --local (" + ffnNodes + " ffn-nodes), starting");
         long[] servedTimes;
-        int experts;
-        try (Checkpoint checkpoint = Checkpoint.open(target.model)) {
-            experts = Math.max(1, checkpoint.config().numExperts());
-        }
         try (LocalDeployment deployment = new LocalDeployment(new LocalDeployment.Layout(target.model, experts,
                 ffnNodes, 1, 1, 0, 0), List.of(), List.of(), List.of(), Map.of(), Duration.ofMinutes(3))) {
             progress(out, "serve --local, warm-up");

@@ -15,7 +15,6 @@ import io.grpc.stub.StreamObserver;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 import java.util.function.ObjLongConsumer;
 
@@ -88,13 +87,7 @@ final class ExchangeStream implements StreamObserver<ExchangeRequest> {
         if (work == null) {
             return;
         }
-        try {
-            compute.execute(work);
-        } catch (RejectedExecutionException e) {
-            synchronized (this) {
-                fail(Status.UNAVAILABLE, processor.node() + " is shutting down; connect to another ffn node");
-            }
-        }
+        compute.execute(work);
     }
 
     /** Takes in one message; returns the frame's computation, to run outside the lock, or null when there is none. */

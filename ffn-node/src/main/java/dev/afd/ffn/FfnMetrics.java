@@ -6,6 +6,7 @@ import dev.afd.metrics.ProcessMeters;
 import dev.afd.proto.ActivationFrame;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.concurrent.TimeUnit;
@@ -40,10 +41,9 @@ final class FfnMetrics implements AutoCloseable {
                 .register(registry);
         frames = Counter.builder("afd_ffn_node_frames").description("Frames computed (one per layer, micro-batch"
                 + " and attention node that sent work here)").register(registry);
-        compute = Timer.builder("afd_ffn_node_compute").description("Compute time of one frame: decode, experts,"
-                        + " encode (what the attention node subtracts to get the exchange's overhead)")
-                .serviceLevelObjectives(Buckets.durations(Buckets.LAYER))
-                .register(registry);
+        compute = Buckets.timer(registry, "afd_ffn_node_compute", "Compute time of one frame: decode, experts,"
+                + " encode (what the attention node subtracts to get the exchange's overhead)", Tags.empty(),
+                Buckets.LAYER);
         expertRows = new Counter[numExperts + 1];
         expertFrames = new Counter[numExperts + 1];
         register(0, SHARED);

@@ -1,5 +1,9 @@
 package dev.afd.metrics;
 
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,8 +30,20 @@ public final class Buckets {
 
     private Buckets() {}
 
-    /** Bounds in seconds as durations, for a Micrometer timer's {@code serviceLevelObjectives}. */
-    public static Duration[] durations(double[] seconds) {
+    /** A timer exported as a histogram with these bounds (seconds), registered in {@code registry}. */
+    public static Timer timer(MeterRegistry registry, String name, String help, Tags tags, double[] bucketsSeconds) {
+        return Timer.builder(name).tags(tags).description(help).serviceLevelObjectives(durations(bucketsSeconds))
+                .register(registry);
+    }
+
+    /** A distribution summary exported as a histogram with these bounds, registered in {@code registry}. */
+    public static DistributionSummary summary(MeterRegistry registry, String name, String help, Tags tags,
+            double[] buckets) {
+        return DistributionSummary.builder(name).tags(tags).description(help).serviceLevelObjectives(buckets)
+                .register(registry);
+    }
+
+    private static Duration[] durations(double[] seconds) {
         return Arrays.stream(seconds).mapToObj(s -> Duration.ofNanos((long) (s * 1e9))).toArray(Duration[]::new);
     }
 

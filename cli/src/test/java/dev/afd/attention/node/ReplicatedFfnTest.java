@@ -109,7 +109,7 @@ class ReplicatedFfnTest {
         try (Cluster cluster = new Cluster(checkpoint, overlapping, WIRE, OPTIONS)) {
             int port = cluster.attention.serve("127.0.0.1", 0).port();
             CompletableFuture<List<GenerationResult>> streams = inBackground(requests, port);
-            awaitDecoding(cluster);
+            awaitDecoding(cluster.attention);
             cluster.ffnServers.get(1).kill();
             DistributedParityTest.assertSame(streams.join(), single);
 
@@ -117,7 +117,7 @@ class ReplicatedFfnTest {
             try (AttentionClient client = new AttentionClient("127.0.0.1:" + port)) {
                 CompletableFuture<GenerationResult> inFlight = CompletableFuture.supplyAsync(
                         () -> client.generate("doomed", requests.getFirst()));
-                awaitDecoding(cluster);
+                awaitDecoding(cluster.attention);
                 long killed = System.nanoTime();
                 cluster.ffnServers.get(0).kill();
                 assertThatThrownBy(inFlight::join).hasMessageContaining("experts").hasMessageContaining("2-4");
@@ -139,7 +139,7 @@ class ReplicatedFfnTest {
         try (Cluster cluster = new Cluster(checkpoint, overlapping, WIRE, OPTIONS)) {
             int port = cluster.attention.serve("127.0.0.1", 0).port();
             CompletableFuture<List<GenerationResult>> streams = inBackground(requests, port);
-            awaitDecoding(cluster);
+            awaitDecoding(cluster.attention);
             // One node at a time, as a rolling update does: SIGTERM's drain, then the new version on the same port.
             for (int n = 0; n < overlapping.size(); n++) {
                 FfnServer old = cluster.ffnServers.get(n);
@@ -195,11 +195,7 @@ class ReplicatedFfnTest {
             awaitMembers(node, 2);
             int port = node.serve("127.0.0.1", 0).port();
             CompletableFuture<List<GenerationResult>> streams = inBackground(requests, port);
-            long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (node.engine().load().running() == 0) {
-                assertThat(System.nanoTime()).as("requests running").isLessThan(end);
-                Thread.sleep(5);
-            }
+            awaitDecoding(node);
             hang.set(true);
             DistributedParityTest.assertSame(streams.join(), single);
             assertThat(node.ffn().stats().failovers()).as("the wedged node's parts went to the other copy")
@@ -270,9 +266,9 @@ class ReplicatedFfnTest {
     }
 
     /** Waits until the attention node is decoding (sequences running). */
-    private static void awaitDecoding(Cluster cluster) throws InterruptedException {
+    private static void awaitDecoding(AttentionNode node) throws InterruptedException {
         long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (cluster.attention.engine().load().running() == 0) {
+        while (node.engine().load().running() == 0) {
             assertThat(System.nanoTime()).as("requests running").isLessThan(end);
             Thread.sleep(5);
         }

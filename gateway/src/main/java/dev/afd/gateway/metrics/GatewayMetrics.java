@@ -139,13 +139,10 @@ public final class GatewayMetrics implements AutoCloseable {
     }
 
     private Timer timer(String name, String help, double[] bucketsSeconds) {
-        return Timer.builder(name).tags(model).description(help)
-                .serviceLevelObjectives(Buckets.durations(bucketsSeconds))
-                .register(registry);
+        return Buckets.timer(registry, name, help, model, bucketsSeconds);
     }
 
     private DistributionSummary summary(String name, String help, double[] buckets) {
-        return DistributionSummary.builder(name).tags(model).description(help).serviceLevelObjectives(buckets)
-                .register(registry);
+        return Buckets.summary(registry, name, help, model, buckets);
     }
 }
