@@ -25,6 +25,7 @@ import dev.afd.telemetry.RequestContext;
 import dev.afd.telemetry.RequestSpan;
 import dev.afd.telemetry.Tracing;
 import dev.afd.wire.GrammarWire;
+import dev.afd.wire.LogitControlsWire;
 import dev.afd.wire.SamplingWire;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -75,15 +76,19 @@ final class GenerationService {
         CompletionRequest r = parser.completion(body);
         checkModel(r.model());
         List<Input> inputs = new ArrayList<>();
+        GenerationSettings s = r.settings();
         for (Prompt p : r.prompts()) {
-            inputs.add(switch (p) {
-                case Prompt.Text t -> new Input(encoder.encode(t.text(), true, "prompt"), t.text());
-                case Prompt.Tokens t -> new Input(t.ids(), r.settings().echo()
-                        ? tokenizer.decode(t.ids(), false) : null);
-            });
+            int[] ids = switch (p) {
+                case Prompt.Text t -> encoder.encode(t.text(), true, "prompt");
+                case Prompt.Tokens t -> t.ids();
+            };
+            int[] kept = s.truncate(ids, model.maxModelLen());
+            String echo = !s.echo() ? null
+                    : p instanceof Prompt.Text t && kept == ids ? t.text() : tokenizer.decode(kept, false);
+            inputs.add(new Input(kept, echo));
         }
         // As in vLLM, the reasoning parser leaves completions' text whole.
-        run(exchange, OpenAiJson.Kind.COMPLETION, inputs, r.settings(), "prompt", null);
+        run(exchange, OpenAiJson.Kind.COMPLETION, inputs, s, "prompt", null);
     }
 
     void chat(HttpExchange exchange) {
@@ -96,8 +101,9 @@ final class GenerationService {
                     + " tokenizer_config.json; use /v1/completions with a prompt instead");
         }
         // The template already placed bos and the other special tokens.
-        int[] ids = encoder.chat(template, r.messages(), r.addGenerationPrompt(), r.templateVariables(), false);
         GenerationSettings s = r.settings();
+        int[] ids = s.truncate(encoder.chat(template, r.messages(), r.addGenerationPrompt(), r.templateVariables(),
+                false), model.maxModelLen());
         if (reasoning != null && s.grammar() != null) {
             // Structured output constrains the answer, not the reasoning before it.
             s = s.withGrammar(reasoning.answerOnly(s.grammar()));
@@ -186,6 +192,11 @@ final class GenerationService {
                     + maxTokens + ". This model's maximum context length is " + n + " tokens and your request has "
                     + ids.length + " input tokens (" + maxTokens + " > " + n + " - " + ids.length + ").");
         }
+        try {
+            s.logitControls().requireInVocabulary(model.vocabSize());
+        } catch (SamplingParams.InvalidSamplingException e) {
+            throw ApiException.badRequest(e.parameter(), e.getMessage());
+        }
         if (s.minTokens() > maxTokens) {
             throw ApiException.badRequest("min_tokens", "'min_tokens' (" + s.minTokens() + ") is more than the "
                     + maxTokens + " tokens this request may generate");
@@ -206,6 +217,10 @@ final class GenerationService {
                 .setMinTokens(s.minTokens());
         if (s.grammar() != null) {
             b.setGrammar(GrammarWire.toProto(s.grammar()));
+        }
+        LogitControlsWire.write(s.logitControls(), b);
+        if (s.wantsPromptLogprobs()) {
+            b.setPromptLogprobs(s.promptLogprobs());
         }
         for (int id : ids) {
             b.addPromptIds(id);

@@ -10,10 +10,14 @@ import dev.afd.model.config.Step3Config;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.SequenceDecoder;
 import dev.afd.model.grammar.Vocabulary;
+import dev.afd.model.sampling.PromptLogprob;
 import dev.afd.model.sampling.Sample;
+import dev.afd.model.sampling.SequenceSampler;
 import dev.afd.model.step3.FfnException;
 import dev.afd.model.step3.Step3Model;
 import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -65,6 +69,8 @@ public final class Engine implements AutoCloseable {
         final SequenceDecoder decoder;
         final TokenSink sink;
         final long arrived = System.nanoTime();
+        /** Prompt log-probabilities gathered so far (tokens 1..); null when the request did not ask for them. */
+        final List<PromptLogprob> promptLogprobs;
         ScheduledSequence sequence;
         long scheduled;
         long firstToken;
@@ -75,6 +81,7 @@ public final class Engine implements AutoCloseable {
             this.request = request;
             this.decoder = decoder;
             this.sink = sink;
+            this.promptLogprobs = request.wantsPromptLogprobs() ? new ArrayList<>() : null;
         }
 
         RequestTimeline timeline() {
@@ -171,7 +178,8 @@ public final class Engine implements AutoCloseable {
     /** On the engine thread; a request taken back by {@link #submit} or already failed is no longer live. */
     private void admit(LiveRequest r) {
         if (live.get(r.id) == r) {
-            r.sequence = scheduler.add(r.id, r.request.promptIds(), r.request.maxTokens());
+            r.sequence = scheduler.add(r.id, r.request.promptIds(), r.request.maxTokens(),
+                    r.request.wantsPromptLogprobs());
         }
     }
 
@@ -248,12 +256,22 @@ public final class Engine implements AutoCloseable {
             }
             return;
         }
+        int vocab = model.config().vocabSize();
         int[] sampled = new int[entries.size()];
         for (int i = 0; i < entries.size(); i++) {
-            LiveRequest r = owner(entries.get(i));
+            Step.Entry entry = entries.get(i);
+            LiveRequest r = owner(entry);
             sampled[i] = -1;
-            if (r != null && logits[i] != null) {
-                Sample s = r.decoder.accept(logits[i]);
+            if (r == null || logits[i] == null) {
+                continue;
+            }
+            if (r.promptLogprobs != null) {
+                gatherPromptLogprobs(r, entry, logits[i], vocab);
+            }
+            if (entry.wantLogits()) {
+                int rows = entry.logitRows();
+                float[] last = rows == 1 ? logits[i] : Arrays.copyOfRange(logits[i], (rows - 1) * vocab, rows * vocab);
+                Sample s = r.decoder.accept(last);
                 sampled[i] = s.token();
                 r.sink.onToken(s);
                 tokenSampled(r);
@@ -268,6 +286,27 @@ public final class Engine implements AutoCloseable {
                 r.sink.onFinish(r.decoder.result());
                 observer.finished(r.decoder.finishReason(), r.timeline());
             }
+        }
+    }
+
+    /**
+     * Adds the log-probabilities of the prompt tokens that {@code entry}'s logit rows predict (the row at position p
+     * predicts token p+1) and hands the whole list to the sink once the prompt is covered. Rows recomputed after a
+     * preemption are skipped: each prompt token is reported once.
+     */
+    private void gatherPromptLogprobs(LiveRequest r, Step.Entry entry, float[] logits, int vocab) {
+        int[] prompt = r.request.promptIds();
+        int rows = entry.logitRows();
+        int firstPosition = entry.start() + entry.tokens().length - rows;
+        for (int row = 0; row < rows; row++) {
+            int predicted = firstPosition + row + 1;
+            if (predicted == r.promptLogprobs.size() + 1 && predicted < prompt.length) {
+                r.promptLogprobs.add(SequenceSampler.promptLogprob(logits, row * vocab, vocab, prompt[predicted],
+                        r.request.promptLogprobs()));
+            }
+        }
+        if (entry.wantLogits() && r.decoder.generatedCount() == 0) {
+            r.sink.onPromptLogprobs(List.copyOf(r.promptLogprobs));
         }
     }
 

@@ -56,7 +56,7 @@ final class PrefixCache {
      * @return positions taken from the cache
      */
     int attach(ScheduledSequence s) {
-        if (hasher == null) {
+        if (hasher == null || s.wantsPromptRows()) {
             return 0;
         }
         int total = s.totalTokens();
@@ -92,10 +92,13 @@ final class PrefixCache {
         return copy != BlockPool.NO_BLOCK;
     }
 
-    /** Counts the lookup of a sequence admitted with {@code total} tokens, {@code hit} of them from the cache. */
-    void countLookup(int total, int hit) {
-        if (hasher != null) {
-            queriedTokens += total;
+    /**
+     * Counts the lookup of sequence {@code s}, admitted with {@code hit} of its tokens from the cache; a sequence that
+     * looked nothing up (it wants its prompt rows) is not counted.
+     */
+    void countLookup(ScheduledSequence s, int hit) {
+        if (hasher != null && !s.wantsPromptRows()) {
+            queriedTokens += s.totalTokens();
             hitTokens += hit;
         }
     }

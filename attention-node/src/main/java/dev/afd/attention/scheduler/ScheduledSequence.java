@@ -27,6 +27,8 @@ public final class ScheduledSequence {
     private final PagedSequenceKv kv;
     /** Hashes of the full blocks; null without prefix caching. */
     private final BlockHashChain hashes;
+    /** Whether every prompt row's logits are wanted (prompt log-probabilities). */
+    private final boolean promptRows;
     private int[] generated;
     private int generatedCount;
     private int computed;
@@ -34,8 +36,13 @@ public final class ScheduledSequence {
     private int committedBlocks;
     private SequenceState state = SequenceState.WAITING;
 
-    /** @param hasher hashes full blocks for prefix caching; null without it */
-    ScheduledSequence(String id, int[] prompt, int maxTokens, PagedSequenceKv kv, BlockHasher hasher) {
+    /**
+     * @param hasher hashes full blocks for prefix caching; null without it
+     * @param promptRows whether the engine wants the logits of every prompt row
+     */
+    ScheduledSequence(String id, int[] prompt, int maxTokens, PagedSequenceKv kv, BlockHasher hasher,
+            boolean promptRows) {
+        this.promptRows = promptRows;
         this.id = id;
         this.prompt = prompt.clone();
         this.maxTokens = maxTokens;
@@ -46,6 +53,11 @@ public final class ScheduledSequence {
 
     public String id() {
         return id;
+    }
+
+    /** Whether the engine wants the logits of every prompt row: such a sequence takes nothing from the cache. */
+    public boolean wantsPromptRows() {
+        return promptRows;
     }
 
     public int promptLength() {

@@ -78,10 +78,21 @@ public final class Scheduler {
      *     blocks than the whole pool holds
      */
     public ScheduledSequence add(String id, int[] prompt, int maxTokens) {
+        return add(id, prompt, maxTokens, false);
+    }
+
+    /**
+     * Queues a request.
+     *
+     * @param promptRows the engine needs the logits of every prompt row (prompt log-probabilities): the sequence
+     *     computes its whole prompt, taking nothing from the prefix cache
+     * @throws IllegalArgumentException as {@link #add(String, int[], int)}
+     */
+    public ScheduledSequence add(String id, int[] prompt, int maxTokens, boolean promptRows) {
         Objects.requireNonNull(id, "id");
         requireFits(id, prompt.length, maxTokens);
         ScheduledSequence s = new ScheduledSequence(id, prompt, maxTokens, new PagedSequenceKv(pool),
-                prefixCache.hasher());
+                prefixCache.hasher(), promptRows);
         waiting.addLast(s);
         return s;
     }
@@ -209,7 +220,7 @@ public final class Scheduler {
                 s.dropCache();
                 return;
             }
-            prefixCache.countLookup(s.totalTokens(), hit);
+            prefixCache.countLookup(s, hit);
             waiting.removeFirst();
             s.setState(SequenceState.RUNNING);
             running.add(s);

@@ -22,7 +22,18 @@ public record Step(List<Entry> entries) {
     public record Entry(ScheduledSequence sequence, int[] tokens, int start, boolean wantLogits) {
         /** The forward pass's view of this entry. */
         public Step3Model.Chunk chunk() {
-            return new Step3Model.Chunk(sequence.kv(), tokens, start, wantLogits);
+            return new Step3Model.Chunk(sequence.kv(), tokens, start, logitRows());
+        }
+
+        /**
+         * How many of the chunk's last rows need logits: all of them while a sequence that wants its prompt rows
+         * feeds prompt positions whose next token is a prompt token; else its last row when it samples.
+         */
+        public int logitRows() {
+            if (sequence.wantsPromptRows() && start < sequence.promptLength() - 1) {
+                return tokens.length;
+            }
+            return wantLogits ? 1 : 0;
         }
     }
 

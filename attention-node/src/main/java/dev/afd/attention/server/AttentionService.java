@@ -6,6 +6,7 @@ import dev.afd.attention.engine.TokenSink;
 import dev.afd.attention.ffn.DisaggregatedFfn;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
+import dev.afd.model.sampling.PromptLogprob;
 import dev.afd.model.sampling.Sample;
 import dev.afd.proto.AbortRequest;
 import dev.afd.proto.AbortResponse;
@@ -21,6 +22,7 @@ import dev.afd.telemetry.RequestContext;
 import dev.afd.telemetry.RequestIds;
 import dev.afd.telemetry.Tracing;
 import java.lang.System.Logger.Level;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -118,6 +120,13 @@ final class AttentionService extends AttentionServiceGrpc.AttentionServiceImplBa
 
     /** Writes engine output to one call. Runs on the engine thread; a cancelled call is skipped, not written to. */
     private record StreamSink(ServerCallStreamObserver<GenerateResponse> call) implements TokenSink {
+        @Override
+        public void onPromptLogprobs(List<PromptLogprob> prompt) {
+            if (!call.isCancelled()) {
+                call.onNext(ProtoRequests.promptLogprobs(prompt));
+            }
+        }
+
         @Override
         public void onToken(Sample sample) {
             if (!call.isCancelled()) {

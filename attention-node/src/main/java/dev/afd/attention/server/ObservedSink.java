@@ -2,10 +2,12 @@ package dev.afd.attention.server;
 
 import dev.afd.attention.engine.TokenSink;
 import dev.afd.model.generate.GenerationResult;
+import dev.afd.model.sampling.PromptLogprob;
 import dev.afd.model.sampling.Sample;
 import dev.afd.telemetry.RequestContext;
 import dev.afd.telemetry.RequestSpan;
 import java.lang.System.Logger.Level;
+import java.util.List;
 
 /**
  * Passes a request's output on to its sink, and times, logs and traces the request on the way: queue (submit to
@@ -40,6 +42,11 @@ final class ObservedSink implements TokenSink {
     public void onScheduled() {
         scheduled = System.nanoTime();
         next.onScheduled();
+    }
+
+    @Override
+    public void onPromptLogprobs(List<PromptLogprob> prompt) {
+        next.onPromptLogprobs(prompt);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.afd.gateway.lifecycle;
 
 import dev.afd.gateway.openai.ApiException;
 import dev.afd.gateway.openai.ChoiceOutput;
+import dev.afd.gateway.openai.PromptLogprob;
 import dev.afd.gateway.openai.TokenLogprob;
 import dev.afd.gateway.reasoning.ReasoningParser;
 import dev.afd.gateway.reasoning.ReasoningStream;
@@ -48,10 +49,13 @@ final class ChoiceRun implements GenerateListener {
     private final ReasoningStream reasoningStream;
     private final StringBuilder text = new StringBuilder();
     private final List<TokenLogprob> logprobs;
+    /** Prompt tokens 1..n-1 as the node reported them; null when not asked for. */
+    private final List<PromptLogprob> promptLogprobs;
     private final Set<AttentionEndpoint> tried = new HashSet<>();
     private Router router;
     private GenerateCall call;
     private boolean paused;
+    private boolean echoSent;
     private int generated;
     private int lastToken = -1;
     private long lastTokenNanos;
@@ -79,6 +83,7 @@ final class ChoiceRun implements GenerateListener {
                 request.getPromptIdsList().stream().mapToInt(Integer::intValue).toArray(), skipSpecialTokens);
         this.stops = stops;
         this.logprobs = logprobs ? new ArrayList<>() : null;
+        this.promptLogprobs = request.hasPromptLogprobs() ? new ArrayList<>() : null;
         this.echoText = echoText;
         if (echoText != null) {
             text.append(echoText);
@@ -110,6 +115,27 @@ final class ChoiceRun implements GenerateListener {
         return echoText;
     }
 
+    /**
+     * The echoed prompt's tokens in the completions {@code logprobs} shape (the first unscored), when the request
+     * echoes with logprobs; else null.
+     */
+    List<TokenLogprob> echoLogprobs() {
+        if (echoText == null || logprobs == null || promptLogprobs == null) {
+            return null;
+        }
+        List<TokenLogprob> echoed = new ArrayList<>();
+        echoed.add(TokenLogprob.unscored(tokenizer.tokenText(request.getPromptIds(0))));
+        promptLogprobs.forEach(p -> echoed.add(p.asTokenLogprob()));
+        return echoed;
+    }
+
+    /** Whether the echoed prompt is still to be streamed; true once, then false. */
+    boolean takeEcho() {
+        boolean first = !echoSent;
+        echoSent = true;
+        return first;
+    }
+
     /** Characters of text so far (the echoed prompt included): where the next piece starts. */
     int textLength() {
         return text.length();
@@ -122,8 +148,12 @@ final class ChoiceRun implements GenerateListener {
 
     ChoiceOutput output() {
         String whole = text.toString();
-        return new ChoiceOutput(index, whole, reasoning == null ? null : reasoning.split(whole), logprobs,
-                finishReason, stopReason);
+        List<TokenLogprob> echoed = echoLogprobs();
+        if (echoed != null) {
+            echoed.addAll(logprobs);
+        }
+        return new ChoiceOutput(index, whole, reasoning == null ? null : reasoning.split(whole),
+                echoed != null ? echoed : logprobs, finishReason, stopReason, promptLogprobs);
     }
 
     /** Sends the request to the least loaded ready node; fails the request when there is none. */
@@ -164,6 +194,27 @@ final class ChoiceRun implements GenerateListener {
         if (paused) {
             call.pause();
         }
+    }
+
+    @Override
+    public void onPromptLogprobs(List<TokenOutput> prompt) {
+        lock.lock();
+        try {
+            if (promptLogprobs != null && promptLogprobs.isEmpty()) {
+                prompt.forEach(t -> promptLogprobs.add(promptLogprob(t)));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private PromptLogprob promptLogprob(TokenOutput t) {
+        List<PromptLogprob> top = new ArrayList<>(t.getTopLogprobsCount());
+        for (TopLogprob alt : t.getTopLogprobsList()) {
+            top.add(new PromptLogprob(alt.getTokenId(), tokenizer.tokenText(alt.getTokenId()), alt.getLogprob(),
+                    top.size() + 1, List.of()));
+        }
+        return new PromptLogprob(t.getTokenId(), tokenizer.tokenText(t.getTokenId()), t.getLogprob(), t.getRank(), top);
     }
 
     @Override

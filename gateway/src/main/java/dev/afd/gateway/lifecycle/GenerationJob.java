@@ -169,7 +169,7 @@ public final class GenerationJob implements ChoiceOwner {
         if (piece.isEmpty() && logprobs == null) {
             return;
         }
-        openStream();
+        openStream(c);
         exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, piece.reasoning(), piece.content(), logprobs,
                 textOffset, null, null));
     }
@@ -188,7 +188,7 @@ public final class GenerationJob implements ChoiceOwner {
                 if (c.reasoningStream() != null) {
                     sendPiece(c, c.reasoningStream().flush(), null, c.textLength());
                 }
-                openStream();
+                openStream(c);
                 exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, header.kind()
                         == OpenAiJson.Kind.CHAT ? null : "", null, c.textLength(), c.finishReason(), c.stopReason()));
             }
@@ -333,18 +333,24 @@ public final class GenerationJob implements ChoiceOwner {
         return choices.stream().mapToInt(ChoiceRun::generated).sum();
     }
 
-    /** Opens the event stream on the first output: the head, then each chat choice's role (and echoed prompts). */
-    private void openStream() {
-        if (exchange.eventsStarted()) {
-            return;
-        }
-        exchange.startEvents();
-        for (ChoiceRun c : choices) {
+    /**
+     * Before choice {@code c}'s first chunk: opens the event stream on the first output of any choice (the head, then
+     * each chat choice's role), and sends {@code c}'s echoed prompt (with its logprobs, which arrive before its first
+     * token) once.
+     */
+    private void openStream(ChoiceRun c) {
+        if (!exchange.eventsStarted()) {
+            exchange.startEvents();
             if (header.kind() == OpenAiJson.Kind.CHAT) {
-                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), "assistant", null, "", null, 0, null, null));
-            } else if (settings.echo()) {
-                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, c.echoText(), null, 0, null, null));
+                for (ChoiceRun each : choices) {
+                    exchange.sendEvent(OpenAiJson.chunk(header, each.index(), "assistant", null, "", null, 0, null,
+                            null));
+                }
             }
+        }
+        if (settings.echo() && c.takeEcho()) {
+            exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, c.echoText(), c.echoLogprobs(), 0,
+                    null, null));
         }
     }
 }

@@ -9,9 +9,11 @@ import java.util.List;
  * @param index the choice's position in {@code choices}
  * @param text the generated text (after the prompt when echoed), stop string excluded
  * @param reasoning chat with a reasoning parser: {@code text} split into reasoning and answer; else null
- * @param logprobs one entry per generated token, or null when not asked for
+ * @param logprobs one entry per generated token (after one per prompt token when echoed), or null when not asked
+ *     for
  * @param finishReason {@code stop}, {@code length} or {@code abort}
  * @param stopReason the stop string or stop token id that ended the choice, or null
+ * @param promptLogprobs prompt tokens 1..n-1 ({@code prompt_logprobs}), or null when not asked for
  */
-public record ChoiceOutput(int index, String text, ReasoningSplit reasoning, List<TokenLogprob> logprobs, String finishReason,
-        Object stopReason) {}
+public record ChoiceOutput(int index, String text, ReasoningSplit reasoning, List<TokenLogprob> logprobs,
+        String finishReason, Object stopReason, List<PromptLogprob> promptLogprobs) {}

@@ -1,7 +1,9 @@
 package dev.afd.gateway.openai;
 
 import dev.afd.model.grammar.Grammar;
+import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.SamplingParams;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -23,11 +25,16 @@ import java.util.List;
  *     the stop token that ended the choice, stays at the end of its text
  * @param skipSpecialTokens vLLM's {@code skip_special_tokens} (default true): special tokens are left out of the text
  * @param grammar what the output must follow (structured output); null for free text
+ * @param logitControls vLLM's {@code allowed_token_ids} and OpenAI's {@code logit_bias}
+ * @param promptLogprobs report each prompt token's log-probability with this many alternatives (vLLM's
+ *     {@code prompt_logprobs}; completions' {@code echo} with {@code logprobs}); -1 for none
+ * @param truncatePromptTokens keep only the prompt's last this many tokens (vLLM's {@code truncate_prompt_tokens});
+ *     -1 for the model's context length; null to keep it whole
  */
 public record GenerationSettings(Integer maxTokens, SamplingParams sampling, int n, List<String> stop,
         List<Integer> stopTokenIds, boolean logprobs, boolean echo, boolean stream, boolean includeUsage,
         boolean ignoreEos, int minTokens, boolean includeStopStrInOutput, boolean skipSpecialTokens,
-        Grammar grammar) {
+        Grammar grammar, LogitControls logitControls, int promptLogprobs, Integer truncatePromptTokens) {
     public GenerationSettings {
         stop = List.copyOf(stop);
         stopTokenIds = List.copyOf(stopTokenIds);
@@ -36,6 +43,30 @@ public record GenerationSettings(Integer maxTokens, SamplingParams sampling, int
     /** These settings with {@code g} as what the output must follow. */
     public GenerationSettings withGrammar(Grammar g) {
         return new GenerationSettings(maxTokens, sampling, n, stop, stopTokenIds, logprobs, echo, stream, includeUsage,
-                ignoreEos, minTokens, includeStopStrInOutput, skipSpecialTokens, g);
+                ignoreEos, minTokens, includeStopStrInOutput, skipSpecialTokens, g, logitControls, promptLogprobs,
+                truncatePromptTokens);
+    }
+
+    /** These settings asking for the prompt's log-probabilities with {@code top} alternatives. */
+    public GenerationSettings withPromptLogprobs(int top) {
+        return new GenerationSettings(maxTokens, sampling, n, stop, stopTokenIds, logprobs, echo, stream, includeUsage,
+                ignoreEos, minTokens, includeStopStrInOutput, skipSpecialTokens, grammar, logitControls, top,
+                truncatePromptTokens);
+    }
+
+    public boolean wantsPromptLogprobs() {
+        return promptLogprobs >= 0;
+    }
+
+    /**
+     * {@code ids} cut to their last {@link #truncatePromptTokens} tokens (-1: {@code contextLength}), or whole when
+     * not asked to truncate.
+     */
+    public int[] truncate(int[] ids, int contextLength) {
+        if (truncatePromptTokens == null) {
+            return ids;
+        }
+        int keep = truncatePromptTokens == -1 ? contextLength : truncatePromptTokens;
+        return ids.length <= keep ? ids : Arrays.copyOfRange(ids, ids.length - keep, ids.length);
     }
 }

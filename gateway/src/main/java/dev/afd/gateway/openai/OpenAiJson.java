@@ -110,9 +110,16 @@ public final class OpenAiJson {
             } else {
                 choice.put("text", c.text());
                 putCompletionLogprobs(choice, c.logprobs(), 0);
+                if (c.promptLogprobs() != null) {
+                    choice.set("prompt_logprobs", promptLogprobs(c.promptLogprobs()));
+                }
             }
             choice.put("finish_reason", c.finishReason());
             putStopReason(choice, c.stopReason());
+        }
+        if (h.kind == Kind.CHAT && !choices.isEmpty() && choices.getFirst().promptLogprobs() != null) {
+            // vLLM reports a chat prompt's log-probabilities once, beside the choices (every choice shares the prompt).
+            root.set("prompt_logprobs", promptLogprobs(choices.getFirst().promptLogprobs()));
         }
         root.set("usage", usage);
         return root;
@@ -216,12 +223,39 @@ public final class OpenAiJson {
         int offset = textOffset;
         for (TokenLogprob t : logprobs) {
             tokens.add(t.token());
-            values.add(floor(t.logprob()));
-            ObjectNode alts = top.addObject();
-            t.top().forEach(alt -> alts.put(alt.token(), floor(alt.logprob())));
+            if (t.top() == null) {
+                values.addNull();
+                top.addNull();
+            } else {
+                values.add(floor(t.logprob()));
+                ObjectNode alts = top.addObject();
+                t.top().forEach(alt -> alts.put(alt.token(), floor(alt.logprob())));
+            }
             offsets.add(offset);
             offset += t.token().length();
         }
+    }
+
+    /**
+     * vLLM's {@code prompt_logprobs}: null for the first prompt token, then per token an object keyed by token id
+     * holding the token itself and the most likely tokens, each with its log-probability, rank and text.
+     */
+    private static ArrayNode promptLogprobs(List<PromptLogprob> prompt) {
+        ArrayNode list = JSON.createArrayNode();
+        list.addNull();
+        for (PromptLogprob p : prompt) {
+            ObjectNode entry = list.addObject();
+            promptEntry(entry, p);
+            p.top().forEach(alt -> promptEntry(entry, alt));
+        }
+        return list;
+    }
+
+    private static void promptEntry(ObjectNode entry, PromptLogprob p) {
+        ObjectNode e = entry.putObject(Integer.toString(p.tokenId()));
+        e.put("logprob", floor(p.logprob()));
+        e.put("rank", p.rank());
+        e.put("decoded_token", p.token());
     }
 
     private static float floor(float logprob) {

@@ -8,7 +8,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.gateway.structured.StructuredOutput;
+import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.grammar.Grammar;
+import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.SamplingParams;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -23,9 +25,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Reads and validates the OpenAI request bodies: wrong types and out-of-range values are 400s naming the field, with
  * the limits vLLM applies. Fields this server does not know are ignored and logged once per name (OpenAI clients
- * send fields a server may not implement); fields it knows but cannot honour ({@code logit_bias}, {@code suffix},
- * output constraints that {@link StructuredOutput} cannot compile) are 400s, since ignoring them would change the
- * answer.
+ * send fields a server may not implement); fields it knows but cannot honour ({@code suffix}, output constraints that
+ * {@link StructuredOutput} cannot compile, {@code prompt_logprobs} with {@code stream}) are 400s, since ignoring them
+ * would change the answer.
  *
  * <p>Thread-safe: holds only the immutable defaults and the shared set of names already logged.
  */
@@ -95,13 +97,13 @@ public final class RequestParser {
                     + SamplingParams.MAX_TOP_LOGPROBS + ", got " + logprobs);
         }
         boolean echo = Boolean.TRUE.equals(f.bool("echo"));
-        if (echo && logprobs != null) {
-            throw ApiException.badRequest("echo", "'echo' together with 'logprobs' needs prompt log-probabilities,"
-                    + " which this server does not compute; drop one of them");
-        }
         Integer maxTokens = positive(f, "max_tokens");
         GenerationSettings s = settings(f, maxTokens == null ? DEFAULT_COMPLETION_MAX_TOKENS : maxTokens,
                 logprobs != null, logprobs == null ? 0 : logprobs, echo);
+        if (echo && logprobs != null && !s.wantsPromptLogprobs()) {
+            // As in vLLM: echoing with logprobs reports the prompt's tokens with as many alternatives.
+            s = s.withPromptLogprobs(logprobs);
+        }
         reportUnread(f, "/v1/completions");
         return new CompletionRequest(model, prompts, s);
     }
@@ -229,9 +231,22 @@ public final class RequestParser {
             throw ApiException.badRequest("min_tokens", "'min_tokens' (" + minTokens + ") must not exceed"
                     + " 'max_tokens' (" + maxTokens + ")");
         }
-        JsonNode logitBias = f.raw("logit_bias");
-        if (logitBias != null && !(logitBias.isObject() && logitBias.isEmpty())) {
-            throw ApiException.badRequest("logit_bias", "'logit_bias' is not supported by this server");
+        LogitControls controls = logitControls(f);
+        Integer promptLogprobs = f.int32("prompt_logprobs");
+        if (promptLogprobs != null) {
+            if (promptLogprobs < 0 || promptLogprobs > SamplingParams.MAX_TOP_LOGPROBS) {
+                throw ApiException.badRequest("prompt_logprobs", "'prompt_logprobs' must be between 0 and "
+                        + SamplingParams.MAX_TOP_LOGPROBS + ", got " + promptLogprobs);
+            }
+            if (stream) {
+                throw ApiException.badRequest("prompt_logprobs", "'prompt_logprobs' is not available when 'stream'"
+                        + " is true (as in vLLM); ask without streaming");
+            }
+        }
+        Integer truncate = f.int32("truncate_prompt_tokens");
+        if (truncate != null && truncate < 1 && truncate != -1) {
+            throw ApiException.badRequest("truncate_prompt_tokens", "'truncate_prompt_tokens' must be at least 1"
+                    + " (or -1 for the model's context length), got " + truncate);
         }
         Grammar grammar = StructuredOutput.read(f);
         if (grammar != null && ignoreEos) {
@@ -243,7 +258,39 @@ public final class RequestParser {
         Boolean skipSpecial = f.bool("skip_special_tokens");
         return new GenerationSettings(maxTokens, sampling, n == null ? 1 : n, stop, stopIds, logprobs, echo, stream,
                 includeUsage, ignoreEos, minTokens == null ? 0 : minTokens, includeStop,
-                skipSpecial == null || skipSpecial, grammar);
+                skipSpecial == null || skipSpecial, grammar, controls,
+                promptLogprobs == null ? GenerationRequest.NO_PROMPT_LOGPROBS : promptLogprobs, truncate);
+    }
+
+    /** {@code logit_bias} (token id as a string to a number) and {@code allowed_token_ids}. */
+    private static LogitControls logitControls(JsonFields f) {
+        Map<Integer, Float> bias = new HashMap<>();
+        JsonNode biasNode = f.raw("logit_bias");
+        if (biasNode != null) {
+            if (!biasNode.isObject()) {
+                throw JsonFields.wrongType("logit_bias", "an object of token id to bias", biasNode);
+            }
+            for (Map.Entry<String, JsonNode> e : biasNode.properties()) {
+                int id;
+                try {
+                    id = Integer.parseInt(e.getKey().trim());
+                } catch (NumberFormatException x) {
+                    throw ApiException.badRequest("logit_bias", "'logit_bias' keys must be token ids, got '"
+                            + e.getKey() + "'");
+                }
+                if (!e.getValue().isNumber()) {
+                    throw JsonFields.wrongType("logit_bias." + e.getKey(), "a number", e.getValue());
+                }
+                bias.put(id, e.getValue().floatValue());
+            }
+        }
+        JsonNode allowedNode = f.raw("allowed_token_ids");
+        int[] allowed = allowedNode == null ? null : tokenIds("allowed_token_ids", allowedNode);
+        try {
+            return bias.isEmpty() && allowed == null ? LogitControls.NONE : new LogitControls(bias, allowed);
+        } catch (SamplingParams.InvalidSamplingException e) {
+            throw ApiException.badRequest(e.parameter(), e.getMessage());
+        }
     }
 
     private static Integer positive(JsonFields f, String name) {

@@ -110,6 +110,9 @@ public final class GenerateCall {
         public void onNext(GenerateResponse r) {
             consumed();
             context.run(() -> {
+                if (r.getPromptLogprobsCount() > 0) {
+                    listener.onPromptLogprobs(r.getPromptLogprobsList());
+                }
                 if (r.getTokensCount() > 0) {
                     listener.onTokens(r.getTokensList());
                 }

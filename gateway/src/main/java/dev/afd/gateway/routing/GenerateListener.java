@@ -10,6 +10,9 @@ import java.util.List;
  * implementations must not block. After {@link #onFinish} or {@link #onError} nothing more arrives.
  */
 public interface GenerateListener {
+    /** The prompt's log-probabilities (tokens 1..n-1), once, before the first token; only when asked for. */
+    void onPromptLogprobs(List<TokenOutput> prompt);
+
     /** Newly sampled tokens (usually one). */
     void onTokens(List<TokenOutput> tokens);
 

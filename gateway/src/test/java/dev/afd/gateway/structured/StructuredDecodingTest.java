@@ -14,6 +14,7 @@ import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.grammar.Grammar;
 import dev.afd.model.grammar.GrammarBuilder;
 import dev.afd.model.grammar.Vocabulary;
+import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.SamplingParams;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -148,7 +149,8 @@ class StructuredDecodingTest {
     private static String decode(Grammar grammar, long seed, int maxTokens) {
         int vocab = vocabulary.size();
         GenerationRequest request = new GenerationRequest(new int[] {1}, maxTokens,
-                SamplingParams.defaults().withSeed(seed), false, Set.of(), 0, grammar);
+                SamplingParams.defaults().withSeed(seed), false, Set.of(), 0, grammar, LogitControls.NONE,
+                GenerationRequest.NO_PROMPT_LOGPROBS);
         SequenceDecoder decoder = new SequenceDecoder(request, Set.of(EOS), vocab, 4096, vocabulary);
         Random random = new Random(seed);
         while (!decoder.finished()) {

@@ -2,6 +2,7 @@ package dev.afd.model.generate;
 
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.grammar.Grammar;
+import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.SamplingParams;
 import java.util.Set;
 
@@ -15,11 +16,20 @@ import java.util.Set;
  * @param stopTokenIds further ids that end the sequence
  * @param minTokens end-of-sequence and stop ids do not count before this many tokens were generated
  * @param grammar the output must be a sentence of this grammar (structured output); null for free text
+ * @param logitControls allowed tokens and logit bias ({@link LogitControls#NONE} for none)
+ * @param promptLogprobs report each prompt token's log-probability with this many most likely alternatives (0-20);
+ *     {@link #NO_PROMPT_LOGPROBS} for none. Such a request computes its whole prompt (no prefix cache hit).
  */
 public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos,
-        Set<Integer> stopTokenIds, int minTokens, Grammar grammar) {
+        Set<Integer> stopTokenIds, int minTokens, Grammar grammar, LogitControls logitControls, int promptLogprobs) {
+    public static final int NO_PROMPT_LOGPROBS = -1;
+
     public GenerationRequest {
         stopTokenIds = Set.copyOf(stopTokenIds);
+        if (promptLogprobs < NO_PROMPT_LOGPROBS || promptLogprobs > SamplingParams.MAX_TOP_LOGPROBS) {
+            throw new SamplingParams.InvalidSamplingException("prompt_logprobs", "prompt_logprobs must be between 0"
+                    + " and " + SamplingParams.MAX_TOP_LOGPROBS + ", got " + promptLogprobs);
+        }
         if (promptIds.length == 0) {
             throw new IllegalArgumentException("the prompt is empty: give at least one token");
         }
@@ -49,6 +59,7 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
                         + c.vocabSize() + ")");
             }
         }
+        logitControls.requireInVocabulary(c.vocabSize());
         if ((long) promptIds.length + maxTokens > c.maxPositions()) {
             throw new IllegalArgumentException("the prompt (" + promptIds.length + " tokens) plus max_tokens ("
                     + maxTokens + ") exceeds the model's context of " + c.maxPositions() + " tokens");
@@ -57,12 +68,17 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
 
     /** A request with no extra stop ids and no minimum length. */
     public GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos) {
-        this(promptIds, maxTokens, sampling, ignoreEos, Set.of(), 0, null);
+        this(promptIds, maxTokens, sampling, ignoreEos, Set.of(), 0, null, LogitControls.NONE, NO_PROMPT_LOGPROBS);
     }
 
     /** A request for free text. */
     public GenerationRequest(int[] promptIds, int maxTokens, SamplingParams sampling, boolean ignoreEos,
             Set<Integer> stopTokenIds, int minTokens) {
-        this(promptIds, maxTokens, sampling, ignoreEos, stopTokenIds, minTokens, null);
+        this(promptIds, maxTokens, sampling, ignoreEos, stopTokenIds, minTokens, null, LogitControls.NONE,
+                NO_PROMPT_LOGPROBS);
+    }
+
+    public boolean wantsPromptLogprobs() {
+        return promptLogprobs != NO_PROMPT_LOGPROBS;
     }
 }

@@ -55,7 +55,8 @@ public final class SequenceDecoder {
         this.request = request;
         this.eosIds = eosIds;
         this.maxPositions = maxPositions;
-        this.sampler = new SequenceSampler(request.sampling(), request.promptIds(), vocabSize);
+        this.sampler = new SequenceSampler(request.sampling(), request.logitControls(), request.promptIds(),
+                vocabSize);
         this.generated = new int[request.maxTokens()];
         this.logprobs = new float[request.maxTokens()];
     }

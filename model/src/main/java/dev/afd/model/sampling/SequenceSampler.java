@@ -11,19 +11,26 @@ import java.util.SplittableRandom;
  * Picks the tokens of one sequence. Holds that sequence's random stream and token counts, so the same seed gives the
  * same tokens whatever else shares the batch.
  *
- * <p>Order of operations (vLLM's): log-probabilities are reported from the raw logits; then repetition, frequency
- * and presence penalties; then greedy argmax, or temperature, top-k, top-p, min-p and a draw.
+ * <p>Order of operations (vLLM's): log-probabilities are reported from the raw logits; then the request's
+ * {@link LogitControls} (allowed tokens, logit bias); then repetition, frequency and presence penalties; then greedy
+ * argmax, or temperature, top-k, top-p, min-p and a draw.
  *
  * <p>Not thread-safe: one sequence, one engine thread.
  */
 public final class SequenceSampler {
     private final SamplingParams params;
+    private final LogitControls controls;
     private final SplittableRandom random;
     private final int[] outputCounts;
     private final boolean[] seen;
 
     public SequenceSampler(SamplingParams params, int[] promptTokens, int vocabSize) {
+        this(params, LogitControls.NONE, promptTokens, vocabSize);
+    }
+
+    public SequenceSampler(SamplingParams params, LogitControls controls, int[] promptTokens, int vocabSize) {
         this.params = params;
+        this.controls = controls;
         this.random = new SplittableRandom(params.seed() != null ? params.seed() : new SplittableRandom().nextLong());
         this.outputCounts = new int[vocabSize];
         this.seen = new boolean[vocabSize];
@@ -45,7 +52,8 @@ public final class SequenceSampler {
         int vocab = logits.length;
         float[] logprobs = new float[vocab];
         Softmax.logSoftmax(logits, 0, vocab, logprobs, 0);
-        float[] scores = allowed == null ? penalised(logits) : masked(penalised(logits), allowed);
+        float[] adjusted = penalised(controls.apply(logits));
+        float[] scores = allowed == null ? adjusted : masked(adjusted, allowed);
         int token = params.isGreedy() ? argmax(scores) : draw(scores);
         outputCounts[token]++;
         seen[token] = true;
@@ -160,6 +168,24 @@ public final class SequenceSampler {
     private static int sortableBits(float f) {
         int bits = Float.floatToIntBits(f);
         return bits >= 0 ? bits : bits ^ 0x7FFFFFFF;
+    }
+
+    /**
+     * The log-probability of {@code token} under row {@code logits[offset, offset + vocab)} (raw, as reported for
+     * sampled tokens), its rank (1 = most likely; ties share the better rank) and the {@code top} most likely tokens.
+     * For prompt tokens, where nothing is sampled.
+     */
+    public static PromptLogprob promptLogprob(float[] logits, int offset, int vocab, int token, int top) {
+        float[] logprobs = new float[vocab];
+        Softmax.logSoftmax(logits, offset, vocab, logprobs, 0);
+        float own = logprobs[token];
+        int rank = 1;
+        for (float l : logprobs) {
+            if (l > own) {
+                rank++;
+            }
+        }
+        return new PromptLogprob(token, own, rank, top(logprobs, top));
     }
 
     private static List<TokenLogprob> top(float[] logprobs, int n) {

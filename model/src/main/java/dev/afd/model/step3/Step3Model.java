@@ -20,8 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The Step-3 forward pass (docs/model.md) over a batch that mixes prefill chunks and decode tokens of many sequences.
  *
  * <p>Each step flattens the batch into rows (one per token), runs every layer's attention half here and hands the
- * post-attention-normed rows to an {@link FfnExecutor} for the FFN half. Only the last row of a chunk that asks for
- * it goes through the final norm and {@code lm_head}.
+ * post-attention-normed rows to an {@link FfnExecutor} for the FFN half. Only the rows a chunk asks logits for (its
+ * last row to sample, or more: prompt log-probabilities, verifying drafted tokens) go through the final norm and
+ * {@code lm_head}.
  *
  * <p>Threading: one engine thread calls {@link #forward}; kernels fan out on the shared kernel pool.
  */
@@ -29,8 +30,27 @@ public final class Step3Model {
     /**
      * Tokens of one sequence at consecutive positions {@code start, start+1, ...}; its cache must already hold
      * positions {@code [0, start)}.
+     *
+     * @param logitRows how many of the chunk's last rows want logits: 0 for none, 1 to sample the next token, up to
+     *     {@code tokens.length}
      */
-    public record Chunk(SequenceKv kv, int[] tokens, int start, boolean wantLogits) {}
+    public record Chunk(SequenceKv kv, int[] tokens, int start, int logitRows) {
+        public Chunk {
+            if (logitRows < 0 || logitRows > tokens.length) {
+                throw new IllegalArgumentException("a chunk of " + tokens.length + " tokens cannot want logits for "
+                        + logitRows + " rows");
+            }
+        }
+
+        /** A chunk that wants the logits of its last row, or none. */
+        public Chunk(SequenceKv kv, int[] tokens, int start, boolean wantLogits) {
+            this(kv, tokens, start, wantLogits ? 1 : 0);
+        }
+
+        public boolean wantLogits() {
+            return logitRows > 0;
+        }
+    }
 
     private final Step3Config config;
     private final Step3Weights weights;
@@ -66,8 +86,8 @@ public final class Step3Model {
      * attention-FFN disaggregation). Rows never interact across micro-batches, so the split changes timing, not
      * results.
      *
-     * @return for each chunk, the logits of its last token ({@code vocab} floats), or {@code null} when the chunk did
-     *     not ask for them
+     * @return for each chunk, the logits of its last {@link Chunk#logitRows} rows ({@code vocab} floats each, row by
+     *     row), or {@code null} when the chunk asked for none
      * @throws FfnException when an FFN exchange fails; no state of this step is kept
      */
     public float[][] forward(List<Chunk> chunks, int microBatches) {
@@ -166,35 +186,41 @@ public final class Step3Model {
         return out;
     }
 
-    /** Final norm and {@code lm_head} for the last row of every chunk that wants logits, in one matmul. */
+    /** Final norm and {@code lm_head} for the rows every chunk wants logits of, in one matmul. */
     private float[][] logits(List<MicroBatch> batches, int chunkCount) {
         int hidden = config.hiddenSize();
         float[][] result = new float[chunkCount][];
-        List<float[]> lastRows = new ArrayList<>();
+        List<float[]> wantedRows = new ArrayList<>();
         List<Integer> owners = new ArrayList<>();
         for (MicroBatch mb : batches) {
             for (int c = 0; c < mb.rows.chunks().size(); c++) {
-                if (mb.rows.chunks().get(c).wantLogits()) {
-                    lastRows.add(Arrays.copyOfRange(mb.h, mb.rows.lastRowOf(c) * hidden,
-                            (mb.rows.lastRowOf(c) + 1) * hidden));
+                int n = mb.rows.chunks().get(c).logitRows();
+                if (n > 0) {
+                    int first = mb.rows.lastRowOf(c) + 1 - n;
+                    wantedRows.add(Arrays.copyOfRange(mb.h, first * hidden, (first + n) * hidden));
                     owners.add(mb.firstChunk + c);
                 }
             }
         }
-        int wanted = lastRows.size();
+        int wanted = wantedRows.stream().mapToInt(r -> r.length / hidden).sum();
         if (wanted == 0) {
             return result;
         }
-        float[] last = new float[wanted * hidden];
-        for (int i = 0; i < wanted; i++) {
-            System.arraycopy(lastRows.get(i), 0, last, i * hidden, hidden);
+        float[] rows = new float[wanted * hidden];
+        int at = 0;
+        for (float[] r : wantedRows) {
+            System.arraycopy(r, 0, rows, at, r.length);
+            at += r.length;
         }
-        RmsNorm.rmsNorm(last, wanted, weights.finalNorm(), eps(), last);
+        RmsNorm.rmsNorm(rows, wanted, weights.finalNorm(), eps(), rows);
         int vocab = config.vocabSize();
         float[] logits = new float[wanted * vocab];
-        MatMul.matmul(weights.lmHead(), last, wanted, logits);
-        for (int i = 0; i < wanted; i++) {
-            result[owners.get(i)] = Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
+        MatMul.matmul(weights.lmHead(), rows, wanted, logits);
+        int row = 0;
+        for (int i = 0; i < wantedRows.size(); i++) {
+            int n = wantedRows.get(i).length / hidden;
+            result[owners.get(i)] = Arrays.copyOfRange(logits, row * vocab, (row + n) * vocab);
+            row += n;
         }
         return result;
     }
