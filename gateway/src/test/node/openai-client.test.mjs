@@ -92,6 +92,30 @@ await check('completions with several prompts and n', async () => {
   assert.equal(r.usage.completion_tokens, 12);
 });
 
+await check('completions echo with logprobs scores the prompt, as vLLM does', async () => {
+  const r = await client.completions.create({
+    model, prompt: [3, 1, 4, 1, 5], max_tokens: 4, logprobs: 2, echo: true, ...fixed,
+  });
+  const lp = r.choices[0].logprobs;
+  assert.equal(lp.tokens.length, 5 + 4);
+  assert.equal(lp.token_logprobs[0], null);
+  assert.equal(lp.top_logprobs[0], null);
+  for (const v of lp.token_logprobs.slice(1)) assert.ok(v <= 0);
+  assert.equal(lp.text_offset.length, 9);
+});
+
+await check('logit_bias forces a token; allowed_token_ids bounds them', async () => {
+  const forced = await client.completions.create({
+    model, prompt: 'x', max_tokens: 4, logit_bias: { 42: 100 }, logprobs: 0, ...fixed,
+  });
+  assert.equal(new Set(forced.choices[0].logprobs.tokens).size, 1);
+  const bounded = await client.chat.completions.create({
+    model, messages, max_tokens: 8, temperature: 1, seed: 5, ignore_eos: true, allowed_token_ids: [40, 41],
+    logprobs: true,
+  });
+  assert.ok(new Set(bounded.choices[0].logprobs.content.map((t) => t.token)).size <= 2);
+});
+
 await check('an unknown model is a NotFoundError', async () => {
   await assert.rejects(
     client.chat.completions.create({ model: 'no-such-model', messages }),

@@ -117,7 +117,9 @@ class GatewayErrorsTest {
             {"\"stream\": \"yes\"", "stream"},
             {"\"stream_options\": {\"include_usage\": true}", "stream_options"},
             {"\"min_tokens\": 20, \"max_tokens\": 5", "min_tokens"},
-            {"\"logit_bias\": {\"5\": 100}", "logit_bias"},
+            {"\"logit_bias\": {\"5\": 100.5}", "logit_bias"},
+            {"\"prompt_logprobs\": 21", "prompt_logprobs"},
+            {"\"allowed_token_ids\": [-3]", "allowed_token_ids"},
             {"\"prompt\": [99999]", "prompt"},
         };
         for (String[] c : cases) {

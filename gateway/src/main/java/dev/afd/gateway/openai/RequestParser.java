@@ -141,6 +141,7 @@ public final class RequestParser {
         }
         GenerationSettings s = settings(f, maxCompletion != null ? maxCompletion : maxTokens, logprobs,
                 top == null ? 0 : top, false);
+        UnsupportedFields.checkChat(f);
         reportUnread(f, "/v1/chat/completions");
         return new ChatRequest(model, messages, addGenerationPrompt == null || addGenerationPrompt, variables, s);
     }
@@ -254,6 +255,7 @@ public final class RequestParser {
                     + " the output must end where its grammar does; drop one of them");
         }
         IGNORED.forEach(f::raw);
+        UnsupportedFields.checkCommon(f, n == null ? 1 : n);
         boolean includeStop = Boolean.TRUE.equals(f.bool("include_stop_str_in_output"));
         Boolean skipSpecial = f.bool("skip_special_tokens");
         return new GenerationSettings(maxTokens, sampling, n == null ? 1 : n, stop, stopIds, logprobs, echo, stream,

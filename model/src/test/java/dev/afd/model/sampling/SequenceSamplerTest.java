@@ -155,4 +155,49 @@ class SequenceSamplerTest {
         }
         return tokens;
     }
+
+    @Test
+    void logitBiasMovesTheChoiceButNotTheReportedLogprob() {
+        LogitControls bias = new LogitControls(java.util.Map.of(3, 5.0f), null);
+        Sample s = new SequenceSampler(SamplingParams.greedy(), bias, new int[] {0}, LOGITS.length).next(LOGITS);
+        // -1.0 + 5 = 4.0 beats 3.0: token 3 is chosen; its logprob stays the raw model's, as vLLM reports it.
+        assertThat(s.token()).isEqualTo(3);
+        assertThat((double) s.logprob()).isCloseTo(Math.log(softmax(LOGITS, 1)[3]), within(1e-6));
+        LogitControls ban = new LogitControls(java.util.Map.of(1, -100f, 5, -100f), null);
+        assertThat(new SequenceSampler(SamplingParams.greedy(), ban, new int[] {0}, LOGITS.length).next(LOGITS)
+                .token()).isEqualTo(2);
+    }
+
+    @Test
+    void allowedTokenIdsAreTheOnlyOnesEverSampled() {
+        LogitControls allowed = new LogitControls(java.util.Map.of(), new int[] {4, 0, 4});
+        assertThat(allowed.allowedTokenIds()).containsExactly(0, 4);
+        SequenceSampler sampler = new SequenceSampler(SamplingParams.defaults().withTemperature(5).withSeed(7L),
+                allowed, new int[] {0}, LOGITS.length);
+        int[] drawn = draw(sampler, 400);
+        assertThat(drawn).containsOnly(0, 4).contains(0, 4);
+    }
+
+    @Test
+    void logitControlsRefuseWhatCannotBeHonoured() {
+        assertThatThrownBy(() -> new LogitControls(java.util.Map.of(1, 101f), null))
+                .hasMessageContaining("logit_bias").hasMessageContaining("101");
+        assertThatThrownBy(() -> new LogitControls(java.util.Map.of(), new int[0]))
+                .hasMessageContaining("allowed_token_ids");
+        assertThatThrownBy(() -> new LogitControls(java.util.Map.of(9, 1f), null).requireInVocabulary(6))
+                .hasMessageContaining("token id 9").hasMessageContaining("[0, 6)");
+    }
+
+    @Test
+    void aPromptTokensLogprobHasItsRankAndTheTopTokens() {
+        float[] row = new float[2 + LOGITS.length];
+        System.arraycopy(LOGITS, 0, row, 2, LOGITS.length);
+        PromptLogprob p = SequenceSampler.promptLogprob(row, 2, LOGITS.length, 2, 2);
+        assertThat(p.token()).isEqualTo(2);
+        assertThat((double) p.logprob()).isCloseTo(Math.log(softmax(LOGITS, 1)[2]), within(1e-6));
+        // Logits 3.0 and 2.9 are higher than token 2's 2.5.
+        assertThat(p.rank()).isEqualTo(3);
+        assertThat(p.top()).extracting(TokenLogprob::token).containsExactly(1, 5);
+        assertThat(SequenceSampler.promptLogprob(row, 2, LOGITS.length, 1, 0).rank()).isEqualTo(1);
+    }
 }
