@@ -20,7 +20,7 @@ import java.util.List;
  * @param stream answer as server-sent events
  * @param includeUsage streaming only: end with a chunk that carries usage
  * @param ignoreEos keep generating past end-of-sequence tokens
- * @param minTokens end-of-sequence and stop ids do not count before this many tokens
+ * @param minTokens end-of-sequence and stop ids are not sampled before this many tokens
  * @param includeStopStrInOutput vLLM's {@code include_stop_str_in_output}: the matched stop string, or the text of
  *     the stop token that ended the choice, stays at the end of its text
  * @param skipSpecialTokens vLLM's {@code skip_special_tokens} (default true): special tokens are left out of the text

@@ -14,7 +14,7 @@ import java.util.Set;
  * @param sampling how to pick tokens
  * @param ignoreEos keep generating past the model's end-of-sequence tokens
  * @param stopTokenIds further ids that end the sequence
- * @param minTokens end-of-sequence and stop ids do not count before this many tokens were generated
+ * @param minTokens end-of-sequence and stop ids are not sampled before this many tokens were generated
  * @param grammar the output must be a sentence of this grammar (structured output); null for free text
  * @param logitControls allowed tokens and logit bias ({@link LogitControls#NONE} for none)
  * @param promptLogprobs report each prompt token's log-probability with this many most likely alternatives (0-20);

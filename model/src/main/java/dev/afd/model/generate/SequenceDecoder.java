@@ -13,8 +13,8 @@ import java.util.Set;
 
 /**
  * The decoding side of one sequence: picks each next token from the logits, keeps what was generated, and decides
- * when the sequence ends (end-of-sequence or stop id once {@code min_tokens} are out, {@code max_tokens}, or the
- * model's context). Shared by offline generation and the attention node's engine, so both stop alike.
+ * when the sequence ends (end-of-sequence or stop id, {@code max_tokens}, or the model's context). Until
+ * {@code min_tokens} tokens are out, end-of-sequence and stop ids are not sampled at all (vLLM's behaviour). Shared by offline generation and the attention node's engine, so both stop alike.
  *
  * <p>Not thread-safe: one sequence, one engine thread.
  */
@@ -25,6 +25,8 @@ public final class SequenceDecoder {
     private final SequenceSampler sampler;
     /** Null for free text. */
     private final GrammarConstraint grammar;
+    /** The ids that end the sequence, kept from being sampled while fewer than {@code min_tokens} are out. */
+    private final int[] endIds;
     private final int[] generated;
     private final float[] logprobs;
     private final List<List<TokenLogprob>> top = new ArrayList<>();
@@ -54,6 +56,8 @@ public final class SequenceDecoder {
                 endIds(request, eosIds));
         this.request = request;
         this.eosIds = eosIds;
+        this.endIds = (request.ignoreEos() ? request.stopTokenIds() : endIds(request, eosIds)).stream()
+                .mapToInt(Integer::intValue).toArray();
         this.maxPositions = maxPositions;
         this.sampler = new SequenceSampler(request.sampling(), request.logitControls(), request.promptIds(),
                 vocabSize);
@@ -66,12 +70,13 @@ public final class SequenceDecoder {
         if (finishReason != null) {
             throw new IllegalStateException("the sequence has already finished (" + finishReason + ")");
         }
+        int[] banned = count < request.minTokens() ? endIds : null;
         Sample s;
         if (grammar == null) {
-            s = sampler.next(logits);
+            s = sampler.next(logits, null, banned);
         } else {
             // Tokens left after this one, less one for the end-of-sequence token that finishes the output.
-            s = sampler.next(logits, grammar.allowed(request.maxTokens() - count - 2));
+            s = sampler.next(logits, grammar.allowed(request.maxTokens() - count - 2), banned);
             grammar.accept(s.token());
         }
         generated[count] = s.token();

@@ -49,11 +49,22 @@ public final class SequenceSampler {
      * log-probabilities reported stay those of the raw logits, as vLLM reports them.
      */
     public Sample next(float[] logits, int[] allowed) {
+        return next(logits, allowed, null);
+    }
+
+    /**
+     * Chooses the next token among {@code allowed} (null: every token) but none of {@code banned} (null: none), and
+     * records it. The ban yields when it would leave nothing to choose (a grammar that only allows ending).
+     */
+    public Sample next(float[] logits, int[] allowed, int[] banned) {
         int vocab = logits.length;
         float[] logprobs = new float[vocab];
         Softmax.logSoftmax(logits, 0, vocab, logprobs, 0);
         float[] adjusted = penalised(controls.apply(logits));
         float[] scores = allowed == null ? adjusted : masked(adjusted, allowed);
+        if (banned != null) {
+            scores = withoutBanned(scores, banned);
+        }
         int token = params.isGreedy() ? argmax(scores) : draw(scores);
         outputCounts[token]++;
         seen[token] = true;
@@ -87,6 +98,19 @@ public final class SequenceSampler {
             m[t] = logits[t];
         }
         return m;
+    }
+
+    private static float[] withoutBanned(float[] scores, int[] banned) {
+        float[] s = scores.clone();
+        for (int t : banned) {
+            s[t] = Float.NEGATIVE_INFINITY;
+        }
+        for (float v : s) {
+            if (v != Float.NEGATIVE_INFINITY) {
+                return s;
+            }
+        }
+        return scores;
     }
 
     private static int argmax(float[] l) {
