@@ -4,6 +4,7 @@ import dev.afd.gateway.openai.ApiException;
 import dev.afd.gateway.openai.ChoiceOutput;
 import dev.afd.gateway.openai.TokenLogprob;
 import dev.afd.gateway.reasoning.ReasoningParser;
+import dev.afd.gateway.reasoning.ReasoningSplit;
 import dev.afd.gateway.reasoning.ReasoningStream;
 import dev.afd.gateway.routing.AttentionEndpoint;
 import dev.afd.gateway.routing.GenerateCall;
@@ -12,6 +13,11 @@ import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.IncrementalDetokenizer;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
 import dev.afd.gateway.tokenizer.StopMatcher;
+import dev.afd.gateway.toolcalls.ToolCallDelta;
+import dev.afd.gateway.toolcalls.ToolCallResult;
+import dev.afd.gateway.toolcalls.ToolCallStream;
+import dev.afd.gateway.toolcalls.ToolCallUpdate;
+import dev.afd.gateway.toolcalls.ToolCalling;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.TokenOutput;
 import dev.afd.proto.TopLogprob;
@@ -46,6 +52,8 @@ final class ChoiceRun implements GenerateListener {
     private final String echoText;
     private final ReasoningParser reasoning;
     private final ReasoningStream reasoningStream;
+    private final ToolCalling toolCalling;
+    private final ToolCallStream toolCallStream;
     private final StringBuilder text = new StringBuilder();
     private final List<TokenLogprob> logprobs;
     private final Set<AttentionEndpoint> tried = new HashSet<>();
@@ -63,12 +71,15 @@ final class ChoiceRun implements GenerateListener {
      * @param echoText the prompt's text when the request echoes it, else null
      * @param skipSpecialTokens leave special tokens out of the text
      * @param reasoning splits the text into reasoning and answer (chat), or null to leave it whole
+     * @param toolCalling splits the answer into content and tool calls (chat), or null to leave it whole
      */
     ChoiceRun(ReentrantLock lock, ChoiceOwner owner, int index, GenerateRequest request, ModelTokenizer tokenizer,
             StopTokenRule stopRule, StopMatcher stops, boolean logprobs, String echoText,
-            boolean skipSpecialTokens, ReasoningParser reasoning) {
+            boolean skipSpecialTokens, ReasoningParser reasoning, ToolCalling toolCalling) {
         this.reasoning = reasoning;
         this.reasoningStream = reasoning == null ? null : reasoning.stream();
+        this.toolCalling = toolCalling;
+        this.toolCallStream = toolCalling == null ? null : toolCalling.stream();
         this.lock = lock;
         this.owner = owner;
         this.index = index;
@@ -115,15 +126,53 @@ final class ChoiceRun implements GenerateListener {
         return text.length();
     }
 
-    /** Splits the streamed text into reasoning and answer; null when the request's text stays whole. */
-    ReasoningStream reasoningStream() {
-        return reasoningStream;
+    /** A piece of streamed text as it is sent: split into reasoning, content and tool calls where the request asks. */
+    StreamPiece streamPiece(String piece) {
+        ReasoningSplit split = reasoningStream == null ? new ReasoningSplit(null, piece) : reasoningStream.feed(piece);
+        if (toolCallStream == null) {
+            return new StreamPiece(split.reasoning(), split.content(), List.of());
+        }
+        ToolCallUpdate u = split.content() == null ? null : toolCallStream.feed(split.content());
+        return new StreamPiece(split.reasoning(), u == null ? null : u.content(), u == null ? List.of() : u.calls());
+    }
+
+    /** What the splitters held back, released when the choice has ended (empty when nothing was held). */
+    StreamPiece streamEnd() {
+        ReasoningSplit split = reasoningStream == null ? new ReasoningSplit(null, null) : reasoningStream.flush();
+        if (toolCallStream == null) {
+            return new StreamPiece(split.reasoning(), split.content(), List.of());
+        }
+        StringBuilder content = new StringBuilder();
+        List<ToolCallDelta> calls = new ArrayList<>();
+        List<ToolCallUpdate> updates = new ArrayList<>();
+        if (split.content() != null) {
+            updates.add(toolCallStream.feed(split.content()));
+        }
+        updates.add(toolCallStream.flush());
+        for (ToolCallUpdate u : updates) {
+            if (u.content() != null) {
+                content.append(u.content());
+            }
+            calls.addAll(u.calls());
+        }
+        return new StreamPiece(split.reasoning(), content.isEmpty() ? null : content.toString(), calls);
+    }
+
+    /** The finish reason the client sees: {@code tool_calls} where the choice's calls say so. */
+    String streamedFinishReason() {
+        return toolCalling == null ? finishReason : toolCalling.finishReason(finishReason, toolCallStream.called());
     }
 
     ChoiceOutput output() {
         String whole = text.toString();
-        return new ChoiceOutput(index, whole, reasoning == null ? null : reasoning.split(whole), logprobs,
-                finishReason, stopReason);
+        ReasoningSplit split = reasoning == null ? null : reasoning.split(whole);
+        if (toolCalling == null) {
+            return new ChoiceOutput(index, whole, split, null, logprobs, finishReason, stopReason);
+        }
+        String answer = split == null ? whole : split.content();
+        ToolCallResult calls = ToolCallStream.whole(toolCalling.stream(), answer == null ? "" : answer);
+        return new ChoiceOutput(index, whole, split, calls, logprobs,
+                toolCalling.finishReason(finishReason, !calls.calls().isEmpty()), stopReason);
     }
 
     /** Sends the request to the least loaded ready node; fails the request when there is none. */
