@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * multi-turn check reads the prompt the scripted node received.
  */
 class ToolCallsApiTest {
-    private static final String CALL_TEXT = "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\":"
+    /** What the scripted node's model writes: content, then a hermes call. */
+    static final String CALL_TEXT = "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\":"
             + " {\"city\": \"Paris\", \"days\": 2}}\n</tool_call>";
     private static final String TOOLS = """
             [{"type": "function", "function": {"name": "get_weather", "description": "Weather by city",
