@@ -13,7 +13,6 @@ import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.IncrementalDetokenizer;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
 import dev.afd.gateway.tokenizer.StopMatcher;
-import dev.afd.gateway.toolcalls.ToolCallDelta;
 import dev.afd.gateway.toolcalls.ToolCallResult;
 import dev.afd.gateway.toolcalls.ToolCallStream;
 import dev.afd.gateway.toolcalls.ToolCallUpdate;
@@ -142,20 +141,9 @@ final class ChoiceRun implements GenerateListener {
         if (toolCallStream == null) {
             return new StreamPiece(split.reasoning(), split.content(), List.of());
         }
-        StringBuilder content = new StringBuilder();
-        List<ToolCallDelta> calls = new ArrayList<>();
-        List<ToolCallUpdate> updates = new ArrayList<>();
-        if (split.content() != null) {
-            updates.add(toolCallStream.feed(split.content()));
-        }
-        updates.add(toolCallStream.flush());
-        for (ToolCallUpdate u : updates) {
-            if (u.content() != null) {
-                content.append(u.content());
-            }
-            calls.addAll(u.calls());
-        }
-        return new StreamPiece(split.reasoning(), content.isEmpty() ? null : content.toString(), calls);
+        ToolCallUpdate u = split.content() == null ? toolCallStream.flush()
+                : toolCallStream.feed(split.content()).then(toolCallStream.flush());
+        return new StreamPiece(split.reasoning(), u.content(), u.calls());
     }
 
     /** The finish reason the client sees: {@code tool_calls} where the choice's calls say so. */

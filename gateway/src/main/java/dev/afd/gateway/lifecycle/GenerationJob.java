@@ -348,11 +348,11 @@ public final class GenerationJob implements ChoiceOwner {
         exchange.startEvents();
         for (ChoiceRun c : choices) {
             if (header.kind() == OpenAiJson.Kind.CHAT) {
-                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), "assistant", null, "", List.of(), null, 0, null,
-                        null));
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), "assistant", null, "", List.of(), null, 0,
+                        null, null));
             } else if (settings.echo()) {
-                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, c.echoText(), List.of(), null, 0, null,
-                        null));
+                exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, c.echoText(), List.of(), null,
+                        0, null, null));
             }
         }
     }

@@ -10,8 +10,8 @@ import java.util.Map;
  * opening marker, which is held until the next piece decides it. Once calls have begun, each call is sent whole when
  * its closing marker arrives (an unclosed last call is read at the end); whitespace between calls and at the end is
  * dropped, and any other text there, or a block that does not read as a call, is content. These rules look only at
- * the text, never at where it was cut, so a streamed answer assembles to exactly the whole one. For {@code step3}, text after
- * {@code <｜tool_calls_end｜>} is content again, as in vLLM's streaming parser.
+ * the text, never at where it was cut, so a streamed answer assembles to exactly the whole one. For {@code step3},
+ * text after {@code <｜tool_calls_end｜>} is content again, as in vLLM's streaming parser.
  *
  * <p>Not thread-safe: one per choice, used under its job's lock.
  */

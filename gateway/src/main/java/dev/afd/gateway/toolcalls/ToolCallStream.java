@@ -21,21 +21,15 @@ public interface ToolCallStream {
 
     /** {@code text} split by {@code stream} (fresh) as a whole: its content and the calls assembled from pieces. */
     static ToolCallResult whole(ToolCallStream stream, String text) {
-        StringBuilder content = new StringBuilder();
+        ToolCallUpdate all = stream.feed(text).then(stream.flush());
         List<String[]> calls = new ArrayList<>();
-        for (ToolCallUpdate u : List.of(stream.feed(text), stream.flush())) {
-            if (u.content() != null) {
-                content.append(u.content());
-            }
-            for (ToolCallDelta d : u.calls()) {
-                if (d.index() == calls.size()) {
-                    calls.add(new String[] {d.id(), d.name(), d.arguments()});
-                } else {
-                    calls.get(d.index())[2] += d.arguments();
-                }
+        for (ToolCallDelta d : all.calls()) {
+            if (d.index() == calls.size()) {
+                calls.add(new String[] {d.id(), d.name(), d.arguments()});
+            } else {
+                calls.get(d.index())[2] += d.arguments();
             }
         }
-        return new ToolCallResult(content.toString(), calls.stream().map(c -> new ToolCall(c[0], c[1], c[2]))
-                .toList());
+        return new ToolCallResult(all.content(), calls.stream().map(c -> new ToolCall(c[0], c[1], c[2])).toList());
     }
 }

@@ -1,5 +1,6 @@
 package dev.afd.gateway.toolcalls;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -14,6 +15,14 @@ public record ToolCallUpdate(String content, List<ToolCallDelta> calls) {
     public ToolCallUpdate {
         content = content == null || content.isEmpty() ? null : content;
         calls = List.copyOf(calls);
+    }
+
+    /** This update followed by {@code next}, as one. */
+    public ToolCallUpdate then(ToolCallUpdate next) {
+        List<ToolCallDelta> both = new ArrayList<>(calls);
+        both.addAll(next.calls);
+        return new ToolCallUpdate((content == null ? "" : content) + (next.content == null ? "" : next.content),
+                both);
     }
 
     public boolean isEmpty() {

@@ -18,7 +18,7 @@ public record ToolChoice(Mode mode, String function) {
         AUTO,
         /** At least one call, enforced by constrained decoding. */
         REQUIRED,
-        /** One call to {@link #function}, its arguments enforced by constrained decoding. */
+        /** One call to {@link ToolChoice#function()}, its arguments enforced by constrained decoding. */
         NAMED
     }
 }

@@ -23,9 +23,9 @@ public final class TokenizerFiles {
 
     /**
      * ChatML turns with Hermes-style tool calls (as Qwen2.5's template): the conversation starts with bos; with
-     * {@code tools}, a system turn lists them (one JSON object per line inside {@code <tools>}) and asks for calls as
-     * {@code <tool_call>{"name": ..., "arguments": ...}</tool_call>}; an assistant turn's {@code tool_calls} are written
-     * back that way and a {@code tool} message is a user turn inside {@code <tool_response>}. Without tools it renders
+     * {@code tools}, a system turn lists them (one JSON object per line inside {@code <tools>}) and asks for calls
+     * as {@code <tool_call>{"name": ..., "arguments": ...}</tool_call>}; an assistant turn's {@code tool_calls} are
+     * written back that way and a {@code tool} message is a user turn inside {@code <tool_response>}. Without tools it renders
      * plain ChatML. Written with literal newlines, none right after a block tag (trim_blocks would eat it).
      */
     public static final String CHAT_TEMPLATE = "{{ bos_token }}"
