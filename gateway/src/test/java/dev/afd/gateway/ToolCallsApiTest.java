@@ -116,8 +116,8 @@ class ToolCallsApiTest {
         assertThat(choice.path("message").path("content").asText()).isEqualTo(CALL_TEXT);
         assertThat(choice.path("message").path("tool_calls")).isEmpty();
         assertThat(choice.path("finish_reason").asText()).isEqualTo("length");
-        assertThat(prompt(scripted.requests.get(before))).contains("<tools>\n{\"type\":\"function\","
-                + "\"function\":{\"name\":\"get_weather\"");
+        assertThat(prompt(scripted.requests.get(before))).contains("<tools>\n{\"type\": \"function\","
+                + " \"function\": {\"name\": \"get_weather\"");
     }
 
     @Test
@@ -215,14 +215,15 @@ class ToolCallsApiTest {
                  "tools": [{"type": "function", "function": {"name": "get_weather"}}], "tool_choice": "auto",
                  "max_tokens": 4}""";
         new Http(scriptedHermes.port()).postOk("/v1/chat/completions", body);
+        // What Python's Jinja2 (Hugging Face's renderer) makes of the same template and conversation.
         assertThat(prompt(scripted.requests.get(before))).isEqualTo("<|begin_of_text|><|im_start|>system\nBe brief."
                 + "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are"
                 + " provided with function signatures within <tools></tools> XML tags:\n<tools>\n{\"type\":"
-                + "\"function\",\"function\":{\"name\":\"get_weather\"}}\n</tools>\n\nFor each function call, return"
-                + " a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
+                + " \"function\", \"function\": {\"name\": \"get_weather\"}}\n</tools>\n\nFor each function call,"
+                + " return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
                 + "<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>"
                 + "<|im_end|>\n<|im_start|>user\nWeather in Paris?<|im_end|>\n<|im_start|>assistant\n<tool_call>\n"
-                + "{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Paris\",\"days\":1}}\n</tool_call>\n"
+                + "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 1}}\n</tool_call>\n"
                 + "<|im_end|>\n<|im_start|>user\n<tool_response>\nsunny, 21 C\n</tool_response><|im_end|>\n"
                 + "<|im_start|>assistant\n");
     }
