@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.afd.gateway.reasoning.ReasoningParser;
 import dev.afd.gateway.routing.Resolver;
 import dev.afd.gateway.structured.SchemaValidator;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
@@ -26,9 +27,12 @@ import org.junit.jupiter.api.io.TempDir;
  * Tool calls over HTTP. Which path each test covers: {@code auto} parsing runs against a scripted node that makes the
  * model write a hermes call (a random-weight model never would, and {@code auto} must stay unconstrained);
  * {@code required} and named choices run on the real tiny model, whose output the grammar forces into calls; the
- * multi-turn check reads the prompt the scripted node received.
+ * multi-turn check reads the prompt the scripted node received; a second scripted node reasons before its call, for
+ * the reasoning parser and the tool-call parser together.
  */
 class ToolCallsApiTest {
+    /** Step-3-style reasoning, which the thinking node's model writes before {@link #CALL_TEXT}. */
+    private static final String THOUGHT = "The weather needs a tool. </think>";
     /** What the scripted node's model writes: content, then a hermes call. */
     static final String CALL_TEXT = "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\":"
             + " {\"city\": \"Paris\", \"days\": 2}}\n</tool_call>";
@@ -47,30 +51,38 @@ class ToolCallsApiTest {
     static Gateway realHermes;
     static FakeNode scripted;
     static Gateway scriptedHermes;
+    static FakeNode thinking;
+    static Gateway thinkingHermes;
 
     @BeforeAll
     static void start() throws Exception {
         real = GatewayStack.start(dir, GatewayOptions.defaults());
-        realHermes = hermesGateway(real.modelDir, "127.0.0.1:" + real.node.server().port());
+        realHermes = hermesGateway(real.modelDir, "127.0.0.1:" + real.node.server().port(), null);
         scripted = FakeNode.start(ModelInfo.read(real.modelDir, null).fingerprint());
         try (ModelTokenizer tokenizer = ModelTokenizer.open(real.modelDir)) {
             // One token per message: the markers arrive in pieces.
             scripted.script = FakeNode.tokens(tokenizer.encode(CALL_TEXT, false));
         }
-        scriptedHermes = hermesGateway(real.modelDir, scripted.target());
+        scriptedHermes = hermesGateway(real.modelDir, scripted.target(), null);
+        thinking = FakeNode.start(scripted.fingerprint);
+        try (ModelTokenizer tokenizer = ModelTokenizer.open(real.modelDir)) {
+            thinking.script = FakeNode.tokens(tokenizer.encode(THOUGHT + CALL_TEXT, false));
+        }
+        thinkingHermes = hermesGateway(real.modelDir, thinking.target(), ReasoningParser.STEP3);
     }
 
-    private static Gateway hermesGateway(Path model, String node) throws Exception {
+    private static Gateway hermesGateway(Path model, String node, ReasoningParser reasoning) throws Exception {
         Gateway g = Gateway.start(GatewayOptions.builder().address("127.0.0.1", 0)
                 .intervals(Duration.ofMillis(50), Duration.ofSeconds(5)).toolCallParser(ToolCallParser.HERMES)
-                .build(), model, null, Resolver.fixed(List.of(node)));
+                .reasoningParser(reasoning).build(), model, null, Resolver.fixed(List.of(node)));
         new GatewayStack.Ready(g).await();
         return g;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        for (AutoCloseable c : new AutoCloseable[] {scriptedHermes, scripted, realHermes, real}) {
+        for (AutoCloseable c : new AutoCloseable[] {thinkingHermes, thinking, scriptedHermes, scripted, realHermes,
+                real}) {
             if (c != null) {
                 c.close();
             }
@@ -106,6 +118,27 @@ class ToolCallsApiTest {
         assertThat(streamed.finishReason()).isEqualTo("tool_calls");
         assertThat(events).noneMatch(e -> e.path("choices").path(0).path("delta").path("content").asText()
                 .contains("<tool"));
+    }
+
+    @Test
+    void withAReasoningParserTheCallsAreReadFromTheAnswerAfterTheReasoning() throws Exception {
+        Http http = new Http(thinkingHermes.port());
+        JsonNode choice = http.postOk("/v1/chat/completions", chat("")).path("choices").get(0);
+        JsonNode message = choice.path("message");
+        assertThat(message.path("reasoning_content").asText()).isEqualTo("The weather needs a tool. ");
+        assertThat(message.path("content").asText()).isEqualTo("Let me look.\n");
+        assertThat(names(message.path("tool_calls"))).containsExactly("get_weather {\"city\":\"Paris\",\"days\":2}");
+        assertThat(choice.path("finish_reason").asText()).isEqualTo("tool_calls");
+
+        List<JsonNode> events = http.stream("/v1/chat/completions", chat(", \"stream\": true"));
+        Assembled streamed = assemble(events);
+        assertThat(streamed.content()).isEqualTo("Let me look.\n");
+        assertThat(streamed.calls()).containsExactlyElementsOf(names(message.path("tool_calls")));
+        assertThat(streamed.finishReason()).isEqualTo("tool_calls");
+        StringBuilder reasoning = new StringBuilder();
+        events.forEach(e -> reasoning.append(e.path("choices").path(0).path("delta").path("reasoning_content")
+                .asText("")));
+        assertThat(reasoning.toString()).isEqualTo("The weather needs a tool. ");
     }
 
     @Test
