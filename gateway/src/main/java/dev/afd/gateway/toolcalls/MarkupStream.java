@@ -23,6 +23,8 @@ final class MarkupStream implements ToolCallStream {
     private final StringBuilder held = new StringBuilder();
     private boolean inCalls;
     private int calls;
+    /** Where the open call's closing marker is still to be looked for (0: from its body's start). */
+    private int closeSearchedTo;
 
     MarkupStream(ToolCallParser format, Map<String, Tool> tools, int maxCalls) {
         this.format = format;
@@ -72,67 +74,82 @@ final class MarkupStream implements ToolCallStream {
         return true;
     }
 
-    /** Among the calls: the next call, block end or stray text. Returns whether to go on. */
+    /**
+     * Among the calls: the next call, block end or stray text. Returns whether to go on. Works on the held text in
+     * place and remembers how far a call's closing marker was looked for, so a long call costs linear time however
+     * finely it streams.
+     */
     private boolean calls(boolean ended, StringBuilder content, List<ToolCallDelta> deltas) {
-        int ws = 0;
-        while (ws < held.length() && Character.isWhitespace(held.charAt(ws))) {
-            ws++;
+        int at = 0;
+        while (at < held.length() && Character.isWhitespace(held.charAt(at))) {
+            at++;
         }
-        String rest = held.substring(ws);
-        if (rest.isEmpty()) {
+        if (at == held.length()) {
             if (ended) {
                 held.setLength(0);
             }
             return false;
         }
-        if (rest.startsWith(format.callOpen)) {
-            int close = rest.indexOf(format.callClose, format.callOpen.length());
+        if (startsAt(at, format.callOpen)) {
+            int body = at + format.callOpen.length();
+            int close = held.indexOf(format.callClose, Math.max(body, closeSearchedTo));
             if (close < 0 && !ended) {
+                closeSearchedTo = Math.max(body, held.length() - format.callClose.length() + 1);
                 return false;
             }
-            int end = close < 0 ? rest.length() : close + format.callClose.length();
-            ToolCall call = format.parseBody(rest.substring(format.callOpen.length(), close < 0 ? rest.length()
-                    : close), tools);
+            closeSearchedTo = 0;
+            int end = close < 0 ? held.length() : close + format.callClose.length();
+            ToolCall call = format.parseBody(held.substring(body, close < 0 ? held.length() : close), tools);
             if (call == null) {
-                content.append(rest, 0, end);
+                content.append(held, at, end);
             } else if (calls < maxCalls) {
                 deltas.add(new ToolCallDelta(calls++, call.id(), call.name(), call.arguments()));
             }
             // A call past maxCalls (parallel_tool_calls false) is dropped, as OpenAI returns at most one.
-            held.delete(0, ws + end);
+            held.delete(0, end);
             return true;
         }
-        if (format.blockClose != null && rest.startsWith(format.blockClose)) {
-            held.delete(0, ws + format.blockClose.length());
+        if (format.blockClose != null && startsAt(at, format.blockClose)) {
+            held.delete(0, at + format.blockClose.length());
             inCalls = false;
             return true;
         }
-        if (!ended && (format.callOpen.startsWith(rest) || (format.blockClose != null
-                && format.blockClose.startsWith(rest)))) {
+        if (!ended && (startOf(at, format.callOpen) || (format.blockClose != null
+                && startOf(at, format.blockClose)))) {
             return false;
         }
         // Text among the calls that is no call: content, up to the next marker (or a tail that may start one).
-        int next = nextMarker(rest);
-        int take;
+        int next = nextMarker(at + 1);
+        int end;
         if (next > 0) {
-            take = next;
+            end = next;
         } else {
-            take = rest.length() - (ended ? 0 : Math.max(partialEnd(rest, format.callOpen),
-                    format.blockClose == null ? 0 : partialEnd(rest, format.blockClose)));
+            end = held.length() - (ended ? 0 : Math.max(partialEnd(held, format.callOpen),
+                    format.blockClose == null ? 0 : partialEnd(held, format.blockClose)));
         }
         // Whitespace at its end waits: before a marker it is dropped like any whitespace between calls.
-        while (take > 0 && Character.isWhitespace(rest.charAt(take - 1))) {
-            take--;
+        while (end > at && Character.isWhitespace(held.charAt(end - 1))) {
+            end--;
         }
-        content.append(held, 0, ws + take);
-        held.delete(0, ws + take);
-        return take > 0;
+        content.append(held, 0, end);
+        held.delete(0, end);
+        return end > at;
     }
 
-    /** Where the first marker after the start of {@code s} begins, or -1. */
-    private int nextMarker(String s) {
-        int call = s.indexOf(format.callOpen, 1);
-        int block = format.blockClose == null ? -1 : s.indexOf(format.blockClose, 1);
+    /** Whether the held text has {@code marker} at {@code at}. */
+    private boolean startsAt(int at, String marker) {
+        return held.length() - at >= marker.length() && held.substring(at, at + marker.length()).equals(marker);
+    }
+
+    /** Whether the held text from {@code at} on is a proper start of {@code marker}. */
+    private boolean startOf(int at, String marker) {
+        return held.length() - at < marker.length() && marker.startsWith(held.substring(at));
+    }
+
+    /** Where the first marker at or after {@code from} begins, or -1. */
+    private int nextMarker(int from) {
+        int call = held.indexOf(format.callOpen, from);
+        int block = format.blockClose == null ? -1 : held.indexOf(format.blockClose, from);
         return call < 0 ? block : block < 0 ? call : Math.min(call, block);
     }
 
