@@ -1,5 +1,6 @@
 package dev.afd.cli;
 
+import dev.afd.gateway.toolcalls.ToolCallParser;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import java.io.PrintWriter;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code afd demo}: the first thing to run. Makes the demo model when it is missing, then runs
- * {@code serve --local} with it: two ffn-nodes, an attention node and the gateway on loopback, until Ctrl-C.
+ * {@code serve --local} with it: two ffn-nodes, an attention node and the gateway on loopback, until Ctrl-C. The
+ * gateway parses {@code tool_choice: "auto"} calls in the demo model's format ({@code --tool-call-parser hermes}).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run the demo: make the demo model if missing, start the whole stack on this machine (gateway,"
@@ -51,7 +53,8 @@ final class DemoCommand implements Callable<Integer> {
             ModelGenerator.generate(p.config(false), ModelGenerator.Options.defaults(), modelDir);
         }
         List<String> args = new ArrayList<>(List.of("serve", "--local", "--model", modelDir.toString(), "--port",
-                Integer.toString(port), "--attention-port", Integer.toString(attentionPort)));
+                Integer.toString(port), "--attention-port", Integer.toString(attentionPort), "--tool-call-parser",
+                ToolCallParser.HERMES.optionName()));
         if (apiKey != null) {
             args.addAll(List.of("--api-key", apiKey));
         }

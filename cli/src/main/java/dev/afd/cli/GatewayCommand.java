@@ -4,6 +4,7 @@ import dev.afd.gateway.Gateway;
 import dev.afd.gateway.GatewayOptions;
 import dev.afd.gateway.http.HttpLimits;
 import dev.afd.gateway.reasoning.ReasoningParser;
+import dev.afd.gateway.toolcalls.ToolCallParser;
 import dev.afd.gateway.routing.Resolver;
 import dev.afd.telemetry.Tracing;
 import java.io.PrintWriter;
@@ -101,6 +102,9 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--reasoning-parser", description = "Split chat answers into reasoning (message.reasoning_content, delta.reasoning_content) and answer (content): 'step3' takes the text up to and including </think> as reasoning (default: none, answers stay whole).")
     String reasoningParser;
 
+    @Option(names = "--tool-call-parser", description = "The model's tool-call format, which tool_choice 'auto' parses calls from: 'hermes' (<tool_call>{json}</tool_call>, the generated demo model's) or 'step3' (Step-3's <｜tool_calls_begin｜>...<steptml:invoke> format). Default: none ('auto' is refused; 'none', 'required' and a named function work without it).")
+    String toolCallParser;
+
     @Mixin
     ExitWithMixin exitWith;
 
@@ -140,6 +144,7 @@ final class GatewayCommand implements Callable<Integer> {
                 .tls(tls.tls())
                 .prefixRouting(prefixRouting)
                 .reasoningParser(reasoningParser == null ? null : ReasoningParser.named(reasoningParser))
+                .toolCallParser(toolCallParser == null ? null : ToolCallParser.named(toolCallParser))
                 .tracing(tracing)
                 .build();
         Gateway gateway = Gateway.start(options, model, tokenizer, resolver);

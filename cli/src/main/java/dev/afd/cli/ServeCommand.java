@@ -1,6 +1,7 @@
 package dev.afd.cli;
 
 import dev.afd.gateway.reasoning.ReasoningParser;
+import dev.afd.gateway.toolcalls.ToolCallParser;
 import dev.afd.model.safetensors.Checkpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -57,6 +58,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--reasoning-parser", description = "Split chat answers into reasoning (message.reasoning_content, delta.reasoning_content) and answer (content): 'step3' takes the text up to and including </think> as reasoning (default: none, answers stay whole).")
     String reasoningParser;
 
+    @Option(names = "--tool-call-parser", description = "The model's tool-call format, which tool_choice 'auto' parses calls from: 'hermes' (<tool_call>{json}</tool_call>, the generated demo model's) or 'step3' (Step-3's <｜tool_calls_begin｜>...<steptml:invoke> format). Default: none ('auto' is refused; 'none', 'required' and a named function work without it).")
+    String toolCallParser;
+
     @Option(names = "--ffn-nodes", defaultValue = "2", description = "ffn-node processes (default: ${DEFAULT-VALUE}).")
     int ffnNodes;
 
@@ -101,6 +105,9 @@ final class ServeCommand implements Callable<Integer> {
         if (reasoningParser != null) {
             // Checked here, so that a wrong name fails before any process starts.
             gatewayArgs.addAll(List.of("--reasoning-parser", ReasoningParser.named(reasoningParser).name()));
+        }
+        if (toolCallParser != null) {
+            gatewayArgs.addAll(List.of("--tool-call-parser", ToolCallParser.named(toolCallParser).optionName()));
         }
         String tracesEndpoint = traces.checkedEndpoint();
         if (tracesEndpoint != null) {

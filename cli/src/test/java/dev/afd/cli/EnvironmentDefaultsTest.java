@@ -63,6 +63,22 @@ class EnvironmentDefaultsTest {
     }
 
     @Test
+    void theToolCallParserIsOffByDefaultAndComesFromTheEnvironment() {
+        GatewayCommand off = (GatewayCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(Map.of()))
+                .parseArgs("gateway", "--model", "m").subcommand().commandSpec().userObject();
+        assertThat(off.toolCallParser).isNull();
+        GatewayCommand gateway = (GatewayCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_GATEWAY_TOOL_CALL_PARSER", "hermes")))
+                .parseArgs("gateway", "--model", "m").subcommand().commandSpec().userObject();
+        assertThat(gateway.toolCallParser).isEqualTo("hermes");
+        ServeCommand serve = (ServeCommand) new CommandLine(new Main())
+                .setDefaultValueProvider(new EnvironmentDefaults(Map.of("AFD_TOOL_CALL_PARSER", "step3")))
+                .parseArgs("serve", "--local", "--model", "m").subcommand().commandSpec().userObject();
+        assertThat(serve.toolCallParser).isEqualTo("step3");
+    }
+
+    @Test
     void logFormatAndTracesEndpointComeFromTheEnvironmentAndAreOffByDefault() {
         Map<String, String> env = Map.of("AFD_LOG_FORMAT", "json",
                 "AFD_GATEWAY_OTLP_TRACES_ENDPOINT", "http://collector:4318/v1/traces");

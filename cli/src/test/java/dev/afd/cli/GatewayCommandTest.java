@@ -159,6 +159,14 @@ class GatewayCommandTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
             assertThat(chat.body()).contains("\"chat.completion\"", "\"assistant\"");
+            HttpResponse<String> auto = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                    + "/v1/chat/completions")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"demo\", \"messages\": [{\"role\":"
+                            + " \"user\", \"content\": \"Hello!\"}], \"tools\": [{\"type\": \"function\","
+                            + " \"function\": {\"name\": \"f\"}}], \"tool_choice\": \"auto\", \"max_tokens\": 4}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(auto.statusCode()).as("'auto' needs the hermes parser that demo passes through serve: "
+                    + auto.body()).isEqualTo(200);
             List<ProcessHandle> started = demo.descendants().toList();
             assertThat(started).hasSizeGreaterThanOrEqualTo(4);
             demo.destroy();

@@ -74,7 +74,7 @@ public final class Gateway implements AutoCloseable {
             PromptEncoder encoder = new PromptEncoder(tokenizer, model.maxModelLen(), options.maxTokenizing());
             GenerationService generation = new GenerationService(model, tokenizer, encoder, parser, g.router,
                     g.admission, g.metrics, options.streamStallTimeout(), options.tracing(),
-                    options.reasoningParser());
+                    options.reasoningParser(), options.toolCallParser());
             GatewayRoutes routes = new GatewayRoutes(model, tokenizer, encoder, parser, generation, g.metrics,
                     g::notReadyReason, options.apiKey(), g.workers);
             g.server = HttpServer.start(options.host(), options.port(), options.http(), routes, g.group);

@@ -2,6 +2,7 @@ package dev.afd.gateway;
 
 import dev.afd.gateway.http.HttpLimits;
 import dev.afd.gateway.reasoning.ReasoningParser;
+import dev.afd.gateway.toolcalls.ToolCallParser;
 import dev.afd.telemetry.Tracing;
 import dev.afd.transport.MutualTls;
 import java.time.Duration;
@@ -28,11 +29,13 @@ import java.time.Duration;
  * @param tracing where each request's span goes; the caller closes it after the gateway
  * @param reasoningParser splits chat answers into {@code reasoning_content} and {@code content}, or null to leave
  *     them whole
+ * @param toolCallParser the model's tool-call format, which {@code tool_choice: "auto"} parses calls from, or null
+ *     for none (then {@code auto} is refused)
  */
 public record GatewayOptions(String host, int port, String servedModelName, String apiKey, HttpLimits http,
         int maxInflight, int maxTokenizing, Duration streamStallTimeout, Duration drainTimeout, int ioThreads,
         Duration loadInterval, Duration resolveInterval, MutualTls tls, boolean prefixRouting, Tracing tracing,
-        ReasoningParser reasoningParser) {
+        ReasoningParser reasoningParser, ToolCallParser toolCallParser) {
     public static final int DEFAULT_PORT = 8000;
     public static final int DEFAULT_MAX_INFLIGHT = 1024;
 
@@ -60,7 +63,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
     /**
      * All interfaces, port 8000, no API key, {@link HttpLimits#defaults()}, 1024 sequences, one tokenization per
      * core, 30 s stream stall, 30 s drain, 2 I/O threads, load polled every 250 ms, DNS every 5 s, plaintext,
-     * prefix routing, no traces exported, no reasoning parser.
+     * prefix routing, no traces exported, no reasoning or tool-call parser.
      */
     public static Builder builder() {
         return new Builder();
@@ -84,6 +87,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
         b.prefixRouting = prefixRouting;
         b.tracing = tracing;
         b.reasoningParser = reasoningParser;
+        b.toolCallParser = toolCallParser;
         return b;
     }
 
@@ -105,6 +109,7 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
         private boolean prefixRouting = true;
         private Tracing tracing = Tracing.off();
         private ReasoningParser reasoningParser;
+        private ToolCallParser toolCallParser;
 
         private Builder() {}
 
@@ -180,10 +185,15 @@ public record GatewayOptions(String host, int port, String servedModelName, Stri
             return this;
         }
 
+        public Builder toolCallParser(ToolCallParser p) {
+            this.toolCallParser = p;
+            return this;
+        }
+
         public GatewayOptions build() {
             return new GatewayOptions(host, port, servedModelName, apiKey, http, maxInflight, maxTokenizing,
                     streamStallTimeout, drainTimeout, ioThreads, loadInterval, resolveInterval, tls, prefixRouting,
-                    tracing, reasoningParser);
+                    tracing, reasoningParser, toolCallParser);
         }
     }
 }

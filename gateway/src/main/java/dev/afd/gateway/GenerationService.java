@@ -18,6 +18,8 @@ import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.ChatTemplate;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
 import dev.afd.gateway.tokenizer.StopMatcher;
+import dev.afd.gateway.toolcalls.ToolCallParser;
+import dev.afd.gateway.toolcalls.ToolCalling;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.SamplingOptions;
@@ -51,13 +53,18 @@ final class GenerationService {
     private final Duration stallTimeout;
     private final Tracing tracing;
     private final ReasoningParser reasoning;
+    private final ToolCallParser toolCallParser;
 
-    /** @param reasoning splits chat answers into reasoning and answer, or null to leave them whole */
+    /**
+     * @param reasoning splits chat answers into reasoning and answer, or null to leave them whole
+     * @param toolCallParser the model's tool-call format for {@code tool_choice: "auto"}, or null for none
+     */
     GenerationService(ModelInfo model, ModelTokenizer tokenizer, PromptEncoder encoder, RequestParser parser,
             Router router, Admission admission, GatewayMetrics metrics, Duration stallTimeout, Tracing tracing,
-            ReasoningParser reasoning) {
+            ReasoningParser reasoning, ToolCallParser toolCallParser) {
         this.model = model;
         this.reasoning = reasoning;
+        this.toolCallParser = toolCallParser;
         this.tracing = tracing;
         this.tokenizer = tokenizer;
         this.encoder = encoder;
@@ -88,13 +95,14 @@ final class GenerationService {
             inputs.add(new Input(kept, echo));
         }
         // As in vLLM, the reasoning parser leaves completions' text whole.
-        run(exchange, OpenAiJson.Kind.COMPLETION, inputs, s, "prompt", null);
+        run(exchange, OpenAiJson.Kind.COMPLETION, inputs, s, "prompt", null, null);
     }
 
     void chat(HttpExchange exchange) {
         ObjectNode body = RequestParser.body(exchange.body());
         ChatRequest r = parser.chat(body);
         checkModel(r.model());
+        ToolCalling toolCalling = r.tools().calling(toolCallParser);
         ChatTemplate template = tokenizer.chatTemplate();
         if (template == null) {
             throw ApiException.badRequest("messages", "model " + model.name() + " has no chat template in its"
@@ -108,7 +116,7 @@ final class GenerationService {
             // Structured output constrains the answer, not the reasoning before it.
             s = s.withGrammar(reasoning.answerOnly(s.grammar()));
         }
-        run(exchange, OpenAiJson.Kind.CHAT, List.of(new Input(ids, null)), s, "messages", reasoning);
+        run(exchange, OpenAiJson.Kind.CHAT, List.of(new Input(ids, null)), s, "messages", reasoning, toolCalling);
     }
 
     void checkModel(String requested) {
@@ -118,9 +126,12 @@ final class GenerationService {
         }
     }
 
-    /** @param split splits each choice's text into reasoning and answer, or null to leave it whole */
+    /**
+     * @param split splits each choice's text into reasoning and answer, or null to leave it whole
+     * @param toolCalling splits each choice's answer into content and tool calls, or null to leave it whole
+     */
     private void run(HttpExchange exchange, OpenAiJson.Kind kind, List<Input> inputs, GenerationSettings s,
-            String promptParam, ReasoningParser split) {
+            String promptParam, ReasoningParser split, ToolCalling toolCalling) {
         int[] maxTokens = new int[inputs.size()];
         int promptTokens = 0;
         for (int i = 0; i < inputs.size(); i++) {
@@ -144,7 +155,7 @@ final class GenerationService {
         RequestSpan span = tracing.start(exchange.method() + " " + exchange.path(), client)
                 .set("afd.preprocess_ms", (System.nanoTime() - exchange.arrivalNanos()) / 1e6);
         GenerationJob job = new GenerationJob(header, exchange, s, metrics, admission, promptTokens, stallTimeout,
-                client.withTraceparent(span.traceparent()), span, split);
+                client.withTraceparent(span.traceparent()), span, split, toolCalling);
         StopTokenRule rule = new StopTokenRule(model.eosIds(), new HashSet<>(s.stopTokenIds()), s.ignoreEos(),
                 s.minTokens());
         for (int p = 0; p < inputs.size(); p++) {

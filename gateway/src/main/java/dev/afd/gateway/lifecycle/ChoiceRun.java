@@ -5,6 +5,7 @@ import dev.afd.gateway.openai.ChoiceOutput;
 import dev.afd.gateway.openai.PromptLogprob;
 import dev.afd.gateway.openai.TokenLogprob;
 import dev.afd.gateway.reasoning.ReasoningParser;
+import dev.afd.gateway.reasoning.ReasoningSplit;
 import dev.afd.gateway.reasoning.ReasoningStream;
 import dev.afd.gateway.routing.AttentionEndpoint;
 import dev.afd.gateway.routing.GenerateCall;
@@ -13,6 +14,10 @@ import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.IncrementalDetokenizer;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
 import dev.afd.gateway.tokenizer.StopMatcher;
+import dev.afd.gateway.toolcalls.ToolCallResult;
+import dev.afd.gateway.toolcalls.ToolCallStream;
+import dev.afd.gateway.toolcalls.ToolCallUpdate;
+import dev.afd.gateway.toolcalls.ToolCalling;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.proto.TokenOutput;
 import dev.afd.proto.TopLogprob;
@@ -47,6 +52,8 @@ final class ChoiceRun implements GenerateListener {
     private final String echoText;
     private final ReasoningParser reasoning;
     private final ReasoningStream reasoningStream;
+    private final ToolCalling toolCalling;
+    private final ToolCallStream toolCallStream;
     private final StringBuilder text = new StringBuilder();
     private final List<TokenLogprob> logprobs;
     /** Prompt tokens 1..n-1 as the node reported them; null when not asked for. */
@@ -67,12 +74,15 @@ final class ChoiceRun implements GenerateListener {
      * @param echoText the prompt's text when the request echoes it, else null
      * @param skipSpecialTokens leave special tokens out of the text
      * @param reasoning splits the text into reasoning and answer (chat), or null to leave it whole
+     * @param toolCalling splits the answer into content and tool calls (chat), or null to leave it whole
      */
     ChoiceRun(ReentrantLock lock, ChoiceOwner owner, int index, GenerateRequest request, ModelTokenizer tokenizer,
             StopTokenRule stopRule, StopMatcher stops, boolean logprobs, String echoText,
-            boolean skipSpecialTokens, ReasoningParser reasoning) {
+            boolean skipSpecialTokens, ReasoningParser reasoning, ToolCalling toolCalling) {
         this.reasoning = reasoning;
         this.reasoningStream = reasoning == null ? null : reasoning.stream();
+        this.toolCalling = toolCalling;
+        this.toolCallStream = toolCalling == null ? null : toolCalling.stream();
         this.lock = lock;
         this.owner = owner;
         this.index = index;
@@ -141,9 +151,30 @@ final class ChoiceRun implements GenerateListener {
         return text.length();
     }
 
-    /** Splits the streamed text into reasoning and answer; null when the request's text stays whole. */
-    ReasoningStream reasoningStream() {
-        return reasoningStream;
+    /** A piece of streamed text as it is sent: split into reasoning, content and tool calls where the request asks. */
+    StreamPiece streamPiece(String piece) {
+        ReasoningSplit split = reasoningStream == null ? new ReasoningSplit(null, piece) : reasoningStream.feed(piece);
+        if (toolCallStream == null) {
+            return new StreamPiece(split.reasoning(), split.content(), List.of());
+        }
+        ToolCallUpdate u = split.content() == null ? null : toolCallStream.feed(split.content());
+        return new StreamPiece(split.reasoning(), u == null ? null : u.content(), u == null ? List.of() : u.calls());
+    }
+
+    /** What the splitters held back, released when the choice has ended (empty when nothing was held). */
+    StreamPiece streamEnd() {
+        ReasoningSplit split = reasoningStream == null ? new ReasoningSplit(null, null) : reasoningStream.flush();
+        if (toolCallStream == null) {
+            return new StreamPiece(split.reasoning(), split.content(), List.of());
+        }
+        ToolCallUpdate u = split.content() == null ? toolCallStream.flush()
+                : toolCallStream.feed(split.content()).then(toolCallStream.flush());
+        return new StreamPiece(split.reasoning(), u.content(), u.calls());
+    }
+
+    /** The finish reason the client sees: {@code tool_calls} where the choice's calls say so. */
+    String streamedFinishReason() {
+        return toolCalling == null ? finishReason : toolCalling.finishReason(finishReason, toolCallStream.called());
     }
 
     ChoiceOutput output() {
@@ -152,8 +183,15 @@ final class ChoiceRun implements GenerateListener {
         if (echoed != null) {
             echoed.addAll(logprobs);
         }
-        return new ChoiceOutput(index, whole, reasoning == null ? null : reasoning.split(whole),
-                echoed != null ? echoed : logprobs, finishReason, stopReason, promptLogprobs);
+        List<TokenLogprob> reported = echoed != null ? echoed : logprobs;
+        ReasoningSplit split = reasoning == null ? null : reasoning.split(whole);
+        if (toolCalling == null) {
+            return new ChoiceOutput(index, whole, split, null, reported, finishReason, stopReason, promptLogprobs);
+        }
+        String answer = split == null ? whole : split.content();
+        ToolCallResult calls = ToolCallStream.whole(toolCalling.stream(), answer == null ? "" : answer);
+        return new ChoiceOutput(index, whole, split, calls, reported,
+                toolCalling.finishReason(finishReason, !calls.calls().isEmpty()), stopReason, promptLogprobs);
     }
 
     /** Sends the request to the least loaded ready node; fails the request when there is none. */

@@ -9,10 +9,10 @@ import dev.afd.gateway.openai.GenerationSettings;
 import dev.afd.gateway.openai.OpenAiJson;
 import dev.afd.gateway.openai.TokenLogprob;
 import dev.afd.gateway.reasoning.ReasoningParser;
-import dev.afd.gateway.reasoning.ReasoningSplit;
 import dev.afd.gateway.routing.Router;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
 import dev.afd.gateway.tokenizer.StopMatcher;
+import dev.afd.gateway.toolcalls.ToolCalling;
 import dev.afd.proto.GenerateRequest;
 import dev.afd.telemetry.RequestContext;
 import dev.afd.telemetry.RequestSpan;
@@ -57,6 +57,7 @@ public final class GenerationJob implements ChoiceOwner {
     private final RequestContext context;
     private final RequestSpan span;
     private final ReasoningParser reasoning;
+    private final ToolCalling toolCalling;
     private long firstTokenNanos;
     private Future<?> stall;
     private int remaining;
@@ -68,11 +69,14 @@ public final class GenerationJob implements ChoiceOwner {
      * @param stallTimeout how long a stream's client may stop reading before the request is given up
      * @param context the request's id and the traceparent of {@code span}, sent to the attention nodes
      * @param span the request's span in this process, ended by the job
+     * @param reasoning splits chat answers into reasoning and answer, or null to leave them whole
+     * @param toolCalling splits chat answers into content and tool calls, or null to leave them whole
      */
     public GenerationJob(OpenAiJson.Header header, HttpExchange exchange, GenerationSettings settings,
             GatewayMetrics metrics, Admission admission, int usagePromptTokens, Duration stallTimeout,
-            RequestContext context, RequestSpan span, ReasoningParser reasoning) {
+            RequestContext context, RequestSpan span, ReasoningParser reasoning, ToolCalling toolCalling) {
         this.reasoning = reasoning;
+        this.toolCalling = toolCalling;
         this.stallTimeout = stallTimeout;
         this.context = context;
         this.span = span;
@@ -92,8 +96,10 @@ public final class GenerationJob implements ChoiceOwner {
      */
     public void addChoice(int index, GenerateRequest request, ModelTokenizer tokenizer, StopTokenRule stopRule,
             StopMatcher stops, String echoText) {
+        boolean skipSpecial = settings.skipSpecialTokens() && (toolCalling == null
+                || !toolCalling.keepsSpecialTokens());
         choices.add(new ChoiceRun(lock, this, index, request, tokenizer, stopRule, stops, settings.logprobs(),
-                echoText, settings.skipSpecialTokens(), reasoning));
+                echoText, skipSpecial, reasoning, toolCalling));
     }
 
     /** Starts every choice's call; a client that leaves from now on stops them. */
@@ -157,21 +163,23 @@ public final class GenerationJob implements ChoiceOwner {
             if (!settings.stream() || ended || (text.isEmpty() && logprobs == null)) {
                 return;
             }
-            sendPiece(c, c.reasoningStream() == null ? new ReasoningSplit(null, text)
-                    : c.reasoningStream().feed(text), logprobs, textOffset);
+            sendPiece(c, c.streamPiece(text), logprobs, textOffset);
         } finally {
             lock.unlock();
         }
     }
 
-    /** Streams a piece of a choice's output: its reasoning and answer parts (chat), or text, with its logprobs. */
-    private void sendPiece(ChoiceRun c, ReasoningSplit piece, List<TokenLogprob> logprobs, int textOffset) {
+    /**
+     * Streams a piece of a choice's output: its reasoning, content and tool-call parts (chat), or text, with its
+     * logprobs.
+     */
+    private void sendPiece(ChoiceRun c, StreamPiece piece, List<TokenLogprob> logprobs, int textOffset) {
         if (piece.isEmpty() && logprobs == null) {
             return;
         }
         openStream(c);
-        exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, piece.reasoning(), piece.content(), logprobs,
-                textOffset, null, null));
+        exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, piece.reasoning(), piece.content(),
+                piece.toolCalls(), logprobs, textOffset, null, null));
     }
 
     /** A choice ended normally (or by a stop string); the answer goes out once every choice has. */
@@ -185,12 +193,11 @@ public final class GenerationJob implements ChoiceOwner {
                 return;
             }
             if (settings.stream()) {
-                if (c.reasoningStream() != null) {
-                    sendPiece(c, c.reasoningStream().flush(), null, c.textLength());
-                }
+                sendPiece(c, c.streamEnd(), null, c.textLength());
                 openStream(c);
                 exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, header.kind()
-                        == OpenAiJson.Kind.CHAT ? null : "", null, c.textLength(), c.finishReason(), c.stopReason()));
+                        == OpenAiJson.Kind.CHAT ? null : "", List.of(), null, c.textLength(),
+                        c.streamedFinishReason(), c.stopReason()));
             }
             if (--remaining == 0) {
                 complete();
@@ -343,14 +350,14 @@ public final class GenerationJob implements ChoiceOwner {
             exchange.startEvents();
             if (header.kind() == OpenAiJson.Kind.CHAT) {
                 for (ChoiceRun each : choices) {
-                    exchange.sendEvent(OpenAiJson.chunk(header, each.index(), "assistant", null, "", null, 0, null,
-                            null));
+                    exchange.sendEvent(OpenAiJson.chunk(header, each.index(), "assistant", null, "", List.of(), null,
+                            0, null, null));
                 }
             }
         }
         if (settings.echo() && c.takeEcho()) {
-            exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, c.echoText(), c.echoLogprobs(), 0,
-                    null, null));
+            exchange.sendEvent(OpenAiJson.chunk(header, c.index(), null, null, c.echoText(), List.of(),
+                    c.echoLogprobs(), 0, null, null));
         }
     }
 }

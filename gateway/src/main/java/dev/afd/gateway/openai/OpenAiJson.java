@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.gateway.http.Response;
+import dev.afd.gateway.toolcalls.ToolCall;
+import dev.afd.gateway.toolcalls.ToolCallDelta;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -98,14 +100,23 @@ public final class OpenAiJson {
             if (h.kind == Kind.CHAT) {
                 ObjectNode message = choice.putObject("message");
                 message.put("role", "assistant");
-                if (c.reasoning() == null) {
-                    message.put("content", c.text());
-                } else {
-                    message.put("content", c.reasoning().content());
+                String content = c.reasoning() == null ? c.text() : c.reasoning().content();
+                message.put("content", c.toolCalls() == null ? content : c.toolCalls().content());
+                if (c.reasoning() != null) {
                     message.put("reasoning_content", c.reasoning().reasoning());
                 }
                 message.putNull("refusal");
-                message.putArray("tool_calls");
+                ArrayNode calls = message.putArray("tool_calls");
+                if (c.toolCalls() != null) {
+                    for (ToolCall call : c.toolCalls().calls()) {
+                        ObjectNode entry = calls.addObject();
+                        entry.put("id", call.id());
+                        entry.put("type", "function");
+                        ObjectNode function = entry.putObject("function");
+                        function.put("name", call.name());
+                        function.put("arguments", call.arguments());
+                    }
+                }
                 putChatLogprobs(choice, c.logprobs());
             } else {
                 choice.put("text", c.text());
@@ -131,11 +142,13 @@ public final class OpenAiJson {
      * @param role the chat role to announce (first chunk of a chat choice), or null
      * @param reasoning chat only: the next piece of reasoning ({@code delta.reasoning_content}), or null for none
      * @param text the next piece of text, or null for none
+     * @param toolCalls chat only: pieces of tool calls ({@code delta.tool_calls}), empty for none
      * @param textOffset completions only: where this piece starts in the choice's text (for {@code text_offset})
      * @param finishReason set on the choice's last chunk
      */
     public static ObjectNode chunk(Header h, int index, String role, String reasoning, String text,
-            List<TokenLogprob> logprobs, int textOffset, String finishReason, Object stopReason) {
+            List<ToolCallDelta> toolCalls, List<TokenLogprob> logprobs, int textOffset, String finishReason,
+            Object stopReason) {
         ObjectNode root = start(h, h.kind.chunkObject);
         ObjectNode choice = root.putArray("choices").addObject();
         choice.put("index", index);
@@ -149,6 +162,22 @@ public final class OpenAiJson {
             }
             if (text != null) {
                 delta.put("content", text);
+            }
+            if (!toolCalls.isEmpty()) {
+                ArrayNode calls = delta.putArray("tool_calls");
+                for (ToolCallDelta d : toolCalls) {
+                    ObjectNode entry = calls.addObject();
+                    entry.put("index", d.index());
+                    if (d.id() != null) {
+                        entry.put("id", d.id());
+                        entry.put("type", "function");
+                    }
+                    ObjectNode function = entry.putObject("function");
+                    if (d.name() != null) {
+                        function.put("name", d.name());
+                    }
+                    function.put("arguments", d.arguments());
+                }
             }
             putChatLogprobs(choice, logprobs);
         } else {

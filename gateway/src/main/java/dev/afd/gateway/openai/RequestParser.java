@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.gateway.structured.StructuredOutput;
 import dev.afd.model.generate.GenerationRequest;
+import dev.afd.gateway.toolcalls.ToolsRequest;
 import dev.afd.model.grammar.Grammar;
 import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.SamplingParams;
@@ -42,8 +43,7 @@ public final class RequestParser {
     /** OpenAI's (and vLLM's) default max_tokens for completions; chat fills the remaining context instead. */
     public static final int DEFAULT_COMPLETION_MAX_TOKENS = 16;
     /** Known and harmless: read so they are not reported as unknown. */
-    private static final List<String> IGNORED = List.of("user", "metadata", "store", "service_tier",
-            "parallel_tool_calls", "tool_choice");
+    private static final List<String> IGNORED = List.of("user", "metadata", "store", "service_tier");
 
     private final Set<String> loggedUnknown = ConcurrentHashMap.newKeySet();
     private final SamplingDefaults defaults;
@@ -142,8 +142,23 @@ public final class RequestParser {
         GenerationSettings s = settings(f, maxCompletion != null ? maxCompletion : maxTokens, logprobs,
                 top == null ? 0 : top, false);
         UnsupportedFields.checkChat(f);
+        ToolsRequest toolsRequest = ToolsRequest.read(f);
+        Grammar toolGrammar = toolsRequest.grammar();
+        if (toolGrammar != null) {
+            if (s.grammar() != null) {
+                throw ApiException.badRequest("tool_choice", "'tool_choice' \"required\" or naming a function"
+                        + " constrains the output to tool calls, which cannot be combined with another output"
+                        + " constraint (response_format, structured_outputs); drop one of them");
+            }
+            if (s.ignoreEos()) {
+                throw ApiException.badRequest("ignore_eos", "'ignore_eos' cannot be combined with 'tool_choice'"
+                        + " \"required\" or naming a function: the output must end where its calls do");
+            }
+            s = s.withGrammar(toolGrammar);
+        }
         reportUnread(f, "/v1/chat/completions");
-        return new ChatRequest(model, messages, addGenerationPrompt == null || addGenerationPrompt, variables, s);
+        return new ChatRequest(model, messages, addGenerationPrompt == null || addGenerationPrompt, variables, s,
+                toolsRequest);
     }
 
     public TokenizeRequest tokenize(ObjectNode body) {
@@ -402,7 +417,57 @@ public final class RequestParser {
             }
             Map<String, Object> message = new LinkedHashMap<>(JSON.convertValue(m, MAP));
             message.put("content", content(where + ".content", m.get("content")));
+            JsonNode calls = m.get("tool_calls");
+            if (calls != null && !calls.isNull()) {
+                if (!"assistant".equals(role.asText())) {
+                    throw ApiException.badRequest(where + ".tool_calls", "'" + where + ".tool_calls' is only allowed"
+                            + " on assistant messages");
+                }
+                message.put("tool_calls", toolCalls(where + ".tool_calls", calls));
+            }
+            if ("tool".equals(role.asText()) && !m.path("tool_call_id").isTextual()) {
+                throw ApiException.badRequest(where + ".tool_call_id", "'" + where + ".tool_call_id' must be a"
+                        + " string: the id of the call this message answers");
+            }
             out.add(message);
+        }
+        return out;
+    }
+
+    /**
+     * An assistant message's calls for the chat template: each call's {@code arguments} JSON text parsed into its
+     * value, as vLLM does, since templates write them with {@code tojson}.
+     */
+    private static List<Map<String, Object>> toolCalls(String where, JsonNode calls) {
+        if (!calls.isArray()) {
+            throw JsonFields.wrongType(where, "a list of tool calls", calls);
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int j = 0; j < calls.size(); j++) {
+            String at = where + "[" + j + "]";
+            JsonNode call = calls.get(j);
+            JsonNode function = call.path("function");
+            if (!call.isObject() || !function.isObject() || !function.path("name").isTextual()) {
+                throw ApiException.badRequest(at, "'" + at + "' must be {\"id\": ..., \"type\": \"function\","
+                        + " \"function\": {\"name\": ..., \"arguments\": ...}}");
+            }
+            JsonNode arguments = function.get("arguments");
+            if (arguments == null || !arguments.isTextual()) {
+                throw JsonFields.wrongType(at + ".function.arguments", "a string of JSON", arguments == null
+                        ? JSON.getNodeFactory().nullNode() : arguments);
+            }
+            Object parsed;
+            try {
+                parsed = JSON.readValue(arguments.asText(), Object.class);
+            } catch (JacksonException e) {
+                throw ApiException.badRequest(at + ".function.arguments", "'" + at + ".function.arguments' is not"
+                        + " valid JSON: " + e.getOriginalMessage());
+            }
+            Map<String, Object> c = new LinkedHashMap<>(JSON.convertValue(call, MAP));
+            Map<String, Object> f = new LinkedHashMap<>(JSON.convertValue(function, MAP));
+            f.put("arguments", parsed);
+            c.put("function", f);
+            out.add(c);
         }
         return out;
     }

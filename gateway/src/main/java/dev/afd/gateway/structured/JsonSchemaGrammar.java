@@ -47,14 +47,15 @@ public final class JsonSchemaGrammar {
     /** Most whitespace between tokens of the JSON text: room for indentation, not for endless blanks. */
     static final int MAX_WHITESPACE = 24;
 
-    private final GrammarBuilder b = new GrammarBuilder();
+    private final GrammarBuilder b;
     private final JsonNode root;
     private final Map<String, Rule> refs = new HashMap<>();
     private Rule whitespace;
     private Rule character;
     private Rule anyValue;
 
-    private JsonSchemaGrammar(JsonNode root) {
+    private JsonSchemaGrammar(GrammarBuilder b, JsonNode root) {
+        this.b = b;
         this.root = root;
     }
 
@@ -64,14 +65,24 @@ public final class JsonSchemaGrammar {
      * @throws UnsupportedConstraintException naming the keyword and its place when the schema cannot be honoured
      */
     public static Grammar compile(JsonNode schema) {
-        JsonSchemaGrammar c = new JsonSchemaGrammar(schema);
-        return c.b.build(c.schema(schema, "#"));
+        GrammarBuilder b = new GrammarBuilder();
+        return b.build(fragment(b, schema));
+    }
+
+    /**
+     * The JSON texts {@code schema} accepts, as a fragment of a larger grammar being built in {@code b}; its
+     * {@code $ref}s resolve against {@code schema} itself.
+     *
+     * @throws UnsupportedConstraintException naming the keyword and its place when the schema cannot be honoured
+     */
+    static Fragment fragment(GrammarBuilder b, JsonNode schema) {
+        return new JsonSchemaGrammar(b, schema).schema(schema, "#");
     }
 
     /** Any JSON object: OpenAI's {@code json_object} format. */
     public static Grammar anyObject() {
-        JsonSchemaGrammar c = new JsonSchemaGrammar(JSON.createObjectNode());
-        return c.b.build(c.object(null, "#"));
+        GrammarBuilder b = new GrammarBuilder();
+        return b.build(new JsonSchemaGrammar(b, JSON.createObjectNode()).object(null, "#"));
     }
 
     private Fragment schema(JsonNode s, String at) {

@@ -22,8 +22,9 @@ import java.util.stream.Collectors;
 /**
  * A model's chat template (Jinja, from {@code tokenizer_config.json}) rendered the way Hugging Face's
  * {@code apply_chat_template} does: {@code trim_blocks} and {@code lstrip_blocks} on, the variables {@code messages},
- * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token} (and {@code tools} when given), and the
- * {@code raise_exception} function templates use to reject a conversation.
+ * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token} (and {@code tools} when given), the
+ * {@code raise_exception} function templates use to reject a conversation, and {@code tojson} as Python's
+ * {@code json.dumps} writes it ({@link PythonJson}).
  *
  * <p>Security: everything a request carries (messages, roles, tool definitions, template variables) is data. The
  * template engine's nested interpretation is off, so template syntax inside a value is printed as it is, never run;
@@ -69,6 +70,7 @@ public final class ChatTemplate {
                 .withNodePreProcessor(ChatTemplate::checkDeadline)
                 .build());
         jinjava.setResourceLocator(new NoResources());
+        jinjava.getGlobalContext().registerFilter(new PythonJson());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
     }

@@ -13,20 +13,42 @@ import java.util.List;
 /**
  * Writes a Hugging Face tokenizer for a generated model: {@code tokenizer.json} (byte-level BPE trained on a small
  * built-in multilingual corpus, in the {@code tokenizers} library's format) and {@code tokenizer_config.json} (special
- * tokens and a ChatML-style chat template). The vocabulary covers exactly {@code vocab_size} ids: BPE tokens first,
- * the four special tokens of {@link SpecialTokens} last.
+ * tokens and a ChatML-style chat template with Hermes-style tool calls). The vocabulary covers exactly
+ * {@code vocab_size} ids: BPE tokens first, the four special tokens of {@link SpecialTokens} last; the tool-call tags
+ * are plain text.
  */
 public final class TokenizerFiles {
     public static final String TOKENIZER = "tokenizer.json";
     public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
 
     /**
-     * ChatML turns; the conversation starts with bos. Written with literal newlines so that the simplest Jinja
-     * subset renders it.
+     * ChatML turns with Hermes-style tool calls (as Qwen2.5's template): the conversation starts with bos; with
+     * {@code tools}, a system turn lists them (one JSON object per line inside {@code <tools>}) and asks for calls
+     * as {@code <tool_call>{"name": ..., "arguments": ...}</tool_call>}; an assistant turn's {@code tool_calls} are
+     * written back that way and a {@code tool} message is a user turn inside {@code <tool_response>}. Without tools it renders
+     * plain ChatML. Written with literal newlines, none right after a block tag (trim_blocks would eat it).
      */
-    public static final String CHAT_TEMPLATE = "{{ bos_token }}{% for message in messages %}"
-            + SpecialTokens.IM_START + "{{ message['role'] }}\n{{ message['content'] }}" + SpecialTokens.IM_END
-            + "\n{% endfor %}{% if add_generation_prompt %}" + SpecialTokens.IM_START + "assistant\n{% endif %}";
+    public static final String CHAT_TEMPLATE = "{{ bos_token }}"
+            + "{% if tools %}" + SpecialTokens.IM_START + "system\n"
+            + "{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}\n\n{% endif %}"
+            + "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+            + "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+            + "{% for tool in tools %}{{ tool | tojson }}\n{% endfor %}"
+            + "</tools>\n\nFor each function call, return a json object with function name and arguments within"
+            + " <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\":"
+            + " <args-json-object>}\n</tool_call>" + SpecialTokens.IM_END + "\n{% endif %}"
+            + "{% for message in messages %}"
+            + "{% if tools and loop.first and message['role'] == 'system' %}"
+            + "{% elif message['role'] == 'assistant' and message['tool_calls'] %}" + SpecialTokens.IM_START
+            + "assistant\n{% if message['content'] %}{{ message['content'] }}\n{% endif %}"
+            + "{% for call in message['tool_calls'] %}<tool_call>\n{\"name\": {{ call['function']['name'] | tojson }},"
+            + " \"arguments\": {{ call['function']['arguments'] | tojson }}}\n</tool_call>\n{% endfor %}"
+            + SpecialTokens.IM_END + "\n"
+            + "{% elif message['role'] == 'tool' %}" + SpecialTokens.IM_START + "user\n<tool_response>\n"
+            + "{{ message['content'] }}\n</tool_response>" + SpecialTokens.IM_END + "\n"
+            + "{% else %}" + SpecialTokens.IM_START + "{{ message['role'] }}\n{{ message['content'] }}"
+            + SpecialTokens.IM_END + "\n{% endif %}{% endfor %}"
+            + "{% if add_generation_prompt %}" + SpecialTokens.IM_START + "assistant\n{% endif %}";
 
     private static final String CORPUS = "corpus.txt";
     private TokenizerFiles() {}
