@@ -206,7 +206,7 @@ class SchedulerTest {
         // Aborted while its step runs: the step completes without it.
         Step inFlight = scheduler.schedule();
         assertThat(inFlight.entries()).extracting(Step.Entry::sequence).containsExactly(b);
-        int[] sampled = model.run(inFlight);
+        int[][] sampled = model.run(inFlight);
         assertThat(scheduler.abort(b)).isTrue();
         scheduler.complete(inFlight, sampled);
         assertThat(b.generatedCount()).isEqualTo(1);
@@ -239,15 +239,17 @@ class SchedulerTest {
         Step step = scheduler.schedule();
         assertThatThrownBy(scheduler::schedule).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("neither completed nor cancelled");
-        assertThatThrownBy(() -> scheduler.complete(step, new int[2])).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> scheduler.complete(step, new int[] {-1})).hasMessageContaining("wanted a token");
+        assertThatThrownBy(() -> scheduler.complete(step, new int[2][1])).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> scheduler.complete(step, new int[][] {{}})).hasMessageContaining("got 0");
+        assertThatThrownBy(() -> scheduler.complete(step, new int[][] {{7, 8}})).as("no drafts: one token")
+                .hasMessageContaining("got 2");
 
         scheduler.cancel(step);
-        assertThatThrownBy(() -> scheduler.complete(step, new int[1])).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> scheduler.complete(step, new int[1][1])).isInstanceOf(IllegalStateException.class);
         assertThat(a.computed()).isZero();
         Step again = scheduler.schedule();
         assertThat(again.entries()).singleElement().satisfies(e -> assertThat(e.start()).isZero());
-        scheduler.complete(again, new int[] {7});
+        scheduler.complete(again, new int[][] {{7}});
         assertThat(a.generated()).containsExactly(7);
         assertThatThrownBy(scheduler::schedule).as("a has its one token and must be finished")
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("not finished");
