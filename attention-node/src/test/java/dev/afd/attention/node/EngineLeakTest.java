@@ -37,7 +37,7 @@ class EngineLeakTest {
 
     @Test
     void noKvBlockLeaksAfterAThousandRandomRequestsWithRandomAborts() throws Exception {
-        EngineLoad load = run(new int[0][], SpeculativeConfig.off());
+        EngineLoad load = run(new int[0][], SpeculativeConfig.off(), BLOCKS);
         assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
     }
 
@@ -52,7 +52,7 @@ class EngineLeakTest {
             int[] motif = random.ints(random.nextInt(2, 6), 0, 512).toArray();
             return IntStream.range(0, 8).flatMap(r -> IntStream.of(motif)).toArray();
         }).toArray(int[][]::new);
-        EngineLoad load = run(prefixes, SpeculativeConfig.ngram(3));
+        EngineLoad load = run(prefixes, SpeculativeConfig.ngram(3), BLOCKS / 2);
         assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
     }
 
@@ -65,17 +65,20 @@ class EngineLeakTest {
         SplittableRandom random = new SplittableRandom(11);
         int[][] prefixes = IntStream.range(0, 5).mapToObj(p -> random.ints(random.nextInt(16, 60), 0, 512)
                 .toArray()).toArray(int[][]::new);
-        EngineLoad load = run(prefixes, SpeculativeConfig.off());
+        EngineLoad load = run(prefixes, SpeculativeConfig.off(), BLOCKS);
         assertThat(load.prefixHitTokens()).as("prompt tokens found cached").isPositive();
         assertThat(load.kvEvictions()).as("the pool is small enough to evict cached blocks").isPositive();
         assertThat(load.kvBlocksCached()).as("cached blocks are among the free ones").isPositive();
     }
 
-    /** Runs the requests (half of them after one of {@code prefixes}, when there are any); the load once idle. */
-    private EngineLoad run(int[][] prefixes, SpeculativeConfig speculative) throws Exception {
+    /**
+     * Runs the requests (half of them after one of {@code prefixes}, when there are any) on a pool of {@code blocks};
+     * the load once idle.
+     */
+    private EngineLoad run(int[][] prefixes, SpeculativeConfig speculative, int blocks) throws Exception {
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
-        // Room for about 40 short sequences at once, so the scheduler also preempts.
-        long kvBytes = BLOCKS * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
+        // With 80 blocks, room for about 40 short sequences at once, so the scheduler also preempts.
+        long kvBytes = blocks * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
                 new SchedulerConfig(256, 64), 2, true, speculative);
         SplittableRandom random = new SplittableRandom(5);
@@ -116,8 +119,8 @@ class EngineLeakTest {
             assertThat(load.kvBlocksUsed()).isZero();
             assertThat(load.running()).isZero();
             assertThat(load.waiting()).isZero();
-            assertThat(load.kvBlocksFree()).isEqualTo(BLOCKS);
-            assertThat(load.kvBlocksCached()).isLessThanOrEqualTo(BLOCKS);
+            assertThat(load.kvBlocksFree()).isEqualTo(blocks);
+            assertThat(load.kvBlocksCached()).isLessThanOrEqualTo(blocks);
             return load;
         }
     }
