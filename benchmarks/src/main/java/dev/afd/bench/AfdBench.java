@@ -97,10 +97,7 @@ public final class AfdBench {
         }
 
         int experts = c.numExperts();
-        List<FfnBackend> halves = List.of(
-                new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(0, experts / 2 - 1)),
-                new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(experts / 2, experts - 1)));
-        try (Deployment shared = Deployment.start(checkpoint, halves, wire)) {
+        try (Deployment shared = Deployment.start(checkpoint, halves(checkpoint), wire)) {
             progress.accept("disaggregated, warming up the gRPC path");
             measure("warm-up", shared.model(), batches[batches.length - 1], 1, steps, timing, shared.ffn());
             for (int batch : batches) {
@@ -141,6 +138,14 @@ public final class AfdBench {
         return withFloors;
     }
 
+    /** Two ffn-nodes' backends, half of the experts each. */
+    static List<FfnBackend> halves(Checkpoint checkpoint) {
+        Step3Config c = checkpoint.config();
+        int experts = c.numExperts();
+        return List.of(new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(0, experts / 2 - 1)),
+                new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(experts / 2, experts - 1)));
+    }
+
     private static Run measure(String mode, Step3Model model, int batch, int m, int steps, DecodeBench.Timing timing,
             DisaggregatedFfn ffn) {
         OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
@@ -157,8 +162,11 @@ public final class AfdBench {
                 r.tokens(), null);
     }
 
-    /** ffn-nodes behind real gRPC servers on loopback, and an attention node connected to them. */
-    private record Deployment(List<FfnServer> servers, AttentionNode node) implements AutoCloseable {
+    /**
+     * ffn-nodes behind real gRPC servers on loopback, and an attention node connected to them. Owns both: closing
+     * it stops them.
+     */
+    record Deployment(List<FfnServer> servers, AttentionNode node) implements AutoCloseable {
         static Deployment start(Checkpoint checkpoint, List<FfnBackend> backends, WireDtype wire)
                 throws IOException, InterruptedException {
             List<FfnServer> servers = new ArrayList<>();

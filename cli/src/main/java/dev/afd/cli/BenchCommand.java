@@ -6,6 +6,7 @@ import dev.afd.bench.DecodeBench;
 import dev.afd.bench.GrpcFloor;
 import dev.afd.bench.KernelBench;
 import dev.afd.bench.ResultTable;
+import dev.afd.bench.SpeculativeBench;
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -172,15 +174,23 @@ final class BenchCommand {
         @Option(names = "--wire-dtype", defaultValue = "bf16", description = "Activations to ffn-nodes: f32, bf16 or fp8 (default: ${DEFAULT-VALUE}).")
         String wireDtype;
 
+        @Option(names = "--speculative-tokens", split = ",", defaultValue = "0,1,2,3",
+                description = "Speculative decoding runs at batch 1 through the engine with n-gram drafts, K drafts"
+                        + " per step; 0 is plain decoding, the peer of the others (default: ${DEFAULT-VALUE}).")
+        int[] speculativeTokens;
+
         @Override
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
             try (Checkpoint checkpoint = target.open(out)) {
+                Consumer<String> progress = step -> {
+                    out.println("measuring " + step + " ...");
+                    out.flush();
+                };
                 List<AfdBench.Run> runs = AfdBench.run(checkpoint, batches, microBatches, steps,
-                        WireDtypes.request(wireDtype), DecodeBench.Timing.DEFAULT, step -> {
-                            out.println("measuring " + step + " ...");
-                            out.flush();
-                        });
+                        WireDtypes.request(wireDtype), DecodeBench.Timing.DEFAULT, progress);
+                List<SpeculativeBench.Result> speculative = SpeculativeBench.run(checkpoint, speculativeTokens,
+                        WireDtypes.request(wireDtype), DecodeBench.Timing.DEFAULT, progress);
                 ResultTable table = new ResultTable("afd bench afd")
                         .environment("model", target.model.toString())
                         .environment("wire", wireDtype + " to ffn, bf16 back, real gRPC on loopback")
@@ -221,6 +231,22 @@ final class BenchCommand {
                                 sizes, f.p99Micros(), "µs", "overhead p99, " + r.mode(), e.overheadP99Micros(), 0.25));
                     }
                 }
+                double plain = speculative.stream().filter(r -> r.draftTokens() == 0)
+                        .mapToDouble(SpeculativeBench.Result::tokensPerSecond).findFirst().orElse(Double.NaN);
+                for (SpeculativeBench.Result r : speculative) {
+                    table.add(new ResultTable.Row("decode tokens/s, engine, disaggregated m=1, n-gram drafts K="
+                            + r.draftTokens(), "batch 1", r.tokensPerSecond(), "tok/s", "K=0", plain, Double.NaN));
+                    if (r.draftTokens() > 0) {
+                        table.add(new ResultTable.Row("drafts accepted, K=" + r.draftTokens(), "batch 1",
+                                100 * r.acceptanceRate(), "%", "", Double.NaN, Double.NaN));
+                    }
+                }
+                table.note("speculative decoding K=N: the whole engine (scheduler, paged KV, each step verifying the"
+                        + " sequence's last token and up to N n-gram drafts, lookup of 1-3 tokens) over the"
+                        + " disaggregated m=1 deployment, one greedy request of " + SpeculativeBench.MAX_TOKENS
+                        + " tokens at a time; the prompt repeats a random " + SpeculativeBench.MOTIF + "-token motif "
+                        + SpeculativeBench.REPEATS + " times, a best case for prompt lookup; decode tokens/s from"
+                        + " first token to last");
                 table.note("single process m=N: one process, each step split into the N micro-batches the pipeline"
                         + " uses, no wire: what the split alone costs (each micro-batch reads the routed experts it"
                         + " touches again)");

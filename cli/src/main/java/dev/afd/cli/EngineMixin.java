@@ -3,6 +3,7 @@ package dev.afd.cli;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.kv.BlockPool;
 import dev.afd.attention.scheduler.SchedulerConfig;
+import dev.afd.attention.spec.SpeculativeConfig;
 import dev.afd.model.tensor.DType;
 import picocli.CommandLine.Option;
 
@@ -29,12 +30,41 @@ final class EngineMixin {
                     + " in full. Default: ${DEFAULT-VALUE}.")
     boolean prefixCaching;
 
+    @Option(names = "--speculative-tokens", defaultValue = "0",
+            description = "Speculative decoding: drafts per sequence and step, verified together in one step, 0-"
+                    + SpeculativeConfig.MAX_TOKENS + "; 0 is off (default: ${DEFAULT-VALUE}). Greedy output is the"
+                    + " same token for token; sampled output follows the same distribution.")
+    int speculativeTokens;
+
+    @Option(names = "--speculative-method", defaultValue = "ngram",
+            description = "Where drafts come from: ngram (prompt lookup in the sequence's own tokens) or mtp (the"
+                    + " model's multi-token-prediction layers; Step-3 has none). Default: ${DEFAULT-VALUE}.")
+    String speculativeMethod;
+
+    @Option(names = "--ngram-min", defaultValue = "1",
+            description = "Shortest suffix the ngram method looks up (vLLM's prompt_lookup_min; default: ${DEFAULT-VALUE}).")
+    int ngramMin;
+
+    @Option(names = "--ngram-max", defaultValue = "3",
+            description = "Longest suffix the ngram method looks up (vLLM's prompt_lookup_max; default: ${DEFAULT-VALUE}).")
+    int ngramMax;
+
     EngineOptions options() {
         DType kv = DType.parse(kvDtype);
         if (kv == DType.F16) {
             throw new IllegalArgumentException("--kv-dtype must be f32 or bf16, got f16");
         }
         return new EngineOptions(kv, kvMemoryMb << 20, BlockPool.DEFAULT_BLOCK_SIZE,
-                new SchedulerConfig(maxBatchedTokens, maxRunning), microBatches, prefixCaching);
+                new SchedulerConfig(maxBatchedTokens, maxRunning), microBatches, prefixCaching, speculative());
+    }
+
+    /** The speculative-decoding options, checked: a method no model here can serve is refused now. */
+    SpeculativeConfig speculative() {
+        SpeculativeConfig config = new SpeculativeConfig(SpeculativeConfig.Method.parse(speculativeMethod),
+                speculativeTokens, ngramMin, ngramMax);
+        if (config.enabled()) {
+            config.drafter();
+        }
+        return config;
     }
 }

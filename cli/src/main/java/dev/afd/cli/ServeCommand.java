@@ -97,7 +97,9 @@ final class ServeCommand implements Callable<Integer> {
         List<String> attentionArgs = new ArrayList<>(List.of("--wire-dtype", wireDtype, "--kv-dtype",
                 engine.kvDtype, "--kv-memory-mb", Long.toString(engine.kvMemoryMb), "--micro-batches",
                 Integer.toString(engine.microBatches), "--max-batched-tokens", Integer.toString(engine.maxBatchedTokens),
-                "--max-running", Integer.toString(engine.maxRunning)));
+                "--max-running", Integer.toString(engine.maxRunning), "--speculative-tokens",
+                Integer.toString(engine.speculativeTokens), "--speculative-method", engine.speculativeMethod,
+                "--ngram-min", Integer.toString(engine.ngramMin), "--ngram-max", Integer.toString(engine.ngramMax)));
         if (!engine.prefixCaching) {
             attentionArgs.add("--no-prefix-caching");
         }

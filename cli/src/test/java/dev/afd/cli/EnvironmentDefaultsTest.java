@@ -1,7 +1,9 @@
 package dev.afd.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.afd.attention.spec.SpeculativeConfig;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -31,6 +33,22 @@ class EnvironmentDefaultsTest {
                 .prefixCaching()).isFalse();
         assertThat(parse(Map.of("AFD_PREFIX_CACHING", "false"), "generate", "--prompt-ids", "1").engine.options()
                 .prefixCaching()).isFalse();
+    }
+
+    @Test
+    void speculativeDecodingIsOffByDefaultAndComesFromFlagsOrTheEnvironment() {
+        assertThat(parse(Map.of(), "generate", "--prompt-ids", "1").engine.options().speculative().enabled())
+                .isFalse();
+        SpeculativeConfig flags = parse(Map.of(), "generate", "--prompt-ids", "1", "--speculative-tokens", "3",
+                "--ngram-min", "2", "--ngram-max", "4").engine.options().speculative();
+        assertThat(flags).isEqualTo(new SpeculativeConfig(SpeculativeConfig.Method.NGRAM, 3, 2, 4));
+        assertThat(parse(Map.of("AFD_SPECULATIVE_TOKENS", "2"), "generate", "--prompt-ids", "1").engine.options()
+                .speculative().tokens()).isEqualTo(2);
+        assertThatThrownBy(() -> parse(Map.of(), "generate", "--prompt-ids", "1", "--speculative-tokens", "2",
+                "--speculative-method", "mtp").engine.options()).hasMessageContaining("mtp")
+                .hasMessageContaining("--speculative-method ngram");
+        assertThatThrownBy(() -> parse(Map.of(), "generate", "--prompt-ids", "1", "--speculative-tokens", "9")
+                .engine.options()).hasMessageContaining("--speculative-tokens must be between 0 (off) and 8");
     }
 
     @Test

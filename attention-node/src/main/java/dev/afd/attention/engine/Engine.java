@@ -6,6 +6,9 @@ import dev.afd.attention.scheduler.ScheduledSequence;
 import dev.afd.attention.scheduler.Scheduler;
 import dev.afd.attention.scheduler.SchedulerStats;
 import dev.afd.attention.scheduler.Step;
+import dev.afd.attention.spec.Draft;
+import dev.afd.attention.spec.DraftVerifier;
+import dev.afd.attention.spec.Drafter;
 import dev.afd.model.config.Step3Config;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.SequenceDecoder;
@@ -17,7 +20,6 @@ import dev.afd.model.step3.FfnException;
 import dev.afd.model.step3.Step3Model;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -28,7 +30,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The attention node's engine: continuous batching over one model. Requests arrive from any thread; one platform
  * thread (the engine thread) owns the scheduler, the KV pool and every sequence's decoder, and loops: take new work,
- * schedule a step, run the forward pass, sample, stream tokens, retire finished sequences.
+ * schedule a step, run the forward pass, sample, stream tokens, retire finished sequences. With speculative decoding
+ * a decoding sequence also feeds the drafts its {@link Drafter.Session} proposed after its last step, and
+ * {@link DraftVerifier} turns its logit rows into one or more tokens.
  *
  * <p>Ownership: {@link #live} is the one registry of requests, from {@link #submit} until their sink got its last
  * call; the scheduler only queues their sequences, and each request's {@link SequenceDecoder} alone decides when it
@@ -40,6 +44,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+    private static final int[] NOTHING = new int[0];
     private static final String SHUTTING_DOWN = "the attention node is shutting down; retry on another node";
     /** How long {@link #close} waits for the engine thread to finish its step and fail what is left. */
     private static final long CLOSE_WAIT_SECONDS = 30;
@@ -48,6 +53,8 @@ public final class Engine implements AutoCloseable {
     private final Set<Integer> eosIds;
     private final EngineOptions options;
     private final RequestObserver observer;
+    /** Proposes drafts for speculative decoding; null when it is off. */
+    private final Drafter drafter;
     /** The tokens' bytes for structured output; null when the model has no usable tokenizer.json. */
     private final Vocabulary vocabulary;
     private final BlockPool pool;
@@ -71,13 +78,19 @@ public final class Engine implements AutoCloseable {
         final long arrived = System.nanoTime();
         /** Prompt log-probabilities gathered so far (tokens 1..); null when the request did not ask for them. */
         final List<PromptLogprob> promptLogprobs;
+        /** Proposes this request's drafts; null without speculative decoding. */
+        final Drafter.Session drafting;
+        /** The drafts proposed for the next step, for their distributions when verified. */
+        Draft draft = Draft.NONE;
         ScheduledSequence sequence;
         long scheduled;
         long firstToken;
         long lastToken;
 
-        LiveRequest(String id, GenerationRequest request, SequenceDecoder decoder, TokenSink sink) {
+        LiveRequest(String id, GenerationRequest request, SequenceDecoder decoder, TokenSink sink,
+                Drafter.Session drafting) {
             this.id = id;
+            this.drafting = drafting;
             this.request = request;
             this.decoder = decoder;
             this.sink = sink;
@@ -107,6 +120,7 @@ public final class Engine implements AutoCloseable {
         this.eosIds = Set.copyOf(eosIds);
         this.options = options;
         this.observer = observer;
+        this.drafter = options.speculative().enabled() ? options.speculative().drafter() : null;
         this.pool = BlockPool.fromMemory(options.kvMemoryBytes(), c.numLayers(), c.headDim(), options.kvDtype(),
                 options.blockSize());
         this.scheduler = options.prefixCaching()
@@ -136,7 +150,7 @@ public final class Engine implements AutoCloseable {
             throw new IllegalStateException(SHUTTING_DOWN);
         }
         LiveRequest r = new LiveRequest(id, request, new SequenceDecoder(request, eosIds, c.vocabSize(),
-                c.maxPositions(), vocabulary), sink);
+                c.maxPositions(), vocabulary), sink, drafter == null ? null : drafter.open());
         if (live.putIfAbsent(id, r) != null) {
             throw new IllegalArgumentException("request id " + id + " is already in use by a live request");
         }
@@ -257,11 +271,11 @@ public final class Engine implements AutoCloseable {
             return;
         }
         int vocab = model.config().vocabSize();
-        int[] sampled = new int[entries.size()];
+        int[][] emitted = new int[entries.size()][];
         for (int i = 0; i < entries.size(); i++) {
             Step.Entry entry = entries.get(i);
             LiveRequest r = owner(entry);
-            sampled[i] = -1;
+            emitted[i] = NOTHING;
             if (r == null || logits[i] == null) {
                 continue;
             }
@@ -269,23 +283,54 @@ public final class Engine implements AutoCloseable {
                 gatherPromptLogprobs(r, entry, logits[i], vocab);
             }
             if (entry.wantLogits()) {
-                int rows = entry.logitRows();
-                float[] last = rows == 1 ? logits[i] : Arrays.copyOfRange(logits[i], (rows - 1) * vocab, rows * vocab);
-                Sample s = r.decoder.accept(last);
-                sampled[i] = s.token();
-                r.sink.onToken(s);
-                tokenSampled(r);
+                emitted[i] = emit(r, entry, logits[i], vocab);
             }
         }
-        scheduler.complete(step, sampled);
-        for (Step.Entry entry : entries) {
-            LiveRequest r = owner(entry);
-            if (r != null && r.decoder.finished()) {
+        scheduler.complete(step, emitted);
+        for (int i = 0; i < entries.size(); i++) {
+            LiveRequest r = owner(entries.get(i));
+            if (r == null) {
+                continue;
+            }
+            if (r.decoder.finished()) {
                 live.remove(r.id);
                 scheduler.finish(r.sequence);
                 r.sink.onFinish(r.decoder.result());
                 observer.finished(r.decoder.finishReason(), r.timeline());
+            } else if (r.drafting != null && emitted[i].length > 0) {
+                proposeDrafts(r);
             }
+        }
+    }
+
+    /**
+     * Picks the entry's tokens from its logit rows (one, or with drafts up to one per draft plus one) and streams
+     * them in order.
+     */
+    private int[] emit(LiveRequest r, Step.Entry entry, float[] logits, int vocab) {
+        DraftVerifier.Verification v = DraftVerifier.verify(r.decoder, logits, vocab, entry.draftTokens(), r.draft);
+        r.draft = Draft.NONE;
+        if (entry.drafts() > 0) {
+            observer.drafted(entry.drafts(), v.accepted());
+        }
+        for (Sample s : v.samples()) {
+            r.sink.onToken(s);
+            tokenSampled(r);
+        }
+        return v.tokens();
+    }
+
+    /**
+     * Asks the request's drafter for the tokens to verify after its newest one: at most the configured number, and
+     * never so many that accepting them all would pass max_tokens or the context.
+     */
+    private void proposeDrafts(LiveRequest r) {
+        ScheduledSequence s = r.sequence;
+        int k = Math.min(options.speculative().tokens(), Math.min(s.maxTokens() - s.generatedCount() - 1,
+                model.config().maxPositions() - s.totalTokens()));
+        if (k > 0) {
+            r.draft = r.drafting.propose(s.allTokens(), k);
+            scheduler.propose(s, r.draft.tokens());
         }
     }
 

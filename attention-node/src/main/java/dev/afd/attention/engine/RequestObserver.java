@@ -15,6 +15,12 @@ public interface RequestObserver {
     default void nextToken(long nanos) {}
 
     /**
+     * A sequence verified {@code drafts} draft tokens in one step (speculative decoding), of which the first
+     * {@code accepted} were accepted.
+     */
+    default void drafted(int drafts, int accepted) {}
+
+    /**
      * A request ended.
      *
      * @param finishReason {@code stop}, {@code length}, {@code abort} (the caller aborted it) or {@code error} (its

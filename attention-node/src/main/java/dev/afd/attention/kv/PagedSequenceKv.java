@@ -108,6 +108,18 @@ public final class PagedSequenceKv implements SequenceKv {
         }
     }
 
+    /**
+     * Returns the blocks past those holding positions {@code [0, positions)}, last first: after speculative decoding
+     * rejected drafts, the blocks that held only their positions. Blocks kept may still hold rejected positions past
+     * {@code positions}; those are written again before anything reads them.
+     */
+    public void truncate(int positions) {
+        int keep = blocksFor(positions);
+        while (blockCount > keep) {
+            pool.release(table[--blockCount]);
+        }
+    }
+
     /** The pool the blocks come from. */
     public BlockPool pool() {
         return pool;

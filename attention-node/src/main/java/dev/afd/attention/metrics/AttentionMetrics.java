@@ -13,7 +13,9 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -50,6 +52,11 @@ public final class AttentionMetrics implements RequestObserver, AutoCloseable {
     private final DistributionSummary requestPromptTokens;
     private final DistributionSummary requestGenerationTokens;
     private final Map<String, Counter> success;
+    private final Counter drafts;
+    private final Counter draftTokens;
+    private final Counter acceptedTokens;
+    /** Accepted drafts by position in the draft, registered as positions first occur. Engine thread only. */
+    private final List<Counter> acceptedPerPosition = new ArrayList<>();
     /** The engine's load, held here: Micrometer's function meters keep only a weak reference to what they read. */
     private Supplier<EngineLoad> engineLoad;
 
@@ -82,6 +89,12 @@ public final class AttentionMetrics implements RequestObserver, AutoCloseable {
         success = Arrays.stream(FINISH_REASONS).collect(Collectors.toUnmodifiableMap(r -> r,
                 r -> Counter.builder("vllm:request_success").tags(model).tag("finished_reason", r)
                         .description("Finished requests by finish reason").register(registry)));
+        drafts = Counter.builder("vllm:spec_decode_num_drafts").tags(model)
+                .description("Speculative decoding: sequence steps that verified drafts").register(registry);
+        draftTokens = Counter.builder("vllm:spec_decode_num_draft_tokens").tags(model)
+                .description("Speculative decoding: draft tokens verified").register(registry);
+        acceptedTokens = Counter.builder("vllm:spec_decode_num_accepted_tokens").tags(model)
+                .description("Speculative decoding: draft tokens accepted").register(registry);
     }
 
     /** Publishes the engine's load: queue, batch, KV cache, preemptions and prefix cache, read at each scrape. */
@@ -120,6 +133,22 @@ public final class AttentionMetrics implements RequestObserver, AutoCloseable {
     public void nextToken(long nanos) {
         itl.record(nanos, TimeUnit.NANOSECONDS);
         generationTokens.increment();
+    }
+
+    @Override
+    public void drafted(int draftCount, int accepted) {
+        drafts.increment();
+        draftTokens.increment(draftCount);
+        acceptedTokens.increment(accepted);
+        while (acceptedPerPosition.size() < draftCount) {
+            acceptedPerPosition.add(Counter.builder("vllm:spec_decode_num_accepted_tokens_per_pos").tags(model)
+                    .tag("position", Integer.toString(acceptedPerPosition.size()))
+                    .description("Speculative decoding: draft tokens accepted, by position in the draft")
+                    .register(registry));
+        }
+        for (int position = 0; position < accepted; position++) {
+            acceptedPerPosition.get(position).increment();
+        }
     }
 
     @Override

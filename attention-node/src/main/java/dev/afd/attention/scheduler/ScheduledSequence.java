@@ -12,7 +12,7 @@ import java.util.Arrays;
  *
  * <p>The next token to feed is always token {@link #computed()}: while {@link #remaining()} exceeds 1 the sequence
  * is prefilling (its prompt, or after a preemption its prompt and generated tokens again); at 1 it is decoding its
- * last generated token. With prefix caching, its leading {@link #committedBlocks()} blocks were offered to the
+ * last generated token, followed by its {@link #drafts()} when a drafter proposed some. With prefix caching, its leading {@link #committedBlocks()} blocks were offered to the
  * prefix cache: attached from it, or computed here and registered (unless a twin was registered first).
  *
  * <p>It does not decide when the sequence ends: the engine's decoder does, and the engine reports it through
@@ -34,7 +34,11 @@ public final class ScheduledSequence {
     private int computed;
     private int preemptions;
     private int committedBlocks;
+    /** Tokens proposed to follow the last one, fed with it in the next decode step (speculative decoding). */
+    private int[] drafts = NO_DRAFTS;
     private SequenceState state = SequenceState.WAITING;
+
+    private static final int[] NO_DRAFTS = new int[0];
 
     /**
      * @param hasher hashes full blocks for prefix caching; null without it
@@ -125,6 +129,16 @@ public final class ScheduledSequence {
         return committedBlocks;
     }
 
+    /** The drafts proposed for the next decode step (a copy); none unless set since the last step. */
+    public int[] drafts() {
+        return drafts.clone();
+    }
+
+    /** Prompt followed by every generated token (a copy). */
+    public int[] allTokens() {
+        return tokens(0, totalTokens());
+    }
+
     /** Tokens at positions {@code [from, to)} of prompt-then-generated. */
     int[] tokens(int from, int to) {
         int[] out = new int[to - from];
@@ -158,8 +172,13 @@ public final class ScheduledSequence {
         computed += positions;
     }
 
+    void setDrafts(int[] drafts) {
+        this.drafts = drafts.length == 0 ? NO_DRAFTS : drafts.clone();
+    }
+
     /** Drops the cache: everything is recomputed from position 0; generated tokens stay. */
     void preempt() {
+        drafts = NO_DRAFTS;
         dropCache();
         preemptions++;
         state = SequenceState.WAITING;

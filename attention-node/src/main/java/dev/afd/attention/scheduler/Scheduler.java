@@ -6,6 +6,7 @@ import dev.afd.attention.kv.PagedSequenceKv;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,7 +19,8 @@ import java.util.Objects;
  *
  * <p>Each {@link #schedule()} builds a step under a token budget and a cap on running sequences:
  * <ol>
- *   <li>every running sequence that is decoding gets its one token;</li>
+ *   <li>every running sequence that is decoding gets its one token, followed by the drafts proposed for it
+ *       ({@link #propose}) as far as the budget and free blocks allow (drafts never cause a preemption);</li>
  *   <li>running sequences still prefilling get a chunk of what is left of their prompt, as much as the remaining
  *       budget (and KV memory) allows: a long prompt spreads over several steps instead of stalling decodes;</li>
  *   <li>waiting sequences are admitted in arrival order while budget, the running cap and free blocks allow.</li>
@@ -43,6 +45,8 @@ import java.util.Objects;
  */
 public final class Scheduler {
     private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
+
+    private static final int[] NO_TOKENS = new int[0];
 
     private final BlockPool pool;
     private final SchedulerConfig config;
@@ -137,8 +141,11 @@ public final class Scheduler {
                 throw new IllegalStateException("sequence " + s.id() + " generated its " + s.maxTokens()
                         + " tokens but was not finished: call finish() after complete()");
             }
-            if (s.remaining() == 1 && reserve(s, s.computed() + 1, step)) {
-                step.add(s, 1);
+            if (s.remaining() == 1) {
+                int drafts = draftsThatFit(s, step);
+                if (reserve(s, s.computed() + 1 + drafts, step)) {
+                    step.add(s, 1, drafts);
+                }
             }
         }
         for (int i = 0; i < running.size() && step.budget > 0; i++) {
@@ -146,7 +153,7 @@ public final class Scheduler {
             if (s.remaining() > 1) {
                 int chunk = prefillChunk(s, step);
                 if (chunk > 0) {
-                    step.add(s, chunk);
+                    step.add(s, chunk, 0);
                 }
             }
         }
@@ -156,6 +163,14 @@ public final class Scheduler {
         Step built = step.build();
         pending = built.isEmpty() ? null : built;
         return built;
+    }
+
+    /**
+     * How many of a decoding sequence's drafts it feeds this step: as many as the budget (after its own token) and
+     * the free blocks allow. Drafts never preempt anyone: when not even one fits, the sequence decodes plain.
+     */
+    private int draftsThatFit(ScheduledSequence s, StepBuilder step) {
+        return Math.max(0, Math.min(s.drafts().length, Math.min(step.budget - 1, room(s) - 1)));
     }
 
     /**
@@ -224,26 +239,33 @@ public final class Scheduler {
             waiting.removeFirst();
             s.setState(SequenceState.RUNNING);
             running.add(s);
-            step.add(s, chunk);
+            step.add(s, chunk, 0);
         }
     }
 
     /**
-     * Records a step the engine ran: every scheduled sequence advances by the tokens it fed, and each entry that
-     * wanted logits appends {@code sampled[i]}, the token the engine sampled for entry {@code i} (values of other
-     * entries are ignored). Sequences aborted since {@link #schedule()} are skipped.
+     * Records a step the engine ran: each entry that wanted logits appends {@code appended[i]}, the tokens the engine
+     * emitted for entry {@code i} (at least one; values of other entries are ignored). A sequence advances over the
+     * positions it fed, except that an entry with drafts advances only over its last token and the drafts that were
+     * accepted (the leading appended tokens that are not the last): the keys and values written for rejected drafts
+     * lie past {@link ScheduledSequence#computed()}, where the next step overwrites them, and the blocks that hold
+     * nothing else go back to the pool, so the prefix cache never registers them. Drafts are used once: the engine
+     * proposes again with {@link #propose}. Sequences aborted since {@link #schedule()} are skipped.
      */
-    public void complete(Step step, int[] sampled) {
+    public void complete(Step step, int[][] appended) {
         requirePending(step);
         List<Step.Entry> entries = step.entries();
-        if (sampled.length != entries.size()) {
-            throw new IllegalArgumentException("the step has " + entries.size() + " entries but " + sampled.length
-                    + " sampled tokens were reported");
+        if (appended.length != entries.size()) {
+            throw new IllegalArgumentException("the step has " + entries.size() + " entries but tokens for "
+                    + appended.length + " were reported");
         }
         for (int i = 0; i < entries.size(); i++) {
-            if (entries.get(i).wantLogits() && sampled[i] < 0) {
-                throw new IllegalArgumentException("entry " + i + " (sequence " + entries.get(i).sequence().id()
-                        + ") wanted a token but got " + sampled[i]);
+            Step.Entry e = entries.get(i);
+            int count = appended[i] == null ? 0 : appended[i].length;
+            if (e.wantLogits() && e.sequence().state() == SequenceState.RUNNING
+                    && (count < 1 || count > e.drafts() + 1)) {
+                throw new IllegalArgumentException("entry " + i + " (sequence " + e.sequence().id() + ") with "
+                        + e.drafts() + " drafts must get 1 to " + (e.drafts() + 1) + " tokens, got " + count);
             }
         }
         pending = null;
@@ -253,12 +275,40 @@ public final class Scheduler {
             if (s.state() != SequenceState.RUNNING) {
                 continue;
             }
-            s.advance(e.tokens().length);
-            prefixCache.commit(s);
-            if (e.wantLogits()) {
-                s.append(sampled[i]);
+            s.setDrafts(NO_TOKENS);
+            if (e.drafts() > 0) {
+                s.advance(appended[i].length);
+                s.kv().truncate(s.computed());
+            } else {
+                s.advance(e.tokens().length);
             }
+            if (e.wantLogits()) {
+                for (int token : appended[i]) {
+                    s.append(token);
+                }
+            }
+            // After appending: accepted drafts are computed positions whose tokens are only now the sequence's.
+            prefixCache.commit(s);
         }
+    }
+
+    /**
+     * Drafts for a running, decoding sequence to verify in its next step, after its last token. The scheduler feeds
+     * as many as fit the budget and the free blocks, and forgets them after that step (or a preemption).
+     *
+     * @throws IllegalArgumentException when the drafts could take the sequence past its {@code max_tokens}
+     */
+    public void propose(ScheduledSequence s, int[] drafts) {
+        if (s.state() != SequenceState.RUNNING || s.remaining() != 1) {
+            throw new IllegalStateException("sequence " + s.id() + " is not decoding: only a running sequence with"
+                    + " all but its last token computed can verify drafts");
+        }
+        int room = s.maxTokens() - s.generatedCount() - 1;
+        if (drafts.length > room) {
+            throw new IllegalArgumentException("sequence " + s.id() + " may generate " + room + " more tokens after"
+                    + " its next one, so it cannot verify " + drafts.length + " drafts");
+        }
+        s.setDrafts(drafts);
     }
 
     /**
@@ -345,11 +395,17 @@ public final class Scheduler {
             this.budget = budget;
         }
 
-        void add(ScheduledSequence s, int count) {
+        /** Adds {@code count} of the sequence's own tokens, then the first {@code drafts} of its drafts. */
+        void add(ScheduledSequence s, int count, int drafts) {
             int start = s.computed();
             int end = start + count;
-            entries.put(s, new Step.Entry(s, s.tokens(start, end), start, end == s.totalTokens()));
-            budget -= count;
+            int[] tokens = s.tokens(start, end);
+            if (drafts > 0) {
+                tokens = Arrays.copyOf(tokens, count + drafts);
+                System.arraycopy(s.drafts(), 0, tokens, count, drafts);
+            }
+            entries.put(s, new Step.Entry(s, tokens, start, end == s.totalTokens(), drafts));
+            budget -= tokens.length;
         }
 
         /** Drops a preempted sequence's entry, if it had one, and gives its tokens back to the budget. */

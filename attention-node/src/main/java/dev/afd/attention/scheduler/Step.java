@@ -1,12 +1,13 @@
 package dev.afd.attention.scheduler;
 
 import dev.afd.model.step3.Step3Model;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * One engine step: for each scheduled sequence, the tokens to feed at consecutive positions from {@code start},
  * and whether the step must produce logits for it (its chunk reaches its last known token, so the next token can be
- * sampled).
+ * sampled); a decoding sequence may feed drafts after its last token, each of which gets a logit row too.
  */
 public record Step(List<Entry> entries) {
     public Step {
@@ -18,8 +19,22 @@ public record Step(List<Entry> entries) {
      *
      * @param tokens token ids for positions {@code start, start+1, ...}
      * @param wantLogits whether to sample a token after this chunk (a decode, or the last chunk of a prefill)
+     * @param drafts how many of the tokens, at the end, are drafts to verify (speculative decoding): a decode feeds
+     *     its last token and then its drafts; 0 for every other entry
      */
-    public record Entry(ScheduledSequence sequence, int[] tokens, int start, boolean wantLogits) {
+    public record Entry(ScheduledSequence sequence, int[] tokens, int start, boolean wantLogits, int drafts) {
+        public Entry {
+            if (drafts < 0 || drafts >= Math.max(1, tokens.length) || drafts > 0 && !wantLogits) {
+                throw new IllegalArgumentException("an entry of " + tokens.length + " tokens"
+                        + (wantLogits ? "" : " that wants no logits") + " cannot end with " + drafts + " drafts");
+            }
+        }
+
+        /** The drafts the entry verifies (a copy). */
+        public int[] draftTokens() {
+            return Arrays.copyOfRange(tokens, tokens.length - drafts, tokens.length);
+        }
+
         /** The forward pass's view of this entry. */
         public Step3Model.Chunk chunk() {
             return new Step3Model.Chunk(sequence.kv(), tokens, start, logitRows());
@@ -27,13 +42,14 @@ public record Step(List<Entry> entries) {
 
         /**
          * How many of the chunk's last rows need logits: all of them while a sequence that wants its prompt rows
-         * feeds prompt positions whose next token is a prompt token; else its last row when it samples.
+         * feeds prompt positions whose next token is a prompt token; else, when it samples, its last token's row and
+         * one per draft.
          */
         public int logitRows() {
             if (sequence.wantsPromptRows() && start < sequence.promptLength() - 1) {
                 return tokens.length;
             }
-            return wantLogits ? 1 : 0;
+            return wantLogits ? 1 + drafts : 0;
         }
     }
 

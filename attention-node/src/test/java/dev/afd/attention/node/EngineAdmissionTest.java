@@ -10,6 +10,7 @@ import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.engine.TokenSink;
 import dev.afd.attention.kv.BlockPool;
 import dev.afd.attention.scheduler.SchedulerConfig;
+import dev.afd.attention.spec.SpeculativeConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generator.ModelGenerator;
@@ -36,7 +37,7 @@ class EngineAdmissionTest {
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
         long kvBytes = 8L * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
-                new SchedulerConfig(256, 64), 1, true);
+                new SchedulerConfig(256, 64), 1, true, SpeculativeConfig.off());
         try (Checkpoint c = Checkpoint.open(dir);
                 AttentionNode node = AttentionNode.inProcess(c, 1, AttentionNode.Wire.exact(), options)) {
             Engine engine = node.engine();

@@ -8,6 +8,7 @@ import dev.afd.attention.engine.EngineLoad;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.kv.BlockPool;
 import dev.afd.attention.scheduler.SchedulerConfig;
+import dev.afd.attention.spec.SpeculativeConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generator.ModelGenerator;
@@ -25,8 +26,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * 1,000 random requests with random aborts through the real engine (prefix caching on, its default) leave no KV
- * block held: every block ends free or cached.
+ * 1,000 random requests with random aborts through the real engine (prefix caching on, its default; with and
+ * without speculative decoding) leave no KV block held: every block ends free or cached.
  */
 class EngineLeakTest {
     private static final int BLOCKS = 80;
@@ -36,7 +37,22 @@ class EngineLeakTest {
 
     @Test
     void noKvBlockLeaksAfterAThousandRandomRequestsWithRandomAborts() throws Exception {
-        EngineLoad load = run(new int[0][]);
+        EngineLoad load = run(new int[0][], SpeculativeConfig.off(), BLOCKS / 2);
+        assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
+    }
+
+    /**
+     * With n-gram drafts (prompts that repeat themselves, so drafts are proposed and some accepted): rejected
+     * drafts' blocks go back to the pool, and preempted sequences drop their drafts.
+     */
+    @Test
+    void speculativeDecodingLeaksNoKvBlock() throws Exception {
+        SplittableRandom random = new SplittableRandom(13);
+        int[][] prefixes = IntStream.range(0, 5).mapToObj(p -> {
+            int[] motif = random.ints(random.nextInt(2, 6), 0, 512).toArray();
+            return IntStream.range(0, 8).flatMap(r -> IntStream.of(motif)).toArray();
+        }).toArray(int[][]::new);
+        EngineLoad load = run(prefixes, SpeculativeConfig.ngram(3), BLOCKS / 2);
         assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
     }
 
@@ -49,19 +65,22 @@ class EngineLeakTest {
         SplittableRandom random = new SplittableRandom(11);
         int[][] prefixes = IntStream.range(0, 5).mapToObj(p -> random.ints(random.nextInt(16, 60), 0, 512)
                 .toArray()).toArray(int[][]::new);
-        EngineLoad load = run(prefixes);
+        EngineLoad load = run(prefixes, SpeculativeConfig.off(), BLOCKS);
         assertThat(load.prefixHitTokens()).as("prompt tokens found cached").isPositive();
         assertThat(load.kvEvictions()).as("the pool is small enough to evict cached blocks").isPositive();
         assertThat(load.kvBlocksCached()).as("cached blocks are among the free ones").isPositive();
     }
 
-    /** Runs the requests (half of them after one of {@code prefixes}, when there are any); the load once idle. */
-    private EngineLoad run(int[][] prefixes) throws Exception {
+    /**
+     * Runs the requests (half of them after one of {@code prefixes}, when there are any) on a pool of {@code blocks};
+     * the load once idle.
+     */
+    private EngineLoad run(int[][] prefixes, SpeculativeConfig speculative, int blocks) throws Exception {
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
-        // Room for about 40 short sequences at once, so the scheduler also preempts.
-        long kvBytes = BLOCKS * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
+        // Half of BLOCKS holds about 20 short sequences at once, so the scheduler preempts however fast it runs.
+        long kvBytes = blocks * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
-                new SchedulerConfig(256, 64), 2, true);
+                new SchedulerConfig(256, 64), 2, true, speculative);
         SplittableRandom random = new SplittableRandom(5);
         try (Checkpoint c = Checkpoint.open(dir);
                 AttentionNode node = AttentionNode.inProcess(c, 2, AttentionNode.Wire.exact(), options)) {
@@ -100,8 +119,8 @@ class EngineLeakTest {
             assertThat(load.kvBlocksUsed()).isZero();
             assertThat(load.running()).isZero();
             assertThat(load.waiting()).isZero();
-            assertThat(load.kvBlocksFree()).isEqualTo(BLOCKS);
-            assertThat(load.kvBlocksCached()).isLessThanOrEqualTo(BLOCKS);
+            assertThat(load.kvBlocksFree()).isEqualTo(blocks);
+            assertThat(load.kvBlocksCached()).isLessThanOrEqualTo(blocks);
             return load;
         }
     }

@@ -26,10 +26,14 @@ final class FakeModel {
     /** Per pool and block id, the token last written at each offset. */
     private final Map<BlockPool, Map<Integer, int[]>> blocks = new IdentityHashMap<>();
 
-    /** Runs a step: writes its tokens, checks what it reads, and returns, per entry, the next token or -1. */
-    int[] run(Step step) {
-        int[] sampled = new int[step.entries().size()];
-        for (int i = 0; i < sampled.length; i++) {
+    /**
+     * Runs a step: writes its tokens, checks what it reads, and returns, per entry, the tokens it emits (none when it
+     * wants no logits). An entry with drafts is verified greedily: a draft is kept while it equals the prediction of
+     * the row before it, and the first prediction that differs, or the one after the last draft, ends the run.
+     */
+    int[][] run(Step step) {
+        int[][] emitted = new int[step.entries().size()][];
+        for (int i = 0; i < emitted.length; i++) {
             Step.Entry e = step.entries().get(i);
             PagedSequenceKv kv = e.sequence().kv();
             BlockPool pool = kv.pool();
@@ -44,17 +48,26 @@ final class FakeModel {
                         e.sequence().id(), p).isEqualTo(1);
                 contents.computeIfAbsent(block, b -> new int[size])[p % size] = e.tokens()[t];
             }
+            List<Integer> out = new ArrayList<>();
             if (e.wantLogits()) {
+                int[] drafts = e.draftTokens();
+                int last = e.start() + e.tokens().length - drafts.length - 1;
                 List<Integer> prefix = new ArrayList<>();
-                for (int p = 0; p < e.start() + e.tokens().length; p++) {
+                for (int p = 0; p <= last; p++) {
                     prefix.add(contents.get(kv.block(p / size))[p % size]);
                 }
-                sampled[i] = next(prefix);
-            } else {
-                sampled[i] = -1;
+                for (int d = 0; ; d++) {
+                    int t = next(prefix);
+                    out.add(t);
+                    if (d == drafts.length || t != drafts[d] || t == EOS) {
+                        break;
+                    }
+                    prefix.add(contents.get(kv.block((last + d + 1) / size))[(last + d + 1) % size]);
+                }
             }
+            emitted[i] = out.stream().mapToInt(Integer::intValue).toArray();
         }
-        return sampled;
+        return emitted;
     }
 
     static int next(List<Integer> prefix) {

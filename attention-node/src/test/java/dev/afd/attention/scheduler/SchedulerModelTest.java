@@ -67,10 +67,10 @@ class SchedulerModelTest {
                     Step step = scheduler.schedule();
                     assertThat(step.tokenCount()).isLessThanOrEqualTo(32);
                     float[][] logits = model.forward(step.chunks());
-                    int[] sampled = new int[logits.length];
+                    int[][] sampled = new int[logits.length][];
                     for (int i = 0; i < logits.length; i++) {
-                        sampled[i] = logits[i] == null ? -1
-                                : samplers.get(step.entries().get(i).sequence()).next(logits[i]).token();
+                        sampled[i] = logits[i] == null ? new int[0]
+                                : new int[] {samplers.get(step.entries().get(i).sequence()).next(logits[i]).token()};
                     }
                     scheduler.complete(step, sampled);
                     for (Step.Entry e : step.entries()) {

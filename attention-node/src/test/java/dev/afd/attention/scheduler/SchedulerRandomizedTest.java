@@ -14,23 +14,25 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A thousand requests with random lengths arrive over time, some are aborted (also while their step runs), and the
  * pool is small enough that preemption is routine. Every step keeps the scheduler's invariants, every finished
  * sequence generates what an unpreempted run would, and at the end every block is free. Half the prompts start with
  * one of a few shared prefixes, so with prefix caching sequences share blocks, find them cached after their holders
- * finished, and lose them to eviction; the fake model reads every token back through the block tables.
+ * finished, and lose them to eviction; the fake model reads every token back through the block tables. With drafts,
+ * decoding sequences verify random proposals (some right, some not): a rejected draft's position must never reach
+ * another sequence through the prefix cache, nor a later prediction of its own sequence.
  */
 class SchedulerRandomizedTest {
     private static final int REQUESTS = 1_000;
     private static final int BUDGET = 256;
     private static final int MAX_RUNNING = 24;
 
-    @ParameterizedTest(name = "prefix caching {0}")
-    @ValueSource(booleans = {false, true})
-    void randomTrafficLeavesNoSequenceAndNoBlockBehind(boolean prefixCaching) {
+    @ParameterizedTest(name = "prefix caching {0}, drafts {1}")
+    @CsvSource({"false, false", "true, false", "false, true", "true, true"})
+    void randomTrafficLeavesNoSequenceAndNoBlockBehind(boolean prefixCaching, boolean drafts) {
         SplittableRandom random = new SplittableRandom(2024);
         int[][] prefixes = IntStream.range(0, 6)
                 .mapToObj(i -> random.ints(random.nextInt(1, 200), 1, FakeModel.VOCAB).toArray())
@@ -41,6 +43,8 @@ class SchedulerRandomizedTest {
         int added = 0;
         int finished = 0;
         int aborted = 0;
+        long draftTokens = 0;
+        long accepted = 0;
         try (BlockPool pool = new BlockPool(48, 2, 4, DType.BF16, 16)) {
             SchedulerConfig config = new SchedulerConfig(BUDGET, MAX_RUNNING);
             Scheduler scheduler = prefixCaching
@@ -63,12 +67,17 @@ class SchedulerRandomizedTest {
                 if (step.isEmpty()) {
                     continue;
                 }
-                int[] sampled = model.run(step);
+                int[][] sampled = model.run(step);
                 if (!live.isEmpty() && random.nextInt(20) == 0) {
                     assertThat(scheduler.abort(live.remove(random.nextInt(live.size())))).isTrue();
                     aborted++;
                 }
                 scheduler.complete(step, sampled);
+                for (int i = 0; i < sampled.length; i++) {
+                    Step.Entry e = step.entries().get(i);
+                    draftTokens += e.drafts();
+                    accepted += e.drafts() == 0 || sampled[i].length == 0 ? 0 : sampled[i].length - 1;
+                }
                 for (Step.Entry e : step.entries()) {
                     ScheduledSequence s = e.sequence();
                     if (s.state() == SequenceState.RUNNING && FakeModel.done(s)) {
@@ -77,6 +86,13 @@ class SchedulerRandomizedTest {
                         scheduler.finish(s);
                         live.remove(s);
                         finished++;
+                    }
+                }
+                if (drafts) {
+                    for (ScheduledSequence s : scheduler.running()) {
+                        if (s.remaining() == 1) {
+                            scheduler.propose(s, drafts(random, s, prompts.get(s.id())));
+                        }
                     }
                 }
             }
@@ -90,6 +106,12 @@ class SchedulerRandomizedTest {
             assertThat(pool.free() + pool.cached()).isEqualTo(pool.total());
             assertThat(stats.blocksFree()).isEqualTo(pool.total());
             assertThat(stats.preemptions()).as("the pool is small enough to force preemptions").isPositive();
+            if (drafts) {
+                assertThat(accepted).as("drafts accepted").isPositive();
+                assertThat(draftTokens - accepted).as("drafts rejected").isPositive();
+            } else {
+                assertThat(draftTokens).isZero();
+            }
             if (prefixCaching) {
                 assertThat(stats.prefixHitTokens()).as("tokens found cached").isPositive();
                 assertThat(stats.prefixQueriedTokens()).isGreaterThan(stats.prefixHitTokens());
@@ -100,6 +122,24 @@ class SchedulerRandomizedTest {
                 assertThat(stats.prefixQueriedTokens()).isZero();
             }
         }
+    }
+
+    /**
+     * Up to 4 drafts (fewer near max_tokens): half the time the true continuation, possibly with a wrong token from
+     * a random place on, else random tokens.
+     */
+    private static int[] drafts(SplittableRandom random, ScheduledSequence s, int[] prompt) {
+        int count = random.nextInt(0, Math.min(4, s.maxTokens() - s.generatedCount() - 1) + 1);
+        int[] expected = FakeModel.expected(prompt, s.maxTokens());
+        int[] drafts = new int[count];
+        boolean right = random.nextBoolean();
+        int wrongFrom = random.nextInt(0, count + 1);
+        for (int i = 0; i < count; i++) {
+            int at = s.generatedCount() + i;
+            drafts[i] = right && i < wrongFrom && at < expected.length ? expected[at]
+                    : random.nextInt(1, FakeModel.VOCAB);
+        }
+        return drafts;
     }
 
     /** One of the shared prefixes and a suffix of its own, or (half the time) a prompt of its own. */
@@ -124,7 +164,7 @@ class SchedulerRandomizedTest {
             assertThat(scheduled.add(s)).as("%s is scheduled once", s.id()).isTrue();
             assertThat(s.state()).isEqualTo(SequenceState.RUNNING);
             assertThat(e.start()).isEqualTo(s.computed());
-            assertThat(e.wantLogits()).isEqualTo(e.start() + e.tokens().length == s.totalTokens());
+            assertThat(e.wantLogits()).isEqualTo(e.start() + e.tokens().length - e.drafts() == s.totalTokens());
         }
         Set<Integer> held = new HashSet<>();
         for (ScheduledSequence s : running) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.afd.attention.kv.BlockPool;
 import dev.afd.model.tensor.DType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -42,17 +43,22 @@ class SchedulerTest {
     private Step step(Scheduler scheduler) {
         Step step = scheduler.schedule();
         if (!step.isEmpty()) {
-            scheduler.complete(step, model.run(step));
-            for (Step.Entry e : step.entries()) {
-                if (e.sequence().state() == SequenceState.RUNNING && FakeModel.done(e.sequence())) {
-                    assertThat(e.sequence().generated()).as("tokens of %s", e.sequence().id())
-                            .containsExactly(FakeModel.expected(prompts.get(e.sequence().id()),
-                                    e.sequence().maxTokens()));
-                    scheduler.finish(e.sequence());
-                }
-            }
+            run(scheduler, step);
         }
         return step;
+    }
+
+    /** Runs and completes a scheduled step, then finishes the sequences that are done. */
+    private void run(Scheduler scheduler, Step step) {
+        scheduler.complete(step, model.run(step));
+        for (Step.Entry e : step.entries()) {
+            if (e.sequence().state() == SequenceState.RUNNING && FakeModel.done(e.sequence())) {
+                assertThat(e.sequence().generated()).as("tokens of %s", e.sequence().id())
+                        .containsExactly(FakeModel.expected(prompts.get(e.sequence().id()),
+                                e.sequence().maxTokens()));
+                scheduler.finish(e.sequence());
+            }
+        }
     }
 
     private void drain(Scheduler scheduler) {
@@ -206,7 +212,7 @@ class SchedulerTest {
         // Aborted while its step runs: the step completes without it.
         Step inFlight = scheduler.schedule();
         assertThat(inFlight.entries()).extracting(Step.Entry::sequence).containsExactly(b);
-        int[] sampled = model.run(inFlight);
+        int[][] sampled = model.run(inFlight);
         assertThat(scheduler.abort(b)).isTrue();
         scheduler.complete(inFlight, sampled);
         assertThat(b.generatedCount()).isEqualTo(1);
@@ -233,21 +239,100 @@ class SchedulerTest {
     }
 
     @Test
+    void draftsAreFedAfterTheLastTokenAndRejectedOnesGiveTheirBlocksBack() {
+        Scheduler scheduler = scheduler(8, 4, 64, 4);
+        ScheduledSequence a = add(scheduler, "a", 6, 20);
+        step(scheduler);
+        assertThat(a.remaining()).isEqualTo(1);
+        assertThat(a.kv().blockCount()).isEqualTo(2);
+
+        // Five wrong drafts: positions 6-11 reach into a third block, which only rejected drafts use.
+        scheduler.propose(a, new int[] {1, 2, 3, 4, 5});
+        Step verify = scheduler.schedule();
+        Step.Entry e = verify.entries().getFirst();
+        assertThat(e.tokens()).containsExactly(a.lastGenerated(), 1, 2, 3, 4, 5);
+        assertThat(e.drafts()).isEqualTo(5);
+        assertThat(e.logitRows()).isEqualTo(6);
+        assertThat(a.kv().blockCount()).isEqualTo(3);
+        int[][] emitted = model.run(verify);
+        assertThat(emitted[0]).as("the first draft is wrong: only the correction").hasSize(1);
+        scheduler.complete(verify, emitted);
+        assertThat(a.computed()).isEqualTo(7);
+        assertThat(a.drafts()).as("used once").isEmpty();
+        assertThat(a.kv().blockCount()).as("the block of rejected positions only went back").isEqualTo(2);
+        assertThat(scheduler.pool().used()).isEqualTo(2);
+
+        // The true continuation, as drafts: all accepted, plus the bonus token.
+        int[] expected = FakeModel.expected(prompts.get("a"), 20);
+        scheduler.propose(a, Arrays.copyOfRange(expected, 2, 5));
+        Step right = scheduler.schedule();
+        int[][] accepted = model.run(right);
+        assertThat(accepted[0]).containsExactly(Arrays.copyOfRange(expected, 2, 6));
+        scheduler.complete(right, accepted);
+        assertThat(a.computed()).isEqualTo(11);
+        assertThat(a.generated()).containsExactly(Arrays.copyOfRange(expected, 0, 6));
+        drain(scheduler);
+    }
+
+    @Test
+    void draftsAreCutToTheBudget() {
+        Scheduler scheduler = scheduler(3, 4, 3, 4);
+        ScheduledSequence a = add(scheduler, "a", 3, 8);
+        step(scheduler);
+        scheduler.propose(a, new int[] {1, 2, 3, 4});
+        Step step = scheduler.schedule();
+        assertThat(step.entries().getFirst().drafts()).as("a budget of 3 tokens: the last one and 2 drafts")
+                .isEqualTo(2);
+        run(scheduler, step);
+        drain(scheduler);
+    }
+
+    @Test
+    void draftsTakeOnlyTheRoomLeftAndNeverPreempt() {
+        Scheduler scheduler = scheduler(2, 4, 64, 4);
+        ScheduledSequence a = add(scheduler, "a", 1, 6);
+        ScheduledSequence b = add(scheduler, "b", 3, 2);
+        step(scheduler);
+        assertThat(scheduler.pool().available()).as("a and b hold a block each").isZero();
+        scheduler.propose(a, new int[] {1, 2, 3, 4});
+        Step step = scheduler.schedule();
+        assertThat(step.entries()).extracting(Step.Entry::sequence).containsExactly(a, b);
+        assertThat(step.entries().getFirst().drafts()).as("positions 1-3 of a's block: its token and 2 drafts")
+                .isEqualTo(2);
+        assertThat(scheduler.stats().preemptions()).isZero();
+        run(scheduler, step);
+        drain(scheduler);
+    }
+
+    @Test
+    void onlyARunningDecodingSequenceTakesDraftsAndNoMoreThanMaxTokensAllow() {
+        Scheduler scheduler = scheduler(8, 4, 64, 4);
+        ScheduledSequence a = add(scheduler, "a", 6, 3);
+        assertThatThrownBy(() -> scheduler.propose(a, new int[] {1})).hasMessageContaining("not decoding");
+        step(scheduler);
+        assertThatThrownBy(() -> scheduler.propose(a, new int[] {1, 2})).hasMessageContaining("cannot verify 2");
+        scheduler.propose(a, new int[] {1});
+        drain(scheduler);
+    }
+
+    @Test
     void stepsMustBeReportedInOrder() {
         Scheduler scheduler = scheduler(16, 4, 64, 8);
         ScheduledSequence a = add(scheduler, "a", 5, 1);
         Step step = scheduler.schedule();
         assertThatThrownBy(scheduler::schedule).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("neither completed nor cancelled");
-        assertThatThrownBy(() -> scheduler.complete(step, new int[2])).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> scheduler.complete(step, new int[] {-1})).hasMessageContaining("wanted a token");
+        assertThatThrownBy(() -> scheduler.complete(step, new int[2][1])).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> scheduler.complete(step, new int[][] {{}})).hasMessageContaining("got 0");
+        assertThatThrownBy(() -> scheduler.complete(step, new int[][] {{7, 8}})).as("no drafts: one token")
+                .hasMessageContaining("got 2");
 
         scheduler.cancel(step);
-        assertThatThrownBy(() -> scheduler.complete(step, new int[1])).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> scheduler.complete(step, new int[1][1])).isInstanceOf(IllegalStateException.class);
         assertThat(a.computed()).isZero();
         Step again = scheduler.schedule();
         assertThat(again.entries()).singleElement().satisfies(e -> assertThat(e.start()).isZero());
-        scheduler.complete(again, new int[] {7});
+        scheduler.complete(again, new int[][] {{7}});
         assertThat(a.generated()).containsExactly(7);
         assertThatThrownBy(scheduler::schedule).as("a has its one token and must be finished")
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("not finished");

@@ -6,6 +6,7 @@ import dev.afd.attention.AttentionNode;
 import dev.afd.attention.client.AttentionClient;
 import dev.afd.attention.engine.CollectingSink;
 import dev.afd.attention.engine.EngineOptions;
+import dev.afd.attention.spec.SpeculativeConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generator.ModelGenerator;
@@ -22,6 +23,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -81,6 +85,38 @@ class DistributedParityTest {
             assertSame(generate(requests, List.of(first, other)), single);
             Cluster.awaitKvFree(cluster.attention);
             Cluster.awaitKvFree(second);
+        }
+    }
+
+    /**
+     * Speculative decoding over gRPC with two ffn-nodes (n-gram drafts, K = 3; every draft row goes through
+     * attention and the exchange in the step's micro-batches) gives exactly the single process's plain tokens and
+     * log-probabilities, greedy and seeded; prompts repeat a motif, so drafts are accepted.
+     */
+    @org.junit.jupiter.api.Test
+    void speculativeDecodingOverGrpcEqualsPlainSingleProcess() throws Exception {
+        AttentionNode.Wire wire = new AttentionNode.Wire(WireDtype.WIRE_BF16, WireDtype.WIRE_BF16,
+                Duration.ofSeconds(20));
+        EngineOptions options = EngineOptions.defaults().withKvDtype(DType.F32).withMicroBatches(2);
+        SplittableRandom random = new SplittableRandom(23);
+        int vocab = checkpoint.config().vocabSize();
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            int[] motif = random.ints(random.nextInt(2, 6), 0, vocab).toArray();
+            int[] prompt = IntStream.range(0, random.nextInt(3, 8)).flatMap(r -> IntStream.of(motif)).toArray();
+            SamplingParams sampling = i % 3 == 0 ? SamplingParams.defaults().withTemperature(0.8).withSeed((long) i)
+                    : SamplingParams.greedy();
+            requests.add(new GenerationRequest(prompt, random.nextInt(8, 32), sampling, true));
+        }
+        List<GenerationResult> single = singleProcess(checkpoint, requests, wire, options);
+        try (Cluster cluster = new Cluster(checkpoint, 2, wire, options.withSpeculative(SpeculativeConfig.ngram(3)))) {
+            int port = cluster.attention.serve("127.0.0.1", 0).port();
+            assertSame(generate(requests, List.of(port)), single);
+            Matcher accepted = Pattern.compile("(?m)^vllm:spec_decode_num_accepted_tokens_total\\{[^}]*\\} ([0-9.E]+)$")
+                    .matcher(cluster.attention.metrics().scrape());
+            assertThat(accepted.find()).isTrue();
+            assertThat(Double.parseDouble(accepted.group(1))).as("drafts accepted").isPositive();
+            Cluster.awaitKvFree(cluster.attention);
         }
     }
 

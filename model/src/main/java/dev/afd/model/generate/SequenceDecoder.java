@@ -67,16 +67,28 @@ public final class SequenceDecoder {
 
     /** Picks the next token from {@code logits}, records it, and decides whether the sequence has ended. */
     public Sample accept(float[] logits) {
+        return accept(logits, SequenceSampler.NO_DRAFT, null);
+    }
+
+    /**
+     * As {@link #accept(float[])}, where a drafter proposed {@code draft} for this position (speculative decoding):
+     * the token picked follows the same rules and distribution, and equals {@code draft} when the draft is accepted
+     * (see {@link SequenceSampler#next(float[], int[], int[], int, float[])}).
+     *
+     * @param draftProbabilities the drafter's distribution q; null for a deterministic drafter
+     */
+    public Sample accept(float[] logits, int draft, float[] draftProbabilities) {
         if (finishReason != null) {
             throw new IllegalStateException("the sequence has already finished (" + finishReason + ")");
         }
         int[] banned = count < request.minTokens() ? endIds : null;
         Sample s;
         if (grammar == null) {
-            s = sampler.next(logits, null, banned);
+            s = sampler.next(logits, null, banned, draft, draftProbabilities);
         } else {
             // Tokens left after this one, less one for the end-of-sequence token that finishes the output.
-            s = sampler.next(logits, grammar.allowed(request.maxTokens() - count - 2), banned);
+            s = sampler.next(logits, grammar.allowed(request.maxTokens() - count - 2), banned, draft,
+                    draftProbabilities);
             grammar.accept(s.token());
         }
         generated[count] = s.token();

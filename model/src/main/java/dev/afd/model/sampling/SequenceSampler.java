@@ -18,6 +18,9 @@ import java.util.SplittableRandom;
  * <p>Not thread-safe: one sequence, one engine thread.
  */
 public final class SequenceSampler {
+    /** No draft: {@link #next(float[], int[], int[], int, float[])} draws a plain token. */
+    public static final int NO_DRAFT = -1;
+
     private final SamplingParams params;
     private final LogitControls controls;
     private final SplittableRandom random;
@@ -49,14 +52,24 @@ public final class SequenceSampler {
      * log-probabilities reported stay those of the raw logits, as vLLM reports them.
      */
     public Sample next(float[] logits, int[] allowed) {
-        return next(logits, allowed, null);
+        return next(logits, allowed, null, NO_DRAFT, null);
     }
 
     /**
-     * Chooses the next token among {@code allowed} (null: every token) but none of {@code banned} (null: none), and
-     * records it. The ban yields when it would leave nothing to choose (a grammar that only allows ending).
+     * Chooses the next token among {@code allowed} (null: every token) but none of {@code banned} (null: none), where
+     * a drafter proposed {@code draft} (speculative decoding), and records it. The ban yields when it would leave
+     * nothing to choose (a grammar that only allows ending). Greedy: the argmax, as always; the draft is accepted
+     * when it equals it. Sampled: standard speculative rejection
+     * sampling (Leviathan et al. 2023, Chen et al. 2023) against the target distribution p (after the controls,
+     * penalties, mask, ban, temperature, top-k, top-p and min-p): the draft is kept with probability min(1, p(draft) /
+     * q(draft)), else the token is drawn from max(0, p - q) normalised; either way the token follows p exactly. A
+     * deterministic draft takes the very draw a plain token would, so seeded output is the same with it or without.
+     *
+     * @param draft the proposed token, or {@link #NO_DRAFT} for a plain draw
+     * @param draftProbabilities q, the distribution the drafter drew {@code draft} from ({@code vocab} entries); null
+     *     for a deterministic drafter, whose q is one-hot at {@code draft}
      */
-    public Sample next(float[] logits, int[] allowed, int[] banned) {
+    public Sample next(float[] logits, int[] allowed, int[] banned, int draft, float[] draftProbabilities) {
         int vocab = logits.length;
         float[] logprobs = new float[vocab];
         Softmax.logSoftmax(logits, 0, vocab, logprobs, 0);
@@ -65,7 +78,16 @@ public final class SequenceSampler {
         if (banned != null) {
             scores = withoutBanned(scores, banned);
         }
-        int token = params.isGreedy() ? argmax(scores) : draw(scores);
+        int token;
+        if (params.isGreedy()) {
+            token = argmax(scores);
+        } else {
+            Target target = target(scores);
+            // No draft, or a deterministic one (q one-hot): rejection sampling then keeps the draft with probability
+            // p(draft) and otherwise draws from p without it, which is exactly one draw from p that is the draft or
+            // not. One number from the stream, as without drafts, so seeded output does not depend on them.
+            token = draftProbabilities == null ? draw(target) : verify(target, draft, draftProbabilities);
+        }
         outputCounts[token]++;
         seen[token] = true;
         return new Sample(token, logprobs[token], top(logprobs, params.topLogprobs()));
@@ -123,7 +145,23 @@ public final class SequenceSampler {
         return best;
     }
 
-    private int draw(float[] logits) {
+    /**
+     * The distribution tokens are drawn from: candidates most likely first, the unnormalised weights of the first
+     * {@code keep} (the rest have probability 0), and their sum.
+     */
+    private record Target(int[] order, double[] weight, int keep, double mass) {
+        /** p(token): 0 outside the kept candidates. */
+        double probability(int token) {
+            for (int i = 0; i < keep; i++) {
+                if (order[i] == token) {
+                    return weight[i] / mass;
+                }
+            }
+            return 0;
+        }
+    }
+
+    private Target target(float[] logits) {
         double inverseT = 1.0 / params.temperature();
         int[] order = candidates(logits);
         double max = logits[order[0]];
@@ -160,14 +198,47 @@ public final class SequenceSampler {
         for (int i = 0; i < keep; i++) {
             mass += p[i];
         }
-        double u = random.nextDouble() * mass;
-        for (int i = 0; i < keep - 1; i++) {
-            u -= p[i];
+        return new Target(order, p, keep, mass);
+    }
+
+    private int draw(Target t) {
+        double u = random.nextDouble() * t.mass();
+        for (int i = 0; i < t.keep() - 1; i++) {
+            u -= t.weight()[i];
             if (u < 0) {
-                return order[i];
+                return t.order()[i];
             }
         }
-        return order[keep - 1];
+        return t.order()[t.keep() - 1];
+    }
+
+    /** Keeps {@code draft} with probability min(1, p/q), else draws from the residual max(0, p - q). */
+    private int verify(Target t, int draft, float[] q) {
+        if (random.nextDouble() * q[draft] < t.probability(draft)) {
+            return draft;
+        }
+        double[] residual = new double[t.keep()];
+        double total = 0;
+        for (int i = 0; i < t.keep(); i++) {
+            residual[i] = Math.max(0, t.weight()[i] / t.mass() - q[t.order()[i]]);
+            total += residual[i];
+        }
+        if (total <= 0) {
+            // p and q agree (up to rounding) wherever p is not 0, so a rejection is rounding: p itself is the answer.
+            return draw(t);
+        }
+        double u = random.nextDouble() * total;
+        int last = -1;
+        for (int i = 0; i < t.keep(); i++) {
+            if (residual[i] > 0) {
+                last = i;
+                u -= residual[i];
+                if (u < 0) {
+                    return t.order()[i];
+                }
+            }
+        }
+        return t.order()[last];
     }
 
     /** Token ids most likely first (ties to the lower id), cut to top-k when set. */
