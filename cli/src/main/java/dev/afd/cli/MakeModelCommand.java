@@ -1,6 +1,6 @@
 package dev.afd.cli;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.tensor.DType;
@@ -60,7 +60,7 @@ final class MakeModelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Step3Config config = ModelPreset.parse(preset).config(normExpertWeight);
+        ModelConfig config = ModelPreset.parse(preset).config(normExpertWeight);
         ModelGenerator.Options options = new ModelGenerator.Options(seed, DType.parse(dtype), shards, force);
         if (!force && isNonEmptyFolder(out)) {
             throw new IllegalArgumentException(out + " is not empty; pass --force to replace the checkpoint files"

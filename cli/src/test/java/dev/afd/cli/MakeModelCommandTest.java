@@ -38,7 +38,7 @@ class MakeModelCommandTest {
         try (Checkpoint c = Checkpoint.open(model)) {
             assertThat(c.files()).hasSize(2);
             assertThat(c.weights().dtype()).isEqualTo(DType.F32);
-            assertThat(c.config().normExpertWeight()).isTrue();
+            assertThat(c.config().toJson().path("norm_expert_weight").asBoolean()).isTrue();
         }
     }
 

@@ -2,14 +2,15 @@ package dev.afd.attention.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.Chunk;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.kv.SequenceKv;
 import dev.afd.model.kv.SequenceKvCache;
 import dev.afd.model.safetensors.Checkpoint;
-import dev.afd.model.step3.LocalFfn;
-import dev.afd.model.step3.Step3Model;
 import dev.afd.model.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,7 +38,7 @@ class PagedForwardParityTest {
     static Path dir;
 
     static Checkpoint checkpoint;
-    static Step3Model model;
+    static CausalLm model;
 
     @BeforeAll
     static void tinyModel() throws Exception {
@@ -45,7 +46,7 @@ class PagedForwardParityTest {
         ModelGenerator.generate(ModelPreset.TINY.config(false), new ModelGenerator.Options(3, DType.BF16, 1, false),
                 path);
         checkpoint = Checkpoint.open(path);
-        model = new Step3Model(checkpoint.config(), checkpoint.weights(), new LocalFfn(checkpoint.weights()));
+        model = checkpoint.model(new LocalFfn(checkpoint.weights()));
     }
 
     @AfterAll
@@ -65,19 +66,19 @@ class PagedForwardParityTest {
      * Paged caches get their blocks before each step, as the scheduler does.
      */
     private static void run(DType dtype, boolean compare) {
-        Step3Config c = model.config();
+        ModelConfig c = model.config();
         SplittableRandom random = new SplittableRandom(7);
         int[][] prompts = {random.ints(37, 0, c.vocabSize()).toArray(), random.ints(5, 0, c.vocabSize()).toArray()};
-        try (BlockPool pool = new BlockPool(16, c.numLayers(), c.headDim(), dtype, 4);
-                SequenceKvCache contiguousA = new SequenceKvCache(c.numLayers(), c.headDim(), dtype, 4);
-                SequenceKvCache contiguousB = new SequenceKvCache(c.numLayers(), c.headDim(), dtype, 4)) {
+        try (BlockPool pool = new BlockPool(16, c.kvLayout().slots(), c.kvLayout().headDim(), dtype, 4);
+                SequenceKvCache contiguousA = new SequenceKvCache(c.kvLayout().slots(), c.kvLayout().headDim(), dtype, 4);
+                SequenceKvCache contiguousB = new SequenceKvCache(c.kvLayout().slots(), c.kvLayout().headDim(), dtype, 4)) {
             SequenceKv[] contiguous = {contiguousA, contiguousB};
             PagedSequenceKv[] paged = {new PagedSequenceKv(pool), new PagedSequenceKv(pool)};
             int[] cached = new int[2];
             int[] next = new int[2];
             for (int step = 0; step < STEPS; step++) {
-                List<Step3Model.Chunk> expectedChunks = new ArrayList<>();
-                List<Step3Model.Chunk> pagedChunks = new ArrayList<>();
+                List<Chunk> expectedChunks = new ArrayList<>();
+                List<Chunk> pagedChunks = new ArrayList<>();
                 for (int s = 0; s < 2; s++) {
                     int[] tokens;
                     boolean last;
@@ -90,8 +91,8 @@ class PagedForwardParityTest {
                         last = true;
                     }
                     assertThat(paged[s].ensureCapacity(cached[s] + tokens.length)).isTrue();
-                    expectedChunks.add(new Step3Model.Chunk(contiguous[s], tokens, cached[s], last));
-                    pagedChunks.add(new Step3Model.Chunk(paged[s], tokens, cached[s], last));
+                    expectedChunks.add(new Chunk(contiguous[s], tokens, cached[s], last));
+                    pagedChunks.add(new Chunk(paged[s], tokens, cached[s], last));
                     cached[s] += tokens.length;
                 }
                 float[][] expected = model.forward(expectedChunks);
