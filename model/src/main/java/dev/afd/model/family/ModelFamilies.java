@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.afd.model.config.ConfigException;
 import dev.afd.model.step3.Step3Family;
+import dev.afd.model.step3p5.Step3p5Family;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +19,7 @@ import java.util.List;
  */
 public final class ModelFamilies {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<ModelFamily> FAMILIES = List.of(new Step3Family());
+    private static final List<ModelFamily> FAMILIES = List.of(new Step3Family(), new Step3p5Family());
 
     private ModelFamilies() {}
 

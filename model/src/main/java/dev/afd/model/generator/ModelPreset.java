@@ -30,6 +30,60 @@ public enum ModelPreset {
              "moe_num_experts": 48, "moe_top_k": 3, "moe_intermediate_size": 256, "share_expert_dim": 256,
              "vocab_size": 8192, "max_position_embedding": 16384, "num_attention_groups": 1, "rope_theta": 500000.0,
              "rms_norm_eps": 1e-5}
+            """),
+    /**
+     * A Step-3.5 model of about 0.37 M parameters for unit tests: full + 3 sliding layers (window 16, so tests run
+     * past it), GQA with more query heads on sliding layers, partial rotary with llama3 scaling on full layers,
+     * the head-wise gate, 8 experts top-2 from layer 2, SwiGLU limits that clamp on some layers, one MTP layer.
+     */
+    STEP3P5_TINY("""
+            {"model_type": "step3p5", "hidden_size": 64, "num_hidden_layers": 5, "num_attention_heads": 4,
+             "num_attention_groups": 2, "head_dim": 16,
+             "attention_other_setting": {"attention_type": "sliding_attention", "num_attention_heads": 6,
+                                         "num_attention_groups": 2, "head_dim": 16},
+             "layer_types": ["full_attention", "sliding_attention", "sliding_attention", "sliding_attention",
+                             "full_attention", "sliding_attention"],
+             "sliding_window": 16,
+             "rope_theta": [5000000.0, 10000.0, 10000.0, 10000.0, 5000000.0, 10000.0],
+             "partial_rotary_factors": [0.5, 1.0, 1.0, 1.0, 0.5, 1.0],
+             "rope_scaling": {"rope_type": "llama3", "factor": 2.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 64},
+             "yarn_only_types": ["full_attention"],
+             "intermediate_size": 128, "moe_layers_enum": "2,3,4", "moe_num_experts": 8, "moe_top_k": 2,
+             "moe_intermediate_size": 32, "share_expert_dim": 32, "moe_router_scaling_factor": 3.0,
+             "use_moe_router_bias": true,
+             "swiglu_limits": [0.0, 0.0, 1.0, 0.0, 1.0, 0.0],
+             "swiglu_limits_shared": [0.0, 1.0, 0.0, 1.5, 1.0, 1.0],
+             "use_head_wise_attn_gate": true, "zero_centered": true, "num_nextn_predict_layers": 1,
+             "vocab_size": 512, "rms_norm_eps": 1e-5, "max_position_embeddings": 4096}
+            """),
+    /**
+     * Step-3.5-Flash's proportions at about 0.45 B parameters: 12 layers (full + 3 sliding, window 128), 16 / 24
+     * query heads on 2 KV groups, 48 experts top-4 of width 256 and a shared expert from layer 2, 3 MTP layers.
+     */
+    STEP3P5_SMALL("""
+            {"model_type": "step3p5", "hidden_size": 1024, "num_hidden_layers": 12, "num_attention_heads": 16,
+             "num_attention_groups": 2, "head_dim": 64,
+             "attention_other_setting": {"attention_type": "sliding_attention", "num_attention_heads": 24,
+                                         "num_attention_groups": 2, "head_dim": 64},
+             "layer_types": ["full_attention", "sliding_attention", "sliding_attention", "sliding_attention",
+                             "full_attention", "sliding_attention", "sliding_attention", "sliding_attention",
+                             "full_attention", "sliding_attention", "sliding_attention", "sliding_attention",
+                             "sliding_attention", "sliding_attention", "sliding_attention"],
+             "sliding_window": 128,
+             "rope_theta": [5000000.0, 10000.0, 10000.0, 10000.0, 5000000.0, 10000.0, 10000.0, 10000.0,
+                            5000000.0, 10000.0, 10000.0, 10000.0, 10000.0, 10000.0, 10000.0],
+             "partial_rotary_factors": [0.5, 1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+             "rope_scaling": {"rope_type": "llama3", "factor": 2.0, "low_freq_factor": 1.0, "high_freq_factor": 32.0,
+                              "original_max_position_embeddings": 8192},
+             "yarn_only_types": ["full_attention"],
+             "intermediate_size": 2816, "moe_layers_enum": "2,3,4,5,6,7,8,9,10,11", "moe_num_experts": 48,
+             "moe_top_k": 4, "moe_intermediate_size": 256, "share_expert_dim": 256,
+             "moe_router_scaling_factor": 3.0, "use_moe_router_bias": true,
+             "swiglu_limits": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7.0, 7.0, 0, 0, 0],
+             "swiglu_limits_shared": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16.0, 0, 0, 0],
+             "use_head_wise_attn_gate": true, "zero_centered": true, "num_nextn_predict_layers": 3,
+             "vocab_size": 8192, "rms_norm_eps": 1e-5, "max_position_embeddings": 16384}
             """);
 
     private static final ObjectMapper JSON = new ObjectMapper();
