@@ -135,7 +135,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     private static DeviceLayer uploadMoe(MoeWeights m, ExpertRange experts, PinnedBuffer staging) {
         DeviceMlp shared = DeviceMlp.upload(m.shared(), staging);
         try {
-            return new DeviceLayer(shared, DeviceMlp.upload(m.gate(), m.up(), m.down(), experts.first(),
+            return new DeviceLayer(shared, DeviceMlp.upload(m.gate(), m.up(), m.down(), m.limit(), experts.first(),
                     experts.size(), staging));
         } catch (RuntimeException e) {
             shared.free();
