@@ -32,7 +32,7 @@ public enum ModelPreset {
              "rms_norm_eps": 1e-5}
             """),
     /**
-     * A Step-3.5 model of about 0.37 M parameters for unit tests: full + 3 sliding layers (window 16, so tests run
+     * A Step-3.5 model of 0.44 M parameters for unit tests: full + 3 sliding layers (window 16, so tests run
      * past it), GQA with more query heads on sliding layers, partial rotary with llama3 scaling on full layers,
      * the head-wise gate, 8 experts top-2 from layer 2, SwiGLU limits that clamp on some layers, one MTP layer.
      */
@@ -58,7 +58,7 @@ public enum ModelPreset {
              "vocab_size": 512, "rms_norm_eps": 1e-5, "max_position_embeddings": 4096}
             """),
     /**
-     * Step-3.5-Flash's proportions at about 0.45 B parameters: 12 layers (full + 3 sliding, window 128), 16 / 24
+     * Step-3.5-Flash's proportions at 0.53 B parameters: 12 layers (full + 3 sliding, window 128), 16 / 24
      * query heads on 2 KV groups, 48 experts top-4 of width 256 and a shared expert from layer 2, 3 MTP layers.
      */
     STEP3P5_SMALL("""
