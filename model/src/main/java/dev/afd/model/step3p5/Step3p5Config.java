@@ -142,7 +142,8 @@ public record Step3p5Config(
         require(slidingWindow >= 1 || !slidingLayers.contains(true),
                 "sliding_window must be >= 1 when layer_types has sliding_attention layers, got " + slidingWindow);
         for (int l = 0; l < all; l++) {
-            int rotary = (int) (full.headDim() * rotaryFactors.get(l)); // rotaryDim(l); fields are not set yet
+            // rotaryDim(l), from the parameters: the fields are not assigned before the compact constructor ends.
+            int rotary = (int) (full.headDim() * rotaryFactors.get(l));
             require(rotary >= 2 && rotary % 2 == 0 && rotary <= full.headDim(), "partial_rotary_factors[" + l
                     + "] = " + rotaryFactors.get(l) + " rotates " + rotary + " of head_dim " + full.headDim()
                     + " dimensions; it must be an even number from 2 to head_dim");

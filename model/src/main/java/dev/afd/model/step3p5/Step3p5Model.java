@@ -17,6 +17,7 @@ import dev.afd.model.kv.SequenceKv;
 import dev.afd.model.step3p5.Step3p5Config.AttentionShape;
 import dev.afd.model.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,7 +54,7 @@ public final class Step3p5Model extends DecoderModel {
             int rotary = config.rotaryDim(l);
             double theta = config.ropeTheta().get(l);
             Rope.Llama3Scaling scaling = config.ropeScaling(l);
-            List<Object> key = java.util.Arrays.asList(rotary, theta, scaling);
+            List<Object> key = Arrays.asList(rotary, theta, scaling); // the scaling may be null
             ropes[l] = shared.computeIfAbsent(key, k -> new Rope(config.headDim(), rotary, theta, scaling));
         }
     }

@@ -17,6 +17,7 @@ import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -115,11 +116,11 @@ class Step3p5ReferenceParityTest {
                 // Two calls, so the second reads the first's keys through the MTP layer's own (sliding) cache.
                 int first = 9;
                 float[] logits = new float[n * config.vocabSize()];
-                Step3p5Model.MtpOutput a = lm.mtp(0, cache, 0, java.util.Arrays.copyOf(hidden, first * h),
-                        java.util.Arrays.copyOf(expected.nextTokens(), first));
+                Step3p5Model.MtpOutput a = lm.mtp(0, cache, 0, Arrays.copyOf(hidden, first * h),
+                        Arrays.copyOf(expected.nextTokens(), first));
                 Step3p5Model.MtpOutput b = lm.mtp(0, cache, first,
-                        java.util.Arrays.copyOfRange(hidden, first * h, n * h),
-                        java.util.Arrays.copyOfRange(expected.nextTokens(), first, n));
+                        Arrays.copyOfRange(hidden, first * h, n * h),
+                        Arrays.copyOfRange(expected.nextTokens(), first, n));
                 System.arraycopy(a.logits(), 0, logits, 0, a.logits().length);
                 System.arraycopy(b.logits(), 0, logits, a.logits().length, b.logits().length);
                 for (int t = 0; t < n; t++) {
