@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
@@ -15,6 +17,7 @@ import dev.afd.model.reference.Float64Reference;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.tensor.DType;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -94,6 +97,36 @@ class Step3p5ReferenceParityTest {
                 }
             }
         }
+    }
+
+    /**
+     * The parity above is only worth something if the preset's sliding window and SwiGLU clamps change the answer on
+     * these prompts: the reference without either (window wider than the sequence, limits 0) generates differently.
+     */
+    @Test
+    void theWindowAndTheClampsChangeWhatTheParityChecks() throws Exception {
+        Path model = generate("bite", false, DType.BF16, 1);
+        int[] prompt = new SplittableRandom("bf16".hashCode()).ints(PROMPT, 0, 512).toArray();
+        Float64Reference.Result base = reference(model, prompt);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode config = (ObjectNode) json.readTree(model.resolve("config.json").toFile());
+        for (String change : List.of("window", "clamps")) {
+            ObjectNode changed = config.deepCopy();
+            if (change.equals("window")) {
+                changed.put("sliding_window", 4096);
+            } else {
+                changed.putArray("swiglu_limits");
+                changed.putArray("swiglu_limits_shared");
+            }
+            Files.writeString(model.resolve("config.json"), json.writeValueAsString(changed));
+            Float64Reference.Result other = reference(model, prompt);
+            assertThat(Arrays.equals(other.logprobs(), base.logprobs())).as("without the %s", change).isFalse();
+        }
+    }
+
+    private static Float64Reference.Result reference(Path model, int[] prompt) {
+        return Float64Reference.generate(
+                Float64Reference.Request.greedy(model, prompt, MAX_TOKENS).withIgnoreEos(true));
     }
 
     /** One MTP layer, fed the reference's own hidden states, predicts what the reference's MTP layer does. */
