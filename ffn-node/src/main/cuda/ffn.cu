@@ -6,7 +6,8 @@
 //   weights  bf16, one MLP per expert: gate [E, I, H], up [E, I, H], down [E, H, I]. The shared expert and a
 //            dense layer's MLP are stacks with E = 1.
 //   x        bf16 [rows, H]  the frame's activations (converted from f32 by ffn_to_bf16)
-//   h        bf16 [P, I]     silu(gate x) * (up x) for P gathered rows, called positions
+//   h        bf16 [P, I]     silu(gate x) * (up x) for P gathered rows, called positions; with a SwiGLU limit
+//                            L > 0 (Step-3.5), min(silu(gate x), L) * clamp(up x, -L, L)
 //   y        f32  [P, H]     down h
 //
 // The grouped GEMMs run over a list of tiles built on the host: tile t is the int triple
@@ -63,6 +64,17 @@ extern "C" __constant__ int ffn_path_gemv8[4] = {GEMV_ROWS, GEMV_GATED_COLS, GEM
 
 __device__ __forceinline__ float silu(float g) { return g / (1.0f + expf(-g)); }
 
+// The gated activation of one element: silu(g) * u, each factor clamped when limit > 0 (0: no clamp), as the CPU
+// backend's Mlp computes it.
+__device__ __forceinline__ float swiglu(float g, float u, float limit) {
+    float s = silu(g);
+    if (limit > 0.0f) {
+        s = fminf(s, limit);
+        u = fminf(fmaxf(u, -limit), limit);
+    }
+    return s * u;
+}
+
 __device__ __forceinline__ const bf16* activation_row(const bf16* a, const int* row_index, int position,
                                                       int k_dim) {
     // gate/up read x through the gather index; down reads h, whose rows already are positions.
@@ -107,7 +119,7 @@ template <bool GATED, typename Out>
 __device__ __forceinline__ void mma_tiles(const bf16* __restrict__ a, const int* __restrict__ row_index,
                                           const bf16* __restrict__ w0, const bf16* __restrict__ w1,
                                           Out* __restrict__ out, const int* __restrict__ tiles, int n_out,
-                                          int k_dim) {
+                                          int k_dim, float limit) {
     // Stage s holds A at [2s * MMA_STAGE] and B at [(2s + 1) * MMA_STAGE]. After the main loop the first 8 KB
     // serve as the warps' epilogue scratch.
     extern __shared__ __align__(128) bf16 smem[];
@@ -233,7 +245,7 @@ __device__ __forceinline__ void mma_tiles(const bf16* __restrict__ a, const int*
             // acc[i][1].x[t] (up) are the same output element.
 #pragma unroll
             for (int t = 0; t < acc[i][0].num_elements; ++t) {
-                acc[i][0].x[t] = silu(acc[i][0].x[t]) * acc[i][1].x[t];
+                acc[i][0].x[t] = swiglu(acc[i][0].x[t], acc[i][1].x[t], limit);
             }
             write_fragment(acc[i][0], warp_m * 64 + i * 16, col0 + warp_n * 16);
         } else {
@@ -255,7 +267,7 @@ template <bool GATED, int ROWS, typename Out>
 __device__ __forceinline__ void gemv_tiles(const bf16* __restrict__ a, const int* __restrict__ row_index,
                                            const bf16* __restrict__ w0, const bf16* __restrict__ w1,
                                            Out* __restrict__ out, const int* __restrict__ tiles, int n_out,
-                                           int k_dim) {
+                                           int k_dim, float limit) {
     __shared__ __align__(16) float xs[ROWS][GEMV_KC];
     constexpr int OUT_PER_WARP = GATED ? GEMV_COLS / 2 : GEMV_COLS;
 
@@ -346,7 +358,7 @@ __device__ __forceinline__ void gemv_tiles(const bf16* __restrict__ a, const int
             for (int c = 0; c < OUT_PER_WARP; ++c) {
                 const int n = col0 + c;
                 if (r < rows && n < n_out) {
-                    const float v = GATED ? silu(acc[c][r]) * acc[c + OUT_PER_WARP][r] : acc[c][r];
+                    const float v = GATED ? swiglu(acc[c][r], acc[c + OUT_PER_WARP][r], limit) : acc[c][r];
                     write_out(out, (size_t) (start + r) * n_out + n, v);
                 }
             }
@@ -354,44 +366,44 @@ __device__ __forceinline__ void gemv_tiles(const bf16* __restrict__ a, const int
     }
 }
 
-// h[p, n] = silu(sum_k x[row_index[p], k] gate[e, n, k]) * (sum_k x[row_index[p], k] up[e, n, k]) over the
+// h[p, n] = swiglu(sum_k x[row_index[p], k] gate[e, n, k], sum_k x[row_index[p], k] up[e, n, k], limit) over the
 // tiles' positions; n_out = I, k_dim = H. grid = (tiles, ceil(I / 64)).
 extern "C" __global__ void __launch_bounds__(THREADS, MMA_MIN_BLOCKS)
 ffn_gate_up_mma(const bf16* x, const int* row_index, const bf16* gate, const bf16* up, bf16* h, const int* tiles,
-                int n_out, int k_dim) {
-    mma_tiles<true>(x, row_index, gate, up, h, tiles, n_out, k_dim);
+                int n_out, int k_dim, float limit) {
+    mma_tiles<true>(x, row_index, gate, up, h, tiles, n_out, k_dim, limit);
 }
 
 // y[p, n] = sum_k h[p, k] down[e, n, k]; n_out = H, k_dim = I. grid = (tiles, ceil(H / 128)).
 extern "C" __global__ void __launch_bounds__(THREADS, MMA_MIN_BLOCKS)
 ffn_down_mma(const bf16* h, const bf16* down, float* y, const int* tiles, int n_out, int k_dim) {
-    mma_tiles<false>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim);
+    mma_tiles<false>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim, 0.0f);
 }
 
 // ffn_gate_up_mma for tiles of at most GEMV2_ROWS = 2 (gemv2) or GEMV_ROWS = 8 (gemv8) positions.
 // grid = (tiles, ceil(I / GEMV_GATED_COLS)).
 extern "C" __global__ void __launch_bounds__(THREADS)
 ffn_gate_up_gemv2(const bf16* x, const int* row_index, const bf16* gate, const bf16* up, bf16* h,
-                  const int* tiles, int n_out, int k_dim) {
-    gemv_tiles<true, GEMV2_ROWS>(x, row_index, gate, up, h, tiles, n_out, k_dim);
+                  const int* tiles, int n_out, int k_dim, float limit) {
+    gemv_tiles<true, GEMV2_ROWS>(x, row_index, gate, up, h, tiles, n_out, k_dim, limit);
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS)
 ffn_gate_up_gemv8(const bf16* x, const int* row_index, const bf16* gate, const bf16* up, bf16* h,
-                  const int* tiles, int n_out, int k_dim) {
-    gemv_tiles<true, GEMV_ROWS>(x, row_index, gate, up, h, tiles, n_out, k_dim);
+                  const int* tiles, int n_out, int k_dim, float limit) {
+    gemv_tiles<true, GEMV_ROWS>(x, row_index, gate, up, h, tiles, n_out, k_dim, limit);
 }
 
 // ffn_down_mma for tiles of at most GEMV2_ROWS = 2 (gemv2) or GEMV_ROWS = 8 (gemv8) positions.
 // grid = (tiles, ceil(H / GEMV_PLAIN_COLS)).
 extern "C" __global__ void __launch_bounds__(THREADS)
 ffn_down_gemv2(const bf16* h, const bf16* down, float* y, const int* tiles, int n_out, int k_dim) {
-    gemv_tiles<false, GEMV2_ROWS>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim);
+    gemv_tiles<false, GEMV2_ROWS>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim, 0.0f);
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS)
 ffn_down_gemv8(const bf16* h, const bf16* down, float* y, const int* tiles, int n_out, int k_dim) {
-    gemv_tiles<false, GEMV_ROWS>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim);
+    gemv_tiles<false, GEMV_ROWS>(h, nullptr, down, nullptr, y, tiles, n_out, k_dim, 0.0f);
 }
 
 // out[i] = bf16(in[i]), rounded to nearest even, for i < n. Any grid (grid-stride loop).

@@ -485,9 +485,12 @@ class Step3Model:
                 h = h + mlp(f, layer.ffn.gate, layer.ffn.up, layer.ffn.down)
         return rms_norm(h, self.w.final_norm, cfg.rms_norm_eps) @ self.w.lm_head.T
 
+    def new_cache(self):
+        return KVCache(self.cfg)
+
     def full_logits(self, token_ids):
         """Logits at every position of `token_ids`, recomputed from scratch (no prior cache)."""
-        return self.forward(token_ids, KVCache(self.cfg))
+        return self.forward(token_ids, self.new_cache())
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -513,7 +516,7 @@ def greedy_generate(model, prompt_ids, max_new_tokens, eos_ids=(), ignore_eos=Fa
     if cfg.max_positions is not None and len(prompt_ids) + max_new_tokens > cfg.max_positions:
         raise ValueError(f"prompt ({len(prompt_ids)} tokens) plus max_tokens ({max_new_tokens}) exceeds "
                          f"max_position_embedding {cfg.max_positions}")
-    cache = KVCache(cfg)
+    cache = model.new_cache()
     logits = model.forward(prompt_ids, cache)
     result = {"token_ids": [], "logprobs": [], "top_logprobs": [], "finish_reason": "length"}
     if prompt_argmax:

@@ -10,19 +10,18 @@ import dev.afd.attention.ffn.GrpcFfnLink;
 import dev.afd.attention.ffn.InProcessFfnLink;
 import dev.afd.attention.metrics.AttentionMetrics;
 import dev.afd.attention.server.AttentionServer;
-import dev.afd.telemetry.Tracing;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
-import dev.afd.ffn.core.placement.EvenSplit;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.ffn.core.HandshakeRefusedException;
+import dev.afd.ffn.core.placement.EvenSplit;
 import dev.afd.metrics.MetricsServer;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.grammar.Vocabulary;
 import dev.afd.model.safetensors.Checkpoint;
-import dev.afd.model.step3.Step3Model;
 import dev.afd.proto.Handshake;
 import dev.afd.proto.WireDtype;
+import dev.afd.telemetry.Tracing;
 import dev.afd.transport.MutualTls;
 import java.io.IOException;
 import java.time.Duration;
@@ -73,12 +72,12 @@ public final class AttentionNode implements AutoCloseable {
         this.members = members;
         this.reconnects = reconnects;
         this.tls = tls;
-        Step3Config c = checkpoint.config();
+        ModelConfig c = checkpoint.config();
         this.ffn = new DisaggregatedFfn(c, members, wire.requestDtype(), wire.responseDtype(), wire.deadline());
         // Labelled like the gateway's model by default: the checkpoint folder's name.
         this.metrics = new AttentionMetrics(checkpoint.directory().toAbsolutePath().normalize().getFileName()
                 .toString(), c.maxPositions());
-        this.engine = new Engine(new Step3Model(c, checkpoint.weights(), ffn), new HashSet<>(checkpoint.eosTokenIds()),
+        this.engine = new Engine(checkpoint.model(ffn), new HashSet<>(checkpoint.eosTokenIds()),
                 options, metrics, vocabulary(checkpoint));
         metrics.watchEngine(engine::load);
         metrics.watchExchange(() -> ffn.stats().toProto(ffn.tier()));
@@ -103,7 +102,7 @@ public final class AttentionNode implements AutoCloseable {
      */
     public static AttentionNode inProcess(Checkpoint checkpoint, int shards, Wire wire, EngineOptions options)
             throws HandshakeRefusedException {
-        Step3Config c = checkpoint.config();
+        ModelConfig c = checkpoint.config();
         int experts = Math.max(1, c.numExperts());
         if (shards < 1 || shards > experts) {
             throw new IllegalArgumentException("ffn shards must be between 1 and the number of experts (" + experts
@@ -149,7 +148,7 @@ public final class AttentionNode implements AutoCloseable {
         return new AttentionNode(checkpoint, members, wire, options, reconnects, tls);
     }
 
-    private static Handshake handshake(Step3Config c, Wire wire, String self) {
+    private static Handshake handshake(ModelConfig c, Wire wire, String self) {
         return Handshake.newBuilder()
                 .setModelFingerprint(c.fingerprint())
                 .setRequestDtype(wire.requestDtype())

@@ -12,12 +12,12 @@ import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.FfnBackend;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.kernels.Parallel;
 import dev.afd.model.safetensors.Checkpoint;
-import dev.afd.model.step3.LocalFfn;
-import dev.afd.model.step3.Step3Model;
 import dev.afd.proto.WireDtype;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -79,13 +79,13 @@ public final class AfdBench {
      */
     public static List<Run> run(Checkpoint checkpoint, int[] batches, int[] microBatches, int steps, WireDtype wire,
             DecodeBench.Timing timing, Consumer<String> progress) throws IOException, InterruptedException {
-        Step3Config c = checkpoint.config();
+        ModelConfig c = checkpoint.config();
         int[] ms = new int[microBatches.length + 1];
         ms[0] = 1;
         System.arraycopy(microBatches, 0, ms, 1, microBatches.length);
         List<Run> runs = new ArrayList<>();
 
-        Step3Model single = new Step3Model(c, checkpoint.weights(), new LocalFfn(checkpoint.weights()));
+        CausalLm single = checkpoint.model(new LocalFfn(checkpoint.weights()));
         progress.accept("single process, warming up");
         measure("warm-up", single, batches[batches.length - 1], 1, steps, timing, null);
         for (int batch : batches) {
@@ -140,13 +140,13 @@ public final class AfdBench {
 
     /** Two ffn-nodes' backends, half of the experts each. */
     static List<FfnBackend> halves(Checkpoint checkpoint) {
-        Step3Config c = checkpoint.config();
+        ModelConfig c = checkpoint.config();
         int experts = c.numExperts();
         return List.of(new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(0, experts / 2 - 1)),
                 new CpuFfnBackend(c, checkpoint.weights(), new ExpertRange(experts / 2, experts - 1)));
     }
 
-    private static Run measure(String mode, Step3Model model, int batch, int m, int steps, DecodeBench.Timing timing,
+    private static Run measure(String mode, CausalLm model, int batch, int m, int steps, DecodeBench.Timing timing,
             DisaggregatedFfn ffn) {
         OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long[] start = new long[2];
@@ -194,7 +194,7 @@ public final class AfdBench {
             }
         }
 
-        Step3Model model() {
+        CausalLm model() {
             return node.engine().model();
         }
 

@@ -1,9 +1,10 @@
 package dev.afd.bench;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.Chunk;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.ModelWeights;
 import dev.afd.model.kv.SequenceKvCache;
-import dev.afd.model.step3.Step3Model;
-import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,26 +46,26 @@ public final class DecodeBench {
      * Prefills {@code batch} random prompts of {@code promptLength} tokens, then times at least {@code steps} decode
      * steps and at least 2 s (greedy, the argmax fed back) after a warm-up of at least 3 s and {@code steps} steps.
      */
-    public static Result run(Step3Model model, int batch, int promptLength, int steps) {
+    public static Result run(CausalLm model, int batch, int promptLength, int steps) {
         return run(model, batch, promptLength, steps, 1, Timing.DEFAULT, () -> { });
     }
 
     /**
-     * As {@link #run(Step3Model, int, int, int)}, with each step split into {@code microBatches}, warm-up and
+     * As {@link #run(CausalLm, int, int, int)}, with each step split into {@code microBatches}, warm-up and
      * timed part as {@code timing} says, calling {@code beforeTimedSteps} once prefill and warm-up are done (e.g. to
      * reset exchange statistics).
      */
-    public static Result run(Step3Model model, int batch, int promptLength, int steps, int microBatches,
+    public static Result run(CausalLm model, int batch, int promptLength, int steps, int microBatches,
             Timing timing, Runnable beforeTimedSteps) {
-        Step3Config c = model.config();
+        ModelConfig c = model.config();
         SplittableRandom random = new SplittableRandom(batch);
         List<SequenceKvCache> caches = new ArrayList<>();
         try {
-            List<Step3Model.Chunk> chunks = new ArrayList<>();
+            List<Chunk> chunks = new ArrayList<>();
             for (int b = 0; b < batch; b++) {
-                SequenceKvCache kv = new SequenceKvCache(c.numLayers(), c.headDim(), DType.BF16);
+                SequenceKvCache kv = new SequenceKvCache(c.kvLayout().slots(), c.kvLayout().headDim(), DType.BF16);
                 caches.add(kv);
-                chunks.add(new Step3Model.Chunk(kv, random.ints(promptLength, 0, c.vocabSize()).toArray(), 0, true));
+                chunks.add(new Chunk(kv, random.ints(promptLength, 0, c.vocabSize()).toArray(), 0, true));
             }
             float[][] logits = model.forward(chunks, microBatches);
             int position = promptLength;
@@ -90,10 +91,10 @@ public final class DecodeBench {
     }
 
     /** One decode step: every sequence's argmax token at {@code position}. */
-    private static List<Step3Model.Chunk> next(List<SequenceKvCache> caches, float[][] logits, int position) {
-        List<Step3Model.Chunk> decode = new ArrayList<>(caches.size());
+    private static List<Chunk> next(List<SequenceKvCache> caches, float[][] logits, int position) {
+        List<Chunk> decode = new ArrayList<>(caches.size());
         for (int b = 0; b < caches.size(); b++) {
-            decode.add(new Step3Model.Chunk(caches.get(b), new int[] {argmax(logits[b])}, position, true));
+            decode.add(new Chunk(caches.get(b), new int[] {argmax(logits[b])}, position, true));
         }
         return decode;
     }
@@ -103,12 +104,12 @@ public final class DecodeBench {
      * routed experts the batch touches, assuming uniform routing (expected distinct experts of {@code batch × k}
      * draws from E: {@code E (1 - (1 - k/E)^batch)}).
      */
-    public static long bytesPerStep(Step3Weights weights, Step3Config c, int batch) {
+    public static long bytesPerStep(ModelWeights weights, ModelConfig c, int batch) {
         long perToken = weights.bytesReadPerToken(c);
         if (c.moeLayers().isEmpty()) {
             return perToken;
         }
-        long expertBytes = weights.layers().get(c.moeLayers().getFirst()).moe().expert(0).gate().data().byteSize() * 3;
+        long expertBytes = weights.ffnLayers().get(c.moeLayers().getFirst()).moe().expert(0).gate().data().byteSize() * 3;
         double e = c.numExperts();
         double distinct = e * (1 - Math.pow(1 - c.topK() / e, batch));
         long routedAtBatch1 = (long) c.topK() * expertBytes * c.moeLayers().size();

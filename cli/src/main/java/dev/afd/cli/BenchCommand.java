@@ -7,29 +7,27 @@ import dev.afd.bench.GrpcFloor;
 import dev.afd.bench.KernelBench;
 import dev.afd.bench.ResultTable;
 import dev.afd.bench.SpeculativeBench;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.safetensors.Checkpoint;
-import dev.afd.model.step3.LocalFfn;
-import dev.afd.model.step3.Step3Model;
 import io.netty.channel.epoll.Epoll;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code afd bench}: benchmarks that print every figure next to its roofline or a peer measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
@@ -62,15 +60,15 @@ final class BenchCommand {
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
             try (Checkpoint checkpoint = target.open(out)) {
-                Step3Config c = checkpoint.config();
+                ModelConfig c = checkpoint.config();
                 // The model decodes first, so the JIT compiles its kernels for the model's weights alone, as in a
                 // server (after the synthetic matmuls below, batch 1 measured about 15% slower).
-                Step3Model step3 = new Step3Model(c, checkpoint.weights(), new LocalFfn(checkpoint.weights()));
+                CausalLm model = checkpoint.model(new LocalFfn(checkpoint.weights()));
                 List<DecodeBench.Result> decodes = new ArrayList<>();
                 for (int batch : batches) {
                     out.println("decoding at batch " + batch + " ...");
                     out.flush();
-                    decodes.add(DecodeBench.run(step3, batch, 16, steps));
+                    decodes.add(DecodeBench.run(model, batch, 16, steps));
                 }
                 out.println("measuring kernels on " + shapes(c).size() + " shapes of " + target.model + " ...");
                 out.flush();
@@ -110,23 +108,8 @@ final class BenchCommand {
         }
 
         /** The distinct linear-layer shapes of the model, plus lm_head. */
-        static List<KernelBench.Shape> shapes(Step3Config c) {
-            Set<KernelBench.Shape> s = new LinkedHashSet<>();
-            int h = c.hiddenSize();
-            s.add(new KernelBench.Shape(c.shareQDim(), h));
-            s.add(new KernelBench.Shape(c.qDim(), c.shareQDim()));
-            s.add(new KernelBench.Shape(h, c.qDim()));
-            s.add(new KernelBench.Shape(c.headDim(), h));
-            s.add(new KernelBench.Shape(c.intermediateSize(), h));
-            s.add(new KernelBench.Shape(h, c.intermediateSize()));
-            if (!c.moeLayers().isEmpty()) {
-                s.add(new KernelBench.Shape(c.moeIntermediateSize(), h));
-                s.add(new KernelBench.Shape(h, c.moeIntermediateSize()));
-                s.add(new KernelBench.Shape(c.shareExpertDim(), h));
-                s.add(new KernelBench.Shape(h, c.shareExpertDim()));
-            }
-            s.add(new KernelBench.Shape(c.vocabSize(), h));
-            return List.copyOf(s);
+        static List<KernelBench.Shape> shapes(ModelConfig c) {
+            return c.linearShapes().stream().map(l -> new KernelBench.Shape(l.rows(), l.cols())).toList();
         }
     }
 

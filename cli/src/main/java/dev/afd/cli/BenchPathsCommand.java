@@ -8,13 +8,13 @@ import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.engine.TokenSink;
 import dev.afd.bench.DecodeBench;
 import dev.afd.bench.ResultTable;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.sampling.Sample;
 import dev.afd.model.sampling.SamplingParams;
-import dev.afd.model.step3.LocalFfn;
-import dev.afd.model.step3.Step3Model;
 import dev.afd.proto.WireDtype;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -89,8 +89,7 @@ final class BenchPathsCommand implements Callable<Integer> {
             int vocab = checkpoint.config().vocabSize();
             prompt = Arrays.stream(PROMPT).map(id -> id % vocab).toArray();
             progress(out, "kernels alone (afd bench kernels' decode), batch 1");
-            Step3Model model = new Step3Model(checkpoint.config(), checkpoint.weights(),
-                    new LocalFfn(checkpoint.weights()));
+            CausalLm model = checkpoint.model(new LocalFfn(checkpoint.weights()));
             kernels = DecodeBench.run(model, 1, 16, 32).tokensPerSecond();
             progress(out, "offline engine (afd generate), warm-up");
             AttentionNode.Wire wire = new AttentionNode.Wire(WireDtype.WIRE_F32, WireDtype.WIRE_F32,

@@ -28,8 +28,9 @@ final class CostCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Option(names = "--config", required = true, paramLabel = "FILE",
-            description = "Hugging Face config.json (step3_text, step3_vl, deepseek_v2/v3, qwen3_moe, llama, mistral,"
-                    + " qwen2, qwen3); benchmarks/configs/ has Step-3, DeepSeek-V3 and Qwen3-MoE-235B.")
+            description = "Hugging Face config.json (step3_text, step3_vl, step3p5, deepseek_v2/v3, qwen3_moe, llama,"
+                    + " mistral, qwen2, qwen3); benchmarks/configs/ has Step-3, Step-3.5-Flash, DeepSeek-V3 and"
+                    + " Qwen3-MoE-235B.")
     private Path config;
 
     @Option(names = "--context", split = ",", defaultValue = "8192", paramLabel = "TOKENS",

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.ffn.core.placement.ExpertLoad;
 import dev.afd.ffn.core.placement.Placement;
 import dev.afd.ffn.core.placement.PlacementPlanner;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelFamilies;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -19,9 +19,9 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code afd experts}: tools for where routed experts live. */
 @Command(name = "experts", mixinStandardHelpOptions = true, description = "Where routed experts live.",
@@ -74,7 +74,7 @@ final class ExpertsCommand {
             int experts;
             String expertsFrom;
             if (model != null) {
-                experts = Step3Config.read(model.resolve("config.json")).numExperts();
+                experts = ModelFamilies.read(model.resolve("config.json")).numExperts();
                 expertsFrom = "from " + model.resolve("config.json");
             } else {
                 experts = measured.expertsSeen();

@@ -6,7 +6,7 @@ import dev.afd.ffn.FfnServer;
 import dev.afd.ffn.core.CpuFfnBackend;
 import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.cuda.CudaUnavailableException;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelFamilies;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.transport.MutualTls;
 import java.io.IOException;
@@ -132,7 +132,7 @@ final class FfnCommand implements Callable<Integer> {
         if (experts != null) {
             return experts;
         }
-        int numExperts = Step3Config.read(model.resolve("config.json")).numExperts();
+        int numExperts = ModelFamilies.read(model.resolve("config.json")).numExperts();
         int at = ordinal != null ? ordinal : GroupExperts.ordinal(GroupExperts.hostName());
         String set = GroupExperts.of(at, groupSize, numExperts).toString();
         LOG.log(System.Logger.Level.INFO, "ordinal " + at + " in groups of " + groupSize + ": position "

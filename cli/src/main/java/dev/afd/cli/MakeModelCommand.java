@@ -1,6 +1,6 @@
 package dev.afd.cli;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.tensor.DType;
@@ -20,15 +20,16 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "make-model",
         mixinStandardHelpOptions = true,
-        description = "Writes a random-weight Step-3 checkpoint (config, safetensors weights, tokenizer) in the"
-                + " Hugging Face layout. The same options always give byte-identical files.")
+        description = "Writes a random-weight Step-3 or Step-3.5 checkpoint (config, safetensors weights, tokenizer)"
+                + " in the Hugging Face layout. The same options always give byte-identical files.")
 final class MakeModelCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--preset", defaultValue = "tiny", paramLabel = "tiny|small",
+    @Option(names = "--preset", defaultValue = "tiny", paramLabel = "tiny|small|step3p5-tiny|step3p5-small",
             description = "Model shape: tiny (0.27 M parameters, for unit tests) or small (~0.47 B parameters,"
-                    + " Step-3 proportions). Default: ${DEFAULT-VALUE}.")
+                    + " Step-3 proportions); step3p5-tiny (for unit tests: sliding window 16, one MTP layer) or"
+                    + " step3p5-small (Step-3.5-Flash proportions, window 128, 3 MTP layers). Default: ${DEFAULT-VALUE}.")
     private String preset;
 
     @Option(names = "--out", required = true, paramLabel = "DIR",
@@ -60,7 +61,7 @@ final class MakeModelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Step3Config config = ModelPreset.parse(preset).config(normExpertWeight);
+        ModelConfig config = ModelPreset.parse(preset).config(normExpertWeight);
         ModelGenerator.Options options = new ModelGenerator.Options(seed, DType.parse(dtype), shards, force);
         if (!force && isNonEmptyFolder(out)) {
             throw new IllegalArgumentException(out + " is not empty; pass --force to replace the checkpoint files"

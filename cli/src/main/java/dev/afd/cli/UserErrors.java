@@ -1,6 +1,6 @@
 package dev.afd.cli;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.config.ConfigException;
 import dev.afd.model.safetensors.CheckpointException;
 import dev.afd.model.tensor.DType;
 import java.io.IOException;
@@ -16,7 +16,7 @@ import picocli.CommandLine.ParseResult;
 final class UserErrors implements IExecutionExceptionHandler {
     @Override
     public int handleExecutionException(Exception e, CommandLine cmd, ParseResult parsed) throws Exception {
-        if (e instanceof CheckpointException || e instanceof Step3Config.ConfigException
+        if (e instanceof CheckpointException || e instanceof ConfigException
                 || e instanceof DType.UnsupportedDTypeException || e instanceof IllegalArgumentException
                 || e instanceof IOException || e instanceof UncheckedIOException) {
             cmd.getErr().println("afd " + cmd.getCommandName() + ": " + message(e));

@@ -35,6 +35,23 @@ class CostCommandTest {
         assertThat(out.toString()).doesNotContain("Capacity");
     }
 
+    /**
+     * Step-3.5-Flash: 12 full layers read the whole context, 33 sliding layers at most 512 tokens. At 8K:
+     * KV (8192 x 12 + 512 x 33) x 2 x 8 x 128 B, attention 8192 x 12 x 2 x 64 x 256 + 512 x 33 x 2 x 96 x 256; at
+     * 64K the full layers alone grow (65536 x 12 + 512 x 33) x 2048 B. 197 B parameters, 11.9 B active (the model
+     * card: 196 B, 11 B).
+     */
+    @Test
+    void step3p5SlidingLayersReadOnlyTheirWindow() {
+        String config = Path.of("..", "benchmarks", "configs", "step3p5-flash.json").toString();
+        assertThat(run("cost", "--config", config, "--context", "8192,65536", "--hardware", "H800")).isZero();
+        assertThat(out.toString()).contains("33 sliding-window layers (window 512): GQA, 96 query heads x 128",
+                "KV bytes read     2.36e8", "(8,192 tokens x 2048 values x 12 full layers + 512 tokens x 2048 values x"
+                        + " 33 sliding layers) x 1 B",
+                "attention FLOPs   4.05e9", "linear FLOPs      9.01e9", "FFN FLOPs         1.27e10",
+                "KV bytes read     1.65e9", "196.94 B stored, 11.92 B activated");
+    }
+
     @Test
     void aMeasuredExchangeOverheadIsProjectedOntoTheStageBudget() {
         assertThat(run("cost", "--config", STEP3, "--hardware", "H800", "--exchange-us", "330")).isZero();

@@ -6,8 +6,8 @@ import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.cuda.CudaFfnBackend;
 import dev.afd.ffn.cuda.CudaProbe;
 import dev.afd.ffn.cuda.CudaUnavailableException;
-import dev.afd.model.config.Step3Config;
-import dev.afd.model.step3.Step3Weights;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.ModelWeights;
 
 /**
  * Picks the ffn-node's compute backend and says why, in one log line at start-up: never a silent fallback.
@@ -34,7 +34,7 @@ public final class BackendSelector {
      * @throws IllegalArgumentException when {@code experts} exceeds the model's routed experts, or has gaps where
      *     the CUDA backend is asked for (it holds one contiguous range)
      */
-    public static Selection select(BackendKind kind, Step3Config config, Step3Weights weights,
+    public static Selection select(BackendKind kind, ModelConfig config, ModelWeights weights,
             ExpertSet experts) {
         Selection s = switch (kind) {
             case CPU -> cpu(config, weights, experts, "cpu (asked for)");
@@ -45,7 +45,7 @@ public final class BackendSelector {
         return s;
     }
 
-    private static Selection auto(Step3Config config, Step3Weights weights, ExpertSet experts) {
+    private static Selection auto(ModelConfig config, ModelWeights weights, ExpertSet experts) {
         experts = experts.requireWithin(config.numExperts());
         CudaProbe.Verdict verdict = CudaProbe.verdict();
         if (!verdict.available()) {
@@ -65,13 +65,13 @@ public final class BackendSelector {
         }
     }
 
-    private static Selection cuda(Step3Config config, Step3Weights weights, ExpertSet experts) {
+    private static Selection cuda(ModelConfig config, ModelWeights weights, ExpertSet experts) {
         CudaFfnBackend cuda = CudaFfnBackend.create(config, weights,
                 experts.requireWithin(config.numExperts()).asRange("CUDA"));
         return new Selection(cuda, "cuda on " + cuda.describe());
     }
 
-    private static Selection cpu(Step3Config config, Step3Weights weights, ExpertSet experts, String why) {
+    private static Selection cpu(ModelConfig config, ModelWeights weights, ExpertSet experts, String why) {
         return new Selection(new CpuFfnBackend(config, weights, experts), why);
     }
 }

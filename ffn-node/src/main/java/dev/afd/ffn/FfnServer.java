@@ -3,7 +3,7 @@ package dev.afd.ffn;
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.core.FrameProcessor;
 import dev.afd.metrics.MetricsServer;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.proto.FfnServiceGrpc;
 import dev.afd.transport.MutualTls;
 import io.grpc.Server;
@@ -81,16 +81,16 @@ public final class FfnServer implements AutoCloseable {
      * @param model the model's name for the start-up log line, e.g. its checkpoint folder
      * @throws IOException when the address cannot be bound
      */
-    public static FfnServer start(String host, int port, Step3Config config, FfnBackend backend, String model)
+    public static FfnServer start(String host, int port, ModelConfig config, FfnBackend backend, String model)
             throws IOException {
         return start(host, port, config, backend, model, null);
     }
 
     /**
-     * As {@link #start(String, int, Step3Config, FfnBackend, String)}, with mutual TLS when {@code tls} is not null:
+     * As {@link #start(String, int, ModelConfig, FfnBackend, String)}, with mutual TLS when {@code tls} is not null:
      * then only clients presenting a certificate from the trusted CA get through (health checks included).
      */
-    public static FfnServer start(String host, int port, Step3Config config, FfnBackend backend, String model,
+    public static FfnServer start(String host, int port, ModelConfig config, FfnBackend backend, String model,
             MutualTls tls) throws IOException {
         // The node's name carries the bound port, known only after start; handshakes read it through this.
         AtomicReference<String> name = new AtomicReference<>("ffn " + host + ":" + port);

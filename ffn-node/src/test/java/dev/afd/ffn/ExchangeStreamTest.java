@@ -6,9 +6,9 @@ import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.FfnBackend;
 import dev.afd.ffn.core.FrameProcessor;
-import dev.afd.model.config.Step3Config;
 import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.generator.ModelPreset;
+import dev.afd.model.step3.Step3Config;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 
 /** The manual flow control of one stream, step by step, against a scripted call and a hand-run executor. */
 class ExchangeStreamTest {
-    private static final Step3Config CONFIG = ModelPreset.TINY.config(false);
+    private static final Step3Config CONFIG = (Step3Config) ModelPreset.TINY.config(false);
     private static final int MAX_IN_FLIGHT = 3;
 
     /** A call whose readiness the test sets, recording what the stream does with it. */

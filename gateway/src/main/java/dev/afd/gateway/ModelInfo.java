@@ -3,7 +3,8 @@ package dev.afd.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.afd.gateway.openai.SamplingDefaults;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.ModelFamilies;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +41,7 @@ public record ModelInfo(String name, int maxModelLen, int vocabSize, Set<Integer
         if (!Files.isRegularFile(configFile)) {
             throw new IOException(dir + " has no " + CONFIG + "; --model must be a model folder");
         }
-        Step3Config c = Step3Config.read(configFile);
+        ModelConfig c = ModelFamilies.read(configFile);
         Set<Integer> eos = new LinkedHashSet<>(c.eosTokenIds());
         SamplingDefaults defaults = SamplingDefaults.neutral();
         Path generationFile = dir.resolve(GENERATION_CONFIG);

@@ -6,9 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.gateway.routing.Resolver;
 import dev.afd.gateway.tokenizer.ModelTokenizer;
-import dev.afd.model.config.Step3Config;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
+import dev.afd.model.step3.Step3Config;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -223,7 +223,7 @@ class DeepSeekTokenizerTest {
 
     /** The tiny preset with DeepSeek-V3's vocabulary size, its bos (0) and its only end-of-sentence id (1). */
     private static Path deepSeekSizedModel(Path out) throws Exception {
-        Step3Config t = ModelPreset.TINY.config(false);
+        Step3Config t = (Step3Config) ModelPreset.TINY.config(false);
         Step3Config c = new Step3Config(t.hiddenSize(), t.numLayers(), t.numHeads(), t.numKvHeads(), t.headDim(),
                 t.shareQDim(), t.intermediateSize(), t.moeLayers(), t.numExperts(), t.topK(),
                 t.moeIntermediateSize(), t.shareExpertDim(), t.normExpertWeight(), VOCAB, t.ropeTheta(),

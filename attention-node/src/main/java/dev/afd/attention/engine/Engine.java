@@ -9,15 +9,15 @@ import dev.afd.attention.scheduler.Step;
 import dev.afd.attention.spec.Draft;
 import dev.afd.attention.spec.DraftVerifier;
 import dev.afd.attention.spec.Drafter;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.ffn.FfnException;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.SequenceDecoder;
 import dev.afd.model.grammar.Vocabulary;
 import dev.afd.model.sampling.PromptLogprob;
 import dev.afd.model.sampling.Sample;
 import dev.afd.model.sampling.SequenceSampler;
-import dev.afd.model.step3.FfnException;
-import dev.afd.model.step3.Step3Model;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,7 +49,7 @@ public final class Engine implements AutoCloseable {
     /** How long {@link #close} waits for the engine thread to finish its step and fail what is left. */
     private static final long CLOSE_WAIT_SECONDS = 30;
 
-    private final Step3Model model;
+    private final CausalLm model;
     private final Set<Integer> eosIds;
     private final EngineOptions options;
     private final RequestObserver observer;
@@ -103,7 +103,7 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    public Engine(Step3Model model, Set<Integer> eosIds, EngineOptions options) {
+    public Engine(CausalLm model, Set<Integer> eosIds, EngineOptions options) {
         this(model, eosIds, options, RequestObserver.NONE, null);
     }
 
@@ -112,17 +112,18 @@ public final class Engine implements AutoCloseable {
      *
      * @param vocabulary the tokens' bytes, for requests with a grammar; null refuses those requests
      */
-    public Engine(Step3Model model, Set<Integer> eosIds, EngineOptions options, RequestObserver observer,
+    public Engine(CausalLm model, Set<Integer> eosIds, EngineOptions options, RequestObserver observer,
             Vocabulary vocabulary) {
-        Step3Config c = model.config();
+        ModelConfig c = model.config();
         this.vocabulary = vocabulary;
         this.model = model;
         this.eosIds = Set.copyOf(eosIds);
         this.options = options;
         this.observer = observer;
         this.drafter = options.speculative().enabled() ? options.speculative().drafter() : null;
-        this.pool = BlockPool.fromMemory(options.kvMemoryBytes(), c.numLayers(), c.headDim(), options.kvDtype(),
-                options.blockSize());
+        // One pool layer per KV head of each model layer (KvLayout's slots), so GQA models page like MFA ones.
+        this.pool = BlockPool.fromMemory(options.kvMemoryBytes(), c.kvLayout().slots(), c.kvLayout().headDim(),
+                options.kvDtype(), options.blockSize());
         this.scheduler = options.prefixCaching()
                 ? new Scheduler(pool, options.scheduler(), new BlockHasher(c.fingerprint(), pool.dtype(),
                         pool.blockSize()))
@@ -131,7 +132,7 @@ public final class Engine implements AutoCloseable {
         this.thread = Thread.ofPlatform().name("afd-engine").daemon().start(this::run);
     }
 
-    public Step3Model model() {
+    public CausalLm model() {
         return model;
     }
 
@@ -143,7 +144,7 @@ public final class Engine implements AutoCloseable {
      * @throws IllegalStateException when the engine is shut down (and only then)
      */
     public void submit(String id, GenerationRequest request, TokenSink sink) {
-        Step3Config c = model.config();
+        ModelConfig c = model.config();
         request.requireFits(c);
         scheduler.requireFits(id, request.promptIds().length, request.maxTokens());
         if (closed) {

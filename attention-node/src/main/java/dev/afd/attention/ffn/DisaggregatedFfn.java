@@ -1,14 +1,14 @@
 package dev.afd.attention.ffn;
 
-import dev.afd.model.config.Step3Config;
-import dev.afd.model.step3.FfnException;
-import dev.afd.model.step3.FfnExecutor;
-import dev.afd.model.step3.FfnWork;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.ffn.FfnException;
+import dev.afd.model.ffn.FfnExecutor;
+import dev.afd.model.ffn.FfnWork;
 import dev.afd.proto.WireDtype;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,7 +30,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
     /** How long a node that missed a deadline is avoided where another holder can take its units. */
     static final Duration LATE_PENALTY = Duration.ofSeconds(10);
 
-    private final Step3Config config;
+    private final ModelConfig config;
     private final FfnMembers members;
     private final LayerExchange.Settings settings;
     private final ExchangeStats stats;
@@ -46,7 +46,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
      * @param responseDtype wire dtype of results (f32 or bf16)
      * @param deadline how long one node may take to answer one layer before its units go elsewhere
      */
-    public DisaggregatedFfn(Step3Config config, FfnMembers members, WireDtype requestDtype,
+    public DisaggregatedFfn(ModelConfig config, FfnMembers members, WireDtype requestDtype,
             WireDtype responseDtype, Duration deadline) {
         this.config = config;
         this.members = members;
@@ -56,7 +56,7 @@ public final class DisaggregatedFfn implements FfnExecutor {
     }
 
     /** A fixed set of ffn-nodes. */
-    public DisaggregatedFfn(Step3Config config, List<FfnLink> links, WireDtype requestDtype, WireDtype responseDtype,
+    public DisaggregatedFfn(ModelConfig config, List<FfnLink> links, WireDtype requestDtype, WireDtype responseDtype,
             Duration deadline) {
         this(config, FfnMembers.fixed(links), requestDtype, responseDtype, deadline);
     }

@@ -1,7 +1,7 @@
 package dev.afd.attention.ffn;
 
 import dev.afd.ffn.core.ExpertSet;
-import dev.afd.model.step3.FfnException;
+import dev.afd.model.ffn.FfnException;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ExchangeRequest;
 import dev.afd.proto.ExchangeResponse;

@@ -1,8 +1,8 @@
 package dev.afd.attention.ffn;
 
 import com.google.protobuf.ByteString;
-import dev.afd.model.step3.FfnException;
-import dev.afd.model.step3.FfnWork;
+import dev.afd.model.ffn.FfnException;
+import dev.afd.model.ffn.FfnWork;
 import dev.afd.proto.ActivationFrame;
 import dev.afd.proto.ResultFrame;
 import dev.afd.proto.WireDtype;

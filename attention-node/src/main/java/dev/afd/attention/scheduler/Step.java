@@ -1,6 +1,7 @@
 package dev.afd.attention.scheduler;
 
-import dev.afd.model.step3.Step3Model;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.Chunk;
 import java.util.Arrays;
 import java.util.List;
 
@@ -36,8 +37,8 @@ public record Step(List<Entry> entries) {
         }
 
         /** The forward pass's view of this entry. */
-        public Step3Model.Chunk chunk() {
-            return new Step3Model.Chunk(sequence.kv(), tokens, start, logitRows());
+        public Chunk chunk() {
+            return new Chunk(sequence.kv(), tokens, start, logitRows());
         }
 
         /**
@@ -62,8 +63,8 @@ public record Step(List<Entry> entries) {
         return entries.stream().mapToInt(e -> e.tokens().length).sum();
     }
 
-    /** The chunks to hand to {@link Step3Model#forward}, in entry order. */
-    public List<Step3Model.Chunk> chunks() {
+    /** The chunks to hand to {@link CausalLm#forward}, in entry order. */
+    public List<Chunk> chunks() {
         return entries.stream().map(Entry::chunk).toList();
     }
 }

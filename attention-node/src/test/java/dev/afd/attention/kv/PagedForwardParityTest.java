@@ -2,25 +2,30 @@ package dev.afd.attention.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.Chunk;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.kv.SequenceKv;
 import dev.afd.model.kv.SequenceKvCache;
 import dev.afd.model.safetensors.Checkpoint;
-import dev.afd.model.step3.LocalFfn;
-import dev.afd.model.step3.Step3Model;
 import dev.afd.model.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The forward pass reads the paged cache exactly as it reads the contiguous one: logits must be bit-identical.
@@ -36,48 +41,57 @@ class PagedForwardParityTest {
     @TempDir
     static Path dir;
 
-    static Checkpoint checkpoint;
-    static Step3Model model;
+    /** Step-3 (one K/V head per layer) and Step-3.5 (GQA groups as cache slots, sliding window 16). */
+    static final List<ModelPreset> PRESETS = List.of(ModelPreset.TINY, ModelPreset.STEP3P5_TINY);
+    static final Map<ModelPreset, Checkpoint> checkpoints = new EnumMap<>(ModelPreset.class);
 
     @BeforeAll
-    static void tinyModel() throws Exception {
-        Path path = dir.resolve("tiny");
-        ModelGenerator.generate(ModelPreset.TINY.config(false), new ModelGenerator.Options(3, DType.BF16, 1, false),
-                path);
-        checkpoint = Checkpoint.open(path);
-        model = new Step3Model(checkpoint.config(), checkpoint.weights(), new LocalFfn(checkpoint.weights()));
+    static void tinyModels() throws Exception {
+        for (ModelPreset preset : PRESETS) {
+            Path path = dir.resolve(preset.id());
+            ModelGenerator.generate(preset.config(false), new ModelGenerator.Options(3, DType.BF16, 1, false), path);
+            checkpoints.put(preset, Checkpoint.open(path));
+        }
     }
 
     @AfterAll
     static void close() {
-        checkpoint.close();
+        checkpoints.values().forEach(Checkpoint::close);
     }
 
-    @ParameterizedTest
-    @EnumSource(names = {"F32", "BF16"})
-    void pagedLogitsEqualContiguousLogits(DType dtype) {
-        run(dtype, false);
-        run(dtype, true);
+    static Stream<Arguments> cases() {
+        return PRESETS.stream().flatMap(p -> Stream.of(DType.F32, DType.BF16).map(t -> Arguments.of(p, t)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void pagedLogitsEqualContiguousLogits(ModelPreset preset, DType dtype) {
+        Checkpoint checkpoint = checkpoints.get(preset);
+        CausalLm model = checkpoint.model(new LocalFfn(checkpoint.weights()));
+        run(model, dtype, false);
+        run(model, dtype, true);
     }
 
     /**
      * Sequence A (37 tokens) prefills in chunks of 16 while B (5 tokens) prefills at once, then both decode greedily.
      * Paged caches get their blocks before each step, as the scheduler does.
      */
-    private static void run(DType dtype, boolean compare) {
-        Step3Config c = model.config();
+    private static void run(CausalLm model, DType dtype, boolean compare) {
+        ModelConfig c = model.config();
+        int slots = c.kvLayout().slots();
+        int headDim = c.kvLayout().headDim();
         SplittableRandom random = new SplittableRandom(7);
         int[][] prompts = {random.ints(37, 0, c.vocabSize()).toArray(), random.ints(5, 0, c.vocabSize()).toArray()};
-        try (BlockPool pool = new BlockPool(16, c.numLayers(), c.headDim(), dtype, 4);
-                SequenceKvCache contiguousA = new SequenceKvCache(c.numLayers(), c.headDim(), dtype, 4);
-                SequenceKvCache contiguousB = new SequenceKvCache(c.numLayers(), c.headDim(), dtype, 4)) {
+        try (BlockPool pool = new BlockPool(16, slots, headDim, dtype, 4);
+                SequenceKvCache contiguousA = new SequenceKvCache(slots, headDim, dtype, 4);
+                SequenceKvCache contiguousB = new SequenceKvCache(slots, headDim, dtype, 4)) {
             SequenceKv[] contiguous = {contiguousA, contiguousB};
             PagedSequenceKv[] paged = {new PagedSequenceKv(pool), new PagedSequenceKv(pool)};
             int[] cached = new int[2];
             int[] next = new int[2];
             for (int step = 0; step < STEPS; step++) {
-                List<Step3Model.Chunk> expectedChunks = new ArrayList<>();
-                List<Step3Model.Chunk> pagedChunks = new ArrayList<>();
+                List<Chunk> expectedChunks = new ArrayList<>();
+                List<Chunk> pagedChunks = new ArrayList<>();
                 for (int s = 0; s < 2; s++) {
                     int[] tokens;
                     boolean last;
@@ -90,8 +104,8 @@ class PagedForwardParityTest {
                         last = true;
                     }
                     assertThat(paged[s].ensureCapacity(cached[s] + tokens.length)).isTrue();
-                    expectedChunks.add(new Step3Model.Chunk(contiguous[s], tokens, cached[s], last));
-                    pagedChunks.add(new Step3Model.Chunk(paged[s], tokens, cached[s], last));
+                    expectedChunks.add(new Chunk(contiguous[s], tokens, cached[s], last));
+                    pagedChunks.add(new Chunk(paged[s], tokens, cached[s], last));
                     cached[s] += tokens.length;
                 }
                 float[][] expected = model.forward(expectedChunks);

@@ -3,7 +3,9 @@ package dev.afd.attention.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.afd.attention.kv.BlockPool;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generate.Generator;
@@ -12,8 +14,6 @@ import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.sampling.SequenceSampler;
-import dev.afd.model.step3.LocalFfn;
-import dev.afd.model.step3.Step3Model;
 import dev.afd.model.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,8 +41,8 @@ class SchedulerModelTest {
         ModelGenerator.generate(ModelPreset.TINY.config(false), new ModelGenerator.Options(5, DType.BF16, 1, false),
                 path);
         try (Checkpoint checkpoint = Checkpoint.open(path)) {
-            Step3Config c = checkpoint.config();
-            Step3Model model = new Step3Model(c, checkpoint.weights(), new LocalFfn(checkpoint.weights()));
+            ModelConfig c = checkpoint.config();
+            CausalLm model = checkpoint.model(new LocalFfn(checkpoint.weights()));
             SplittableRandom random = new SplittableRandom(9);
             List<int[]> prompts = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
@@ -54,7 +54,7 @@ class SchedulerModelTest {
                             .toList());
 
             // A sequence needs at most 40 + 20 - 1 positions (15 blocks); 24 blocks cannot hold them all.
-            try (BlockPool pool = new BlockPool(24, c.numLayers(), c.headDim(), DType.F32, 4)) {
+            try (BlockPool pool = new BlockPool(24, c.kvLayout().slots(), c.kvLayout().headDim(), DType.F32, 4)) {
                 Scheduler scheduler = new Scheduler(pool, new SchedulerConfig(32, 8));
                 Map<ScheduledSequence, SequenceSampler> samplers = new HashMap<>();
                 List<ScheduledSequence> sequences = new ArrayList<>();

@@ -42,15 +42,30 @@ final class CostReportText {
 
     private static void work(StringBuilder s, ModelSpec m, TokenWork w, double kvBytesPerValue) {
         AttentionSpec a = m.attention();
-        int layers = m.numLayers();
+        int layers = m.fullLayers();
+        SlidingLayers sl = m.sliding();
         line(s, "Per decoded token at %,d tokens of context, over all %d layers (KV cache at %s bits per value):",
-                w.context(), layers, plain(kvBytesPerValue * 8));
-        line(s, "  KV bytes read     %-9s = %,d tokens x %,.0f B (%d values x %d layers x %s B)", sci(w.kvBytes()),
-                w.context(), w.kvBytesPerContextToken(), a.kvValuesPerToken(), layers, plain(kvBytesPerValue));
-        line(s, "  attention FLOPs   %-9s = %,d tokens x %,d [%s] x %d layers", sci(w.attentionFlops()),
-                w.context(), a.flopsPerContextToken(), a.flopsPerContextTokenExpression(), layers);
-        line(s, "  linear FLOPs      %-9s = 2 x %s projection weights (%s per layer)", sci(w.linearFlops()),
-                billions(m.attentionParams()), millions(a.projectionParams(m.hiddenSize())));
+                w.context(), m.numLayers(), plain(kvBytesPerValue * 8));
+        if (sl.layers() == 0) {
+            line(s, "  KV bytes read     %-9s = %,d tokens x %,.0f B (%d values x %d layers x %s B)",
+                    sci(w.kvBytes()), w.context(), w.kvBytesPerContextToken(), a.kvValuesPerToken(), layers,
+                    plain(kvBytesPerValue));
+            line(s, "  attention FLOPs   %-9s = %,d tokens x %,d [%s] x %d layers", sci(w.attentionFlops()),
+                    w.context(), a.flopsPerContextToken(), a.flopsPerContextTokenExpression(), layers);
+        } else {
+            AttentionSpec b = sl.attention();
+            long visible = sl.visible(w.context());
+            line(s, "  KV bytes read     %-9s = (%,d tokens x %d values x %d full layers + %,d tokens x %d values x"
+                    + " %d sliding layers) x %s B", sci(w.kvBytes()), w.context(), a.kvValuesPerToken(), layers,
+                    visible, b.kvValuesPerToken(), sl.layers(), plain(kvBytesPerValue));
+            line(s, "  attention FLOPs   %-9s = %,d tokens x %,d [%s] x %d full layers + %,d tokens x %,d [%s] x %d"
+                    + " sliding layers", sci(w.attentionFlops()), w.context(), a.flopsPerContextToken(),
+                    a.flopsPerContextTokenExpression(), layers, visible, b.flopsPerContextToken(),
+                    b.flopsPerContextTokenExpression(), sl.layers());
+        }
+        line(s, "  linear FLOPs      %-9s = 2 x %s projection weights (%s per %slayer)", sci(w.linearFlops()),
+                billions(m.attentionParams()), millions(a.projectionParams(m.hiddenSize())),
+                sl.layers() == 0 ? "" : "full ");
         line(s, "  FFN FLOPs         %-9s = 2 x %s FFN weights a token activates (router not counted)",
                 sci(w.ffnFlops()), billions(m.ffn().activatedParams(m.hiddenSize())));
         line(s, "  attention intensity %.0f FLOPs per KV byte", w.attentionIntensity());

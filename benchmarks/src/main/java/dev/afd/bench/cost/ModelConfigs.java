@@ -11,7 +11,7 @@ import java.util.Set;
 
 /**
  * Reads a {@link ModelSpec} from a Hugging Face {@code config.json}. Known layouts: {@code step3_text} and
- * {@code step3_vl} (MFA), {@code deepseek_v2} and {@code deepseek_v3} (MLA), {@code qwen3_moe} (GQA + MoE), and
+ * {@code step3_vl} (MFA), {@code step3p5} (GQA interleaving full and sliding-window layers, + MoE), {@code deepseek_v2} and {@code deepseek_v3} (MLA), {@code qwen3_moe} (GQA + MoE), and
  * dense GQA models ({@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}).
  */
 public final class ModelConfigs {
@@ -51,12 +51,13 @@ public final class ModelConfigs {
         Keys c = new Keys(root, source);
         return switch (type) {
             case "step3_text" -> step3(c, name, type);
+            case "step3p5" -> step3p5(c, name, type);
             case "deepseek_v2", "deepseek_v3" -> deepseek(c, name, type);
             case "qwen3_moe" -> qwen3Moe(c, name, type);
             case "llama", "mistral", "qwen2", "qwen3" -> denseGqa(c, name, type);
             default -> throw new CostInputException(source + ": model_type '" + type + "' is not known to the cost"
-                    + " model; known: step3_text, step3_vl, deepseek_v2, deepseek_v3, qwen3_moe, llama, mistral, qwen2,"
-                    + " qwen3");
+                    + " model; known: step3_text, step3_vl, step3p5, deepseek_v2, deepseek_v3, qwen3_moe, llama, mistral,"
+                    + " qwen2, qwen3");
         };
     }
 
@@ -71,6 +72,38 @@ public final class ModelConfigs {
                 c.integer("moe_intermediate_size", 0), shareWidth);
         return new ModelSpec(name, type, c.integer("hidden_size"), layers, c.integer("vocab_size"),
                 c.bool("tie_word_embeddings", false), attention, ffn);
+    }
+
+    /**
+     * Step-3.5: GQA on every layer, full attention where {@code layer_types} says {@code full_attention} and the
+     * shape of {@code attention_other_setting} with a {@code sliding_window} elsewhere; MoE on
+     * {@code moe_layers_enum}, one shared expert. The MTP layers (past {@code num_hidden_layers}) are not counted,
+     * nor the head-wise gate's projection (heads x hidden per layer, under 0.1% of the weights).
+     */
+    private static ModelSpec step3p5(Keys c, String name, String type) {
+        int layers = c.integer("num_hidden_layers");
+        JsonNode types = c.node().path("layer_types");
+        int sliding = 0;
+        for (int i = 0; i < layers; i++) {
+            sliding += types.isArray() && i < types.size() && types.get(i).asText().equals("full_attention") ? 0 : 1;
+        }
+        int headDim = c.integer("head_dim");
+        AttentionSpec full = new AttentionSpec.Gqa(c.integer("num_attention_heads"),
+                c.integer("num_attention_groups"), headDim);
+        SlidingLayers window = SlidingLayers.none();
+        if (sliding > 0) {
+            Keys other = new Keys(c.node().path("attention_other_setting"), c.source() + " attention_other_setting");
+            window = new SlidingLayers(sliding, new AttentionSpec.Gqa(other.integer("num_attention_heads"),
+                    other.integer("num_attention_groups"), other.integer("head_dim", headDim)),
+                    c.integer("sliding_window"));
+        }
+        int moe = c.node().path("moe_layers_enum").isMissingNode() ? 0 : step3MoeLayers(c, layers);
+        int shareWidth = c.integer("share_expert_dim", 0);
+        FfnSpec ffn = new FfnSpec(layers - moe, c.integer("intermediate_size"), moe,
+                c.integer("moe_num_experts", 0), c.integer("moe_top_k", 0), shareWidth > 0 ? 1 : 0,
+                c.integer("moe_intermediate_size", 0), shareWidth);
+        return new ModelSpec(name, type, c.integer("hidden_size"), layers, c.integer("vocab_size"),
+                c.bool("tie_word_embeddings", false), full, ffn, window);
     }
 
     /** {@code moe_layers_enum} is a comma string or a list; absent, every layer but the first is MoE. */

@@ -1,12 +1,12 @@
 package dev.afd.ffn.core;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.ModelWeights;
+import dev.afd.model.ffn.CpuFfn;
 import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.ffn.FfnLayerWeights;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.safetensors.LoadProgress;
-import dev.afd.model.step3.CpuFfn;
-import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -23,21 +23,21 @@ import java.util.List;
  * call runs.
  */
 public final class CpuFfnBackend implements FfnBackend {
-    private final Step3Weights weights;
+    private final ModelWeights weights;
     private final ExpertSet experts;
     private final int hidden;
 
     /**
      * @throws IllegalArgumentException when {@code experts} exceeds the model's routed experts
      */
-    public CpuFfnBackend(Step3Config config, Step3Weights weights, ExpertRange experts) {
+    public CpuFfnBackend(ModelConfig config, ModelWeights weights, ExpertRange experts) {
         this(config, weights, ExpertSet.of(experts));
     }
 
     /**
      * @throws IllegalArgumentException when {@code experts} names an expert the model lacks
      */
-    public CpuFfnBackend(Step3Config config, Step3Weights weights, ExpertSet experts) {
+    public CpuFfnBackend(ModelConfig config, ModelWeights weights, ExpertSet experts) {
         this.weights = weights;
         this.experts = experts.requireWithin(config.numExperts());
         this.hidden = config.hiddenSize();
@@ -57,7 +57,7 @@ public final class CpuFfnBackend implements FfnBackend {
      */
     public long prefault() {
         List<MemorySegment> segments = new ArrayList<>();
-        for (LayerWeights l : weights.layers()) {
+        for (FfnLayerWeights l : weights.ffnLayers()) {
             if (l.isMoe()) {
                 add(segments, l.moe().shared());
                 for (ExpertRange r : experts.ranges()) {

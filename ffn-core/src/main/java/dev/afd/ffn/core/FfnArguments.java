@@ -1,9 +1,9 @@
 package dev.afd.ffn.core;
 
+import dev.afd.model.family.ModelWeights;
 import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.ffn.FfnLayerWeights;
 import dev.afd.model.ffn.Routing;
-import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.Step3Weights;
 
 /**
  * The checks of a batch against the model and a backend's experts, shared by every backend so that all of them
@@ -19,17 +19,17 @@ public final class FfnArguments {
      * @return the layer's weights
      * @throws IllegalArgumentException naming the first thing that is wrong
      */
-    public static LayerWeights check(Step3Weights weights, ExpertSet experts, int hidden, FfnBatch batch) {
+    public static FfnLayerWeights check(ModelWeights weights, ExpertSet experts, int hidden, FfnBatch batch) {
         int layer = batch.layer();
-        if (layer < 0 || layer >= weights.layers().size()) {
+        if (layer < 0 || layer >= weights.ffnLayers().size()) {
             throw new IllegalArgumentException("layer " + layer + " does not exist; the model has "
-                    + weights.layers().size() + " layers");
+                    + weights.ffnLayers().size() + " layers");
         }
         if (batch.hidden() != hidden) {
             throw new IllegalArgumentException("rows of width " + batch.hidden() + " do not fit the model's hidden"
                     + " size " + hidden);
         }
-        LayerWeights l = weights.layers().get(layer);
+        FfnLayerWeights l = weights.ffnLayers().get(layer);
         Routing routing = batch.routing();
         int k = routing.k();
         for (int s = 0; s < routing.experts().length; s++) {

@@ -1,6 +1,6 @@
 package dev.afd.ffn.core;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.ffn.Routing;
 import dev.afd.proto.ActivationFrame;
@@ -26,7 +26,7 @@ import java.util.function.Supplier;
 public final class FrameProcessor {
     private static final System.Logger LOG = System.getLogger(FrameProcessor.class.getName());
 
-    private final Step3Config config;
+    private final ModelConfig config;
     private final FfnBackend backend;
     private final Supplier<String> node;
     private final String fingerprint;
@@ -35,14 +35,14 @@ public final class FrameProcessor {
      * @param node this node's name for messages, e.g. {@code "ffn 10.0.0.7:7101"}; read at each handshake, since
      *     a server learns its port only once it is bound
      */
-    public FrameProcessor(Step3Config config, FfnBackend backend, Supplier<String> node) {
+    public FrameProcessor(ModelConfig config, FfnBackend backend, Supplier<String> node) {
         this.config = config;
         this.backend = backend;
         this.node = node;
         this.fingerprint = config.fingerprint();
     }
 
-    public FrameProcessor(Step3Config config, FfnBackend backend, String node) {
+    public FrameProcessor(ModelConfig config, FfnBackend backend, String node) {
         this(config, backend, () -> node);
     }
 

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.afd.model.ffn.FfnLayerWeights;
 import dev.afd.model.kernels.Mlp;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
-import dev.afd.model.step3.LayerWeights;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -43,7 +43,7 @@ class CpuFfnBackendTest {
     }
 
     /** Row by row: the shared or dense MLP if the row is listed, then each served slot's weighted expert. */
-    static float[] reference(LayerWeights l, float[] x, int rows, int[] sharedRows, int k, int[] ids,
+    static float[] reference(FfnLayerWeights l, float[] x, int rows, int[] sharedRows, int k, int[] ids,
             float[] weights, int hidden) {
         float[] out = new float[rows * hidden];
         for (int r : sharedRows) {
@@ -89,7 +89,7 @@ class CpuFfnBackendTest {
         Random random = new Random(31L * rows + layer);
         ExpertRange range = new ExpertRange(2, 5);
         CpuFfnBackend backend = tiny.backend(range);
-        LayerWeights l = tiny.checkpoint.weights().layers().get(layer);
+        FfnLayerWeights l = tiny.checkpoint.weights().ffnLayers().get(layer);
         int hidden = tiny.hidden();
         int k = l.isMoe() ? tiny.config.topK() : 0;
         float[] x = tiny.activations(random, rows);
@@ -155,7 +155,7 @@ class CpuFfnBackendTest {
         long dense = 0;
         long shared = 0;
         long allExperts = 0;
-        for (LayerWeights l : tiny.checkpoint.weights().layers()) {
+        for (FfnLayerWeights l : tiny.checkpoint.weights().ffnLayers()) {
             if (l.isMoe()) {
                 shared += bytes(l.moe().shared());
                 allExperts += l.moe().gate().data().byteSize() + l.moe().up().data().byteSize()

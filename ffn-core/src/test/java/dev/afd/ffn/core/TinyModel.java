@@ -1,6 +1,6 @@
 package dev.afd.ffn.core;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.safetensors.Checkpoint;
@@ -23,7 +23,7 @@ public final class TinyModel implements AutoCloseable {
     public static final ExpertRange FRAME_EXPERTS = new ExpertRange(0, 3);
 
     public final Checkpoint checkpoint;
-    public final Step3Config config;
+    public final ModelConfig config;
 
     public TinyModel(Path dir) throws IOException {
         Path model = dir.resolve("tiny");

@@ -7,13 +7,13 @@ import dev.afd.ffn.core.ExpertRange;
 import dev.afd.ffn.core.ExpertSet;
 import dev.afd.ffn.core.FfnArguments;
 import dev.afd.ffn.core.FfnBackend;
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.ModelWeights;
 import dev.afd.model.ffn.FfnBatch;
+import dev.afd.model.ffn.FfnLayerWeights;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.safetensors.LoadProgress;
-import dev.afd.model.step3.LayerWeights;
-import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
 import java.util.ArrayList;
@@ -49,7 +49,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     private static final double GIB = 1L << 30;
 
     private final CudaDevice device;
-    private final Step3Weights weights;
+    private final ModelWeights weights;
     private final ExpertRange experts;
     private final int hidden;
     private final List<DeviceLayer> layers;
@@ -59,7 +59,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     /** The sticky CUDA error that broke the context, or null; written on the CUDA thread, read by any. */
     private volatile String failure;
 
-    private CudaFfnBackend(CudaDevice device, Step3Weights weights, ExpertRange experts, int hidden,
+    private CudaFfnBackend(CudaDevice device, ModelWeights weights, ExpertRange experts, int hidden,
             List<DeviceLayer> layers, FfnRunner runner) {
         this.device = device;
         this.weights = weights;
@@ -77,11 +77,11 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
      * @throws CudaUnavailableException when there is no usable GPU, the weights are not bf16 or have sizes the
      *     kernels cannot take, or they do not fit in GPU memory; the message says which
      */
-    public static CudaFfnBackend create(Step3Config config, Step3Weights weights, ExpertRange experts) {
+    public static CudaFfnBackend create(ModelConfig config, ModelWeights weights, ExpertRange experts) {
         experts.requireWithin(config.numExperts());
         CudaDevice device = CudaProbe.device();
         long bytes = 0;
-        for (LayerWeights l : weights.layers()) {
+        for (FfnLayerWeights l : weights.ffnLayers()) {
             for (Tensor t : tensors(l)) {
                 requireSupported(t);
             }
@@ -91,7 +91,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
         return device.thread().call(() -> upload(device, config, weights, experts, needed));
     }
 
-    private static CudaFfnBackend upload(CudaDevice device, Step3Config config, Step3Weights weights,
+    private static CudaFfnBackend upload(CudaDevice device, ModelConfig config, ModelWeights weights,
             ExpertRange experts, long needed) {
         List<DeviceLayer> layers = new ArrayList<>();
         try {
@@ -105,7 +105,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
             }
             LoadProgress progress = LoadProgress.logged("uploading this node's weights to the GPU", needed);
             try (PinnedBuffer staging = new PinnedBuffer(STAGING_BYTES)) {
-                for (LayerWeights l : weights.layers()) {
+                for (FfnLayerWeights l : weights.ffnLayers()) {
                     layers.add(l.isMoe() ? uploadMoe(l.moe(), experts, staging)
                             : new DeviceLayer(DeviceMlp.upload(l.dense(), staging), null));
                     progress.advance(layerBytes(l, experts));
@@ -135,7 +135,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     private static DeviceLayer uploadMoe(MoeWeights m, ExpertRange experts, PinnedBuffer staging) {
         DeviceMlp shared = DeviceMlp.upload(m.shared(), staging);
         try {
-            return new DeviceLayer(shared, DeviceMlp.upload(m.gate(), m.up(), m.down(), experts.first(),
+            return new DeviceLayer(shared, DeviceMlp.upload(m.gate(), m.up(), m.down(), m.limit(), experts.first(),
                     experts.size(), staging));
         } catch (RuntimeException e) {
             shared.free();
@@ -143,7 +143,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
         }
     }
 
-    private static List<Tensor> tensors(LayerWeights l) {
+    private static List<Tensor> tensors(FfnLayerWeights l) {
         if (!l.isMoe()) {
             return List.of(l.dense().gate(), l.dense().up(), l.dense().down());
         }
@@ -164,7 +164,7 @@ public final class CudaFfnBackend implements FfnBackend, AutoCloseable {
     }
 
     /** What one layer puts on the GPU: its dense MLP, or its shared expert and this node's routed experts. */
-    private static long layerBytes(LayerWeights l, ExpertRange experts) {
+    private static long layerBytes(FfnLayerWeights l, ExpertRange experts) {
         return l.isMoe() ? mlpBytes(l.moe().shared()) + ownExpertBytes(l.moe(), experts) : mlpBytes(l.dense());
     }
 

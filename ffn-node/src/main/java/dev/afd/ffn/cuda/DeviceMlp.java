@@ -12,12 +12,13 @@ import jcuda.driver.CUdeviceptr;
 
 /**
  * A stack of SiLU-gated MLPs in GPU memory, bf16, laid out as {@code ffn.cu} reads them: gate and up
- * {@code [experts, inter, hidden]}, down {@code [experts, hidden, inter]}. A dense MLP or the shared expert is a
- * stack of one.
+ * {@code [experts, inter, hidden]}, down {@code [experts, hidden, inter]}, with their SwiGLU clamp ({@code limit},
+ * 0 for none; the kernels apply it as {@link MlpWeights} says). A dense MLP or the shared expert is a stack of one.
  *
  * <p>Ownership: owns its three allocations until {@link #free}. CUDA thread only.
  */
-record DeviceMlp(CUdeviceptr gate, CUdeviceptr up, CUdeviceptr down, int experts, int inter, int hidden) {
+record DeviceMlp(CUdeviceptr gate, CUdeviceptr up, CUdeviceptr down, int experts, int inter, int hidden,
+        float limit) {
 
     /** Bytes on the GPU. */
     long bytes() {
@@ -28,17 +29,19 @@ record DeviceMlp(CUdeviceptr gate, CUdeviceptr up, CUdeviceptr down, int experts
     static DeviceMlp upload(MlpWeights w, PinnedBuffer staging) {
         CUdeviceptr[] p = copyAll(staging, w.gate(), w.gate().data(), w.up(), w.up().data(), w.down(),
                 w.down().data());
-        return new DeviceMlp(p[0], p[1], p[2], 1, w.intermediate(), w.hidden());
+        return new DeviceMlp(p[0], p[1], p[2], 1, w.intermediate(), w.hidden(), w.limit());
     }
 
     /**
      * Uploads experts {@code first .. first+count-1} of stacked {@code [E, ...]} tensors: contiguous slices, so only
      * this node's experts are read from the checkpoint. On failure nothing stays allocated.
      */
-    static DeviceMlp upload(Tensor gate, Tensor up, Tensor down, int first, int count, PinnedBuffer staging) {
+    static DeviceMlp upload(Tensor gate, Tensor up, Tensor down, float limit, int first, int count,
+            PinnedBuffer staging) {
         CUdeviceptr[] p = copyAll(staging, gate, experts(gate, first, count), up, experts(up, first, count), down,
                 experts(down, first, count));
-        return new DeviceMlp(p[0], p[1], p[2], count, Math.toIntExact(gate.dim(1)), Math.toIntExact(gate.dim(2)));
+        return new DeviceMlp(p[0], p[1], p[2], count, Math.toIntExact(gate.dim(1)), Math.toIntExact(gate.dim(2)),
+                limit);
     }
 
     /** Uploads gate, up and down ({@code tensor, data} pairs); frees what it allocated when one fails. */

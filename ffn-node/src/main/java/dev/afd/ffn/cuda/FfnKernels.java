@@ -89,13 +89,14 @@ final class FfnKernels implements AutoCloseable {
     }
 
     /**
-     * {@code h[p] = silu(W_gate x[rowIndex[p]]) * (W_up x[rowIndex[p]])} for the positions of {@code tileCount}
-     * tiles of one path; x is bf16 {@code [*, hidden]}, h bf16 {@code [*, inter]}.
+     * {@code h[p] = silu(W_gate x[rowIndex[p]]) * (W_up x[rowIndex[p]])} (each factor clamped by the MLP's SwiGLU
+     * limit, if any) for the positions of {@code tileCount} tiles of one path; x is bf16 {@code [*, hidden]}, h bf16
+     * {@code [*, inter]}.
      */
     void gateUp(TilePath path, CUdeviceptr tiles, int tileCount, CUdeviceptr x, CUdeviceptr rowIndex, DeviceMlp w,
             CUdeviceptr h, CUstream stream) {
         launch(gateUp.get(path), tileCount, blocks(w.inter(), path.gatedColumnsPerBlock), path.dynamicSharedBytes,
-                stream, x, rowIndex, w.gate(), w.up(), h, tiles, w.inter(), w.hidden());
+                stream, x, rowIndex, w.gate(), w.up(), h, tiles, w.inter(), w.hidden(), w.limit());
     }
 
     /** {@code y[p] = W_down h[p]} for the positions of {@code tileCount} tiles; y is f32 {@code [*, hidden]}. */
@@ -121,7 +122,7 @@ final class FfnKernels implements AutoCloseable {
         return (columns + perBlock - 1) / perBlock;
     }
 
-    /** Kernel arguments: device pointers, ints and longs, in the kernel's parameter order. */
+    /** Kernel arguments: device pointers, ints, longs and floats, in the kernel's parameter order. */
     static void launch(CUfunction f, int gridX, int gridY, int sharedBytes, CUstream stream,
             Object... args) {
         Pointer[] params = new Pointer[args.length];
@@ -130,6 +131,7 @@ final class FfnKernels implements AutoCloseable {
                 case CUdeviceptr p -> Pointer.to(p);
                 case Integer n -> Pointer.to(new int[] {n});
                 case Long n -> Pointer.to(new long[] {n});
+                case Float x -> Pointer.to(new float[] {x});
                 default -> throw new IllegalArgumentException("kernel argument " + i + " is a "
                         + args[i].getClass().getSimpleName());
             };

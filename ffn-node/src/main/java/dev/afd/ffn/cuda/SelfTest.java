@@ -15,7 +15,7 @@ import java.util.Random;
 
 /**
  * The probe's last step: one small MoE layer through every kernel and path (tensor cores, both GEMV variants,
- * the shared MLP, the combine), compared with a plain Java reference that rounds where the GPU rounds (activations
+ * the shared MLP, the combine, the SwiGLU clamps), compared with a plain Java reference that rounds where the GPU rounds (activations
  * and the intermediate to bf16). Shapes are chosen to leave partial tiles in every dimension and to take every
  * loop of the kernels more than once: {@code HIDDEN} and {@code INTER} span 33 k-tiles of the tensor-core path (its
  * 4-stage ring of shared-memory stages goes round 8 times) and two activation chunks of the GEMV paths (1024 + a
@@ -29,6 +29,9 @@ final class SelfTest {
     private static final int EXPERTS = 3;
     private static final int ROWS = 16;
     private static final int K = 2;
+    /** SwiGLU limits below the activations' spread of about 1, so that both clamps change many elements. */
+    private static final float ROUTED_LIMIT = 1.0f;
+    private static final float SHARED_LIMIT = 0.75f;
     /** Allowed error relative to the largest reference value: far above rounding, far below any indexing bug. */
     private static final double TOLERANCE = 1e-2;
 
@@ -63,9 +66,9 @@ final class SelfTest {
             Tensor down = random(arena, random, "down", EXPERTS, HIDDEN, INTER);
             MlpWeights shared = new MlpWeights(random(arena, random, "shared.gate", SHARED_INTER, HIDDEN),
                     random(arena, random, "shared.up", SHARED_INTER, HIDDEN),
-                    random(arena, random, "shared.down", HIDDEN, SHARED_INTER));
+                    random(arena, random, "shared.down", HIDDEN, SHARED_INTER), SHARED_LIMIT);
             DeviceLayer layer = new DeviceLayer(DeviceMlp.upload(shared, staging),
-                    DeviceMlp.upload(gate, up, down, 0, EXPERTS, staging));
+                    DeviceMlp.upload(gate, up, down, ROUTED_LIMIT, 0, EXPERTS, staging));
             try {
                 FfnBatch batch = new FfnBatch(0, x, HIDDEN, sharedRows, new Routing(ROWS, K, ids, weights));
                 float[] actual = runner.run(layer, x, RoutingPlan.of(batch, new ExpertRange(0, EXPERTS - 1)));
@@ -96,12 +99,12 @@ final class SelfTest {
             Tensor gate, Tensor up, Tensor down) {
         float[] out = new float[ROWS * HIDDEN];
         for (int r : sharedRows) {
-            float[] y = mlp(x, r, shared.gate(), shared.up(), shared.down(), 0, SHARED_INTER);
+            float[] y = mlp(x, r, shared.gate(), shared.up(), shared.down(), 0, SHARED_INTER, SHARED_LIMIT);
             System.arraycopy(y, 0, out, r * HIDDEN, HIDDEN);
         }
         for (int s = 0; s < ROWS * K; s++) {
             if (ids[s] >= 0) {
-                float[] y = mlp(x, s / K, gate, up, down, ids[s], INTER);
+                float[] y = mlp(x, s / K, gate, up, down, ids[s], INTER, ROUTED_LIMIT);
                 for (int c = 0; c < HIDDEN; c++) {
                     int o = s / K * HIDDEN + c;
                     out[o] = Math.fma(weights[s], y[c], out[o]);
@@ -111,8 +114,12 @@ final class SelfTest {
         return out;
     }
 
-    /** One row through expert {@code e} of stacked (or, for e = 0, plain) weights, rounding like the GPU. */
-    private static float[] mlp(float[] x, int row, Tensor gate, Tensor up, Tensor down, int e, int inter) {
+    /**
+     * One row through expert {@code e} of stacked (or, for e = 0, plain) weights, rounding like the GPU, with
+     * {@code min(silu(g), limit) * clamp(u, -limit, limit)}.
+     */
+    private static float[] mlp(float[] x, int row, Tensor gate, Tensor up, Tensor down, int e, int inter,
+            float limit) {
         float[] h = new float[inter];
         for (int n = 0; n < inter; n++) {
             double g = 0;
@@ -122,7 +129,8 @@ final class SelfTest {
                 g += xc * gate.getFloat(((long) e * inter + n) * HIDDEN + c);
                 u += xc * up.getFloat(((long) e * inter + n) * HIDDEN + c);
             }
-            h[n] = bf16((float) (g / (1 + Math.exp(-g)) * u));
+            double silu = Math.min(g / (1 + Math.exp(-g)), limit);
+            h[n] = bf16((float) (silu * Math.max(-limit, Math.min(limit, u))));
         }
         float[] y = new float[HIDDEN];
         for (int m = 0; m < HIDDEN; m++) {

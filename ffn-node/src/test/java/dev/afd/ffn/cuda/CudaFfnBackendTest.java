@@ -41,6 +41,8 @@ class CudaFfnBackendTest {
         new SyntheticModel.Shape(200, 136, 6, 3, 152, 72),
         new SyntheticModel.Shape(64, 128, 8, 2, 32, 32),
         new SyntheticModel.Shape(1288, 0, 12, 3, 1160, 264),
+        // Step-3.5's SwiGLU clamps, low enough to change many elements, on every kernel path.
+        new SyntheticModel.Shape(200, 136, 6, 3, 152, 72, 1.0f),
     };
 
     static final List<SyntheticModel> models = new ArrayList<>();
@@ -91,7 +93,8 @@ class CudaFfnBackendTest {
     @CsvSource({
         "0, 0, 1", "0, 0, 2", "0, 0, 3", "0, 0, 9", "0, 0, 64", "0, 0, 300", "0, 1, 1", "0, 1, 37",
         "1, 0, 5", "1, 0, 130", "1, 1, 200",
-        "2, 0, 1", "2, 0, 4", "2, 0, 48", "2, 0, 257"})
+        "2, 0, 1", "2, 0, 4", "2, 0, 48", "2, 0, 257",
+        "3, 0, 1", "3, 0, 5", "3, 0, 200", "3, 1, 1", "3, 1, 37"})
     void agreesWithTheCpuBackend(int shape, int layer, int rows) {
         SyntheticModel m = models.get(shape);
         ExpertRange served = served(m);

@@ -1,9 +1,9 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.model.config.Step3Config;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.safetensors.SafetensorsFile;
+import dev.afd.model.step3.Step3Config;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;

@@ -1,9 +1,9 @@
 package dev.afd.ffn.cuda;
 
-import dev.afd.model.config.Step3Config;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.step3.LayerWeights;
+import dev.afd.model.step3.Step3Config;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Halfs;
@@ -33,8 +33,15 @@ final class SyntheticModel implements AutoCloseable {
      * @param topK slots per row
      * @param expertInter each routed expert's width
      * @param sharedInter the shared expert's width
+     * @param limit the SwiGLU clamp of every MLP (routed experts; the shared expert and the dense layer get 3/4 of
+     *     it, so that the two limits differ), 0 for none
      */
-    record Shape(int hidden, int intermediate, int experts, int topK, int expertInter, int sharedInter) {}
+    record Shape(int hidden, int intermediate, int experts, int topK, int expertInter, int sharedInter, float limit) {
+        /** A shape without SwiGLU clamps. */
+        Shape(int hidden, int intermediate, int experts, int topK, int expertInter, int sharedInter) {
+            this(hidden, intermediate, experts, topK, expertInter, sharedInter, 0f);
+        }
+    }
 
     final Shape shape;
     final Step3Config config;
@@ -54,9 +61,9 @@ final class SyntheticModel implements AutoCloseable {
                 experts("gate", seed, s.experts(), s.expertInter(), h, distinctExperts),
                 experts("up", seed + 1, s.experts(), s.expertInter(), h, distinctExperts),
                 experts("down", seed + 2, s.experts(), h, s.expertInter(), distinctExperts),
-                mlp("shared", seed + 3, s.sharedInter(), h));
+                mlp("shared", seed + 3, s.sharedInter(), h, 0.75f * s.limit()), s.limit());
         weights = weights(placeholder, moe,
-                s.intermediate() > 0 ? mlp("dense", seed + 4, s.intermediate(), h) : null);
+                s.intermediate() > 0 ? mlp("dense", seed + 4, s.intermediate(), h, 0.75f * s.limit()) : null);
     }
 
     /** The config of a model of this shape: layer 0 MoE, and layer 1 dense when {@code intermediate > 0}. */
@@ -83,9 +90,9 @@ final class SyntheticModel implements AutoCloseable {
         return new Step3Weights(placeholder, layers, placeholder, placeholder);
     }
 
-    private MlpWeights mlp(String name, long seed, long inter, long hidden) {
+    private MlpWeights mlp(String name, long seed, long inter, long hidden, float limit) {
         return new MlpWeights(random(name + ".gate", seed, inter, hidden), random(name + ".up", seed + 10, inter, hidden),
-                random(name + ".down", seed + 20, hidden, inter));
+                random(name + ".down", seed + 20, hidden, inter), limit);
     }
 
     private Tensor experts(String name, long seed, long experts, long rows, long cols, boolean distinct) {

@@ -3,6 +3,9 @@ package dev.afd.gateway.structured;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.Chunk;
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.grammar.Grammar;
@@ -12,8 +15,6 @@ import dev.afd.model.kv.SequenceKvCache;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.sampling.SequenceSampler;
-import dev.afd.model.step3.LocalFfn;
-import dev.afd.model.step3.Step3Model;
 import dev.afd.model.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,10 +68,9 @@ class StructuredMaskBenchmark {
         }
         try (Checkpoint checkpoint = Checkpoint.open(model)) {
             Vocabulary vocabulary = Vocabulary.load(model, checkpoint.config().vocabSize());
-            Step3Model step3 = new Step3Model(checkpoint.config(), checkpoint.weights(),
-                    new LocalFfn(checkpoint.weights()));
+            CausalLm lm = checkpoint.model(new LocalFfn(checkpoint.weights()));
             for (int batch : new int[] {1, 16}) {
-                double[] r = run(step3, vocabulary, new HashSet<>(checkpoint.eosTokenIds()), grammars, batch);
+                double[] r = run(lm, vocabulary, new HashSet<>(checkpoint.eosTokenIds()), grammars, batch);
                 System.out.printf("structured mask, %s, batch %d: forward %.2f ms/step, mask %.3f ms/step"
                         + " (%.1f%% of the step), masked sampling %.3f ms/step%n", model.getFileName(), batch, r[0],
                         r[1], 100 * r[1] / r[0], r[2]);
@@ -82,7 +82,7 @@ class StructuredMaskBenchmark {
     }
 
     /** Milliseconds per step: forward pass, mask (finding the allowed tokens, moving the grammar on), sampling. */
-    private static double[] run(Step3Model model, Vocabulary vocabulary, Set<Integer> eos, List<Grammar> grammars,
+    private static double[] run(CausalLm model, Vocabulary vocabulary, Set<Integer> eos, List<Grammar> grammars,
             int batch) {
         var c = model.config();
         List<SequenceKvCache> caches = new ArrayList<>();
@@ -95,11 +95,11 @@ class StructuredMaskBenchmark {
         long mask = 0;
         long sampling = 0;
         try {
-            List<Step3Model.Chunk> chunks = new ArrayList<>();
+            List<Chunk> chunks = new ArrayList<>();
             for (int b = 0; b < batch; b++) {
-                SequenceKvCache kv = new SequenceKvCache(c.numLayers(), c.headDim(), DType.BF16);
+                SequenceKvCache kv = new SequenceKvCache(c.kvLayout().slots(), c.kvLayout().headDim(), DType.BF16);
                 caches.add(kv);
-                chunks.add(new Step3Model.Chunk(kv, new int[] {1, 2, 3, 4}, 0, true));
+                chunks.add(new Chunk(kv, new int[] {1, 2, 3, 4}, 0, true));
                 position[b] = 4;
                 constraints[b] = new GrammarConstraint(grammars.get(started++ % grammars.size()), vocabulary, eos);
                 samplers[b] = new SequenceSampler(SamplingParams.defaults().withSeed((long) b), new int[] {1},
@@ -133,10 +133,10 @@ class StructuredMaskBenchmark {
                         }
                         if (position[b] + 1 >= c.maxPositions()) {
                             caches.get(b).close();
-                            caches.set(b, new SequenceKvCache(c.numLayers(), c.headDim(), DType.BF16));
+                            caches.set(b, new SequenceKvCache(c.kvLayout().slots(), c.kvLayout().headDim(), DType.BF16));
                             position[b] = 0;
                         }
-                        chunks.add(new Step3Model.Chunk(caches.get(b), new int[] {next[b]}, position[b]++, true));
+                        chunks.add(new Chunk(caches.get(b), new int[] {next[b]}, position[b]++, true));
                     }
                     long t2 = System.nanoTime();
                     logits = model.forward(chunks, 1);

@@ -1,6 +1,6 @@
 package dev.afd.model.generate;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.grammar.Grammar;
 import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.SamplingParams;
@@ -52,7 +52,7 @@ public record GenerationRequest(int[] promptIds, int maxTokens, SamplingParams s
      * @throws IllegalArgumentException naming the token id outside the vocabulary, or stating the context length
      *     and the request's token counts
      */
-    public void requireFits(Step3Config c) {
+    public void requireFits(ModelConfig c) {
         for (int id : promptIds) {
             if (id < 0 || id >= c.vocabSize()) {
                 throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary [0, "

@@ -1,6 +1,6 @@
 package dev.afd.model.generator;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.safetensors.SafetensorsWriter;
 import dev.afd.model.tensor.DType;
@@ -58,7 +58,7 @@ public final class ModelGenerator {
     }
 
     /** Parameters of a checkpoint with config {@code c}. */
-    public static long parameterCount(Step3Config c) {
+    public static long parameterCount(ModelConfig c) {
         return WeightPlan.entries(c, DType.BF16, 0).stream().mapToLong(SafetensorsWriter.Entry::elementCount).sum();
     }
 
@@ -68,7 +68,7 @@ public final class ModelGenerator {
      *
      * @throws IllegalArgumentException when {@code dir} is not empty and {@code options.overwrite()} is false
      */
-    public static Result generate(Step3Config c, Options options, Path dir) throws IOException {
+    public static Result generate(ModelConfig c, Options options, Path dir) throws IOException {
         prepare(dir, options.overwrite());
         List<SafetensorsWriter.Entry> entries = WeightPlan.entries(c, options.dtype(), options.seed());
         List<Path> files = new ArrayList<>(HfConfigFiles.write(dir, c, options.dtype()));

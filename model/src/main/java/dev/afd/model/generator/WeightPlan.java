@@ -1,6 +1,7 @@
 package dev.afd.model.generator;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.TensorSpec;
 import dev.afd.model.safetensors.SafetensorsWriter;
 import dev.afd.model.tensor.DType;
 import java.nio.charset.StandardCharsets;
@@ -9,18 +10,20 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Every tensor of a Step-3 checkpoint (names and shapes as in docs/model.md) with random values that keep the network
- * well-conditioned:
+ * Every tensor of a family's checkpoint layout ({@link ModelConfig#tensors()}) with random values that keep the
+ * network well-conditioned:
  *
  * <ul>
- *   <li>RMSNorm weights {@code 1 + 0.1 u}, u uniform in [-1, 1]: close to identity, but a wrong norm weight still
- *       shows in the output;
+ *   <li>RMSNorm weights {@code 1 + 0.1 u}, u uniform in [-1, 1] (zero-centred ones {@code 0.1 u}, which scale by
+ *       {@code 1 + w}): close to identity, but a wrong norm weight still shows in the output;
  *   <li>linear weights N(0, 1/in): a normed (unit-RMS) input gives unit-RMS outputs, so attention scores
  *       {@code q.k / sqrt(head_dim)} have a standard deviation near 1 and every layer adds an O(1) update to the
  *       residual stream, which grows only like the square root of the depth;
  *   <li>embeddings N(0, 1), the same scale as those updates;
  *   <li>router N(0, 2^2/H): router logits with a standard deviation near 2, so expert probabilities vary a lot
- *       from token to token and top-k choices are seldom near-ties;
+ *       from token to token and top-k choices are seldom near-ties; router selection biases N(0, 0.5^2), large
+ *       enough to change some choices;
+ *   <li>head-wise attention gates N(0, 1/H): gate logits near unit spread, so sigmoid gates range well inside (0, 1);
  *   <li>lm_head N(0, 5^2/H): logits with a standard deviation near 5 (the final norm's output has unit RMS), so
  *       the gap between the two best logits is about 1 on average with 8 K ids and greedy decoding rarely meets a
  *       near-tie.
@@ -35,6 +38,8 @@ final class WeightPlan {
     static final double EMBED_STD = 1.0;
     static final double ROUTER_LOGIT_STD = 2.0;
     static final double LOGIT_STD = 5.0;
+    static final double ROUTER_BIAS_STD = 0.5;
+    static final double GATE_LOGIT_STD = 1.0;
     static final int BLOCK = 4096;
 
     private final DType dtype;
@@ -46,42 +51,24 @@ final class WeightPlan {
         this.seed = seed;
     }
 
-    /** The tensors of {@code c} in checkpoint order, stored as {@code dtype}. */
-    static List<SafetensorsWriter.Entry> entries(Step3Config c, DType dtype, long seed) {
+    /** The tensors of {@code c}'s checkpoint layout in checkpoint order, stored as {@code dtype}. */
+    static List<SafetensorsWriter.Entry> entries(ModelConfig c, DType dtype, long seed) {
         WeightPlan plan = new WeightPlan(dtype, seed);
         long h = c.hiddenSize();
-        plan.normal("model.embed_tokens.weight", EMBED_STD, c.vocabSize(), h);
-        for (int i = 0; i < c.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            plan.norm(p + "input_layernorm.weight", h);
-            plan.linear(p + "self_attn.q_proj.weight", c.shareQDim(), h);
-            plan.linear(p + "self_attn.k_proj.weight", c.headDim(), h);
-            plan.linear(p + "self_attn.v_proj.weight", c.headDim(), h);
-            plan.norm(p + "self_attn.inter_norm.weight", c.shareQDim());
-            plan.linear(p + "self_attn.wq.weight", c.qDim(), c.shareQDim());
-            plan.linear(p + "self_attn.o_proj.weight", h, c.qDim());
-            plan.norm(p + "post_attention_layernorm.weight", h);
-            if (c.isMoeLayer(i)) {
-                long e = c.numExperts();
-                long ie = c.moeIntermediateSize();
-                plan.normal(p + "moe.gate.weight", ROUTER_LOGIT_STD / Math.sqrt(h), e, h);
-                plan.linear(p + "moe.gate_proj.weight", e, ie, h);
-                plan.linear(p + "moe.up_proj.weight", e, ie, h);
-                plan.linear(p + "moe.down_proj.weight", e, h, ie);
-                plan.mlp(p + "share_expert.", c.shareExpertDim(), h);
-            } else {
-                plan.mlp(p + "mlp.", c.intermediateSize(), h);
+        for (TensorSpec t : c.tensors()) {
+            long[] shape = t.shape();
+            switch (t.kind()) {
+                case EMBEDDING -> plan.normal(t.name(), EMBED_STD, shape);
+                case NORM -> plan.uniform(t.name(), 1.0, shape);
+                case ZERO_CENTRED_NORM -> plan.uniform(t.name(), 0.0, shape);
+                case LINEAR -> plan.linear(t.name(), shape);
+                case ROUTER -> plan.normal(t.name(), ROUTER_LOGIT_STD / Math.sqrt(h), shape);
+                case ROUTER_BIAS -> plan.normal(t.name(), ROUTER_BIAS_STD, shape);
+                case GATE -> plan.normal(t.name(), GATE_LOGIT_STD / Math.sqrt(h), shape);
+                case LM_HEAD -> plan.normal(t.name(), LOGIT_STD / Math.sqrt(h), shape);
             }
         }
-        plan.norm("model.norm.weight", h);
-        plan.normal("lm_head.weight", LOGIT_STD / Math.sqrt(h), c.vocabSize(), h);
         return List.copyOf(plan.entries);
-    }
-
-    private void mlp(String prefix, long intermediate, long hidden) {
-        linear(prefix + "gate_proj.weight", intermediate, hidden);
-        linear(prefix + "up_proj.weight", intermediate, hidden);
-        linear(prefix + "down_proj.weight", hidden, intermediate);
     }
 
     /** N(0, 1/in), with {@code in} the last dimension ([out, in] or stacked [E, out, in]). */
@@ -97,10 +84,11 @@ final class WeightPlan {
         });
     }
 
-    private void norm(String name, long size) {
-        add(name, new long[] {size}, (random, out, from, to) -> {
+    /** {@code centre + NORM_SPREAD u}, u uniform in [-1, 1]: a norm's effective scale near 1 either way. */
+    private void uniform(String name, double centre, long... shape) {
+        add(name, shape, (random, out, from, to) -> {
             for (int i = from; i < to; i++) {
-                out[i] = (float) (1.0 + NORM_SPREAD * random.nextDouble(-1.0, 1.0));
+                out[i] = (float) (centre + NORM_SPREAD * random.nextDouble(-1.0, 1.0));
             }
         });
     }

@@ -8,8 +8,9 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Decode attention for multi-matrix factorisation attention (MFA): many query heads of one position share a single
- * K/V head. Exact two-pass softmax: all scores first, then one softmax per head, then the weighted sum of values.
+ * Decode attention where many query heads of one position share a single K/V head: MFA's one head, or one KV group
+ * of grouped-query attention (GQA: the caller calls once per group). Exact two-pass softmax: all scores first, then
+ * one softmax per head, then the weighted sum of values.
  */
 public final class Attention {
     /** Query heads per value tile: each loaded value vector feeds this many heads. */
@@ -17,20 +18,28 @@ public final class Attention {
 
     private Attention() {}
 
+    /** {@link #attend(float[], int, int, int, KvView, int, int, float, float[], int)} over every position [0, len). */
+    public static void attend(float[] q, int qOff, int heads, int headDim, KvView kv, int len, float scale,
+            float[] out, int outOff) {
+        attend(q, qOff, heads, headDim, kv, 0, len, scale, out, outOff);
+    }
+
     /**
      * {@code heads} query heads ({@code q[qOff + h*headDim ...]}) of one position attend to the single K/V head over
-     * cached positions [0, len) held in {@code kv}; scores are {@code scale * q·k}, softmax in f32 with the maximum
-     * subtracted. Writes heads*headDim values to {@code out[outOff...]}.
+     * cached positions [from, len) held in {@code kv} (a sliding window starts past 0); scores are
+     * {@code scale * q·k}, softmax in f32 with the maximum subtracted. Writes heads*headDim values to
+     * {@code out[outOff...]}.
      *
      * <p>Deterministic: each score is a {@link DotKernels} dot product, and each output element accumulates
      * {@code prob * value} with one fma per position in increasing position order, whatever the thread count. Keys
      * are read once (each block scored against all heads at once); the value sum is split over heads and
      * dimensions, never over positions.
      */
-    public static void attend(float[] q, int qOff, int heads, int headDim, KvView kv, int len, float scale,
+    public static void attend(float[] q, int qOff, int heads, int headDim, KvView kv, int from, int len, float scale,
             float[] out, int outOff) {
-        if (len <= 0) {
-            throw new IllegalArgumentException("attention needs at least one cached position, got " + len);
+        if (from < 0 || len <= from) {
+            throw new IllegalArgumentException("attention needs at least one cached position, got [" + from + ", "
+                    + len + ")");
         }
         int width = heads * headDim;
         if (heads <= 0 || headDim <= 0 || qOff < 0 || qOff > q.length - width || outOff < 0
@@ -42,67 +51,69 @@ public final class Attention {
             throw new IllegalArgumentException("KV cache in " + kv.dtype() + " is not supported; store it as F32 or BF16");
         }
         int blockSize = kv.blockSize();
-        int blocks = (len + blockSize - 1) / blockSize;
+        int firstBlock = from / blockSize;
+        int blocks = (len + blockSize - 1) / blockSize - firstBlock;
+        int count = len - from;
         float[] scaled = new float[width];
         for (int i = 0; i < width; i++) {
             scaled[i] = q[qOff + i] * scale;
         }
-        float[] probs = new float[heads * len];
-        Parallel.forRange(blocks, 1, kv.keys(0), (from, to) -> {
-            for (int b = from; b < to; b++) {
+        // probs[h*count + p - from] is head h's score, then probability, of position p.
+        float[] probs = new float[heads * count];
+        Parallel.forRange(blocks, 1, kv.keys(firstBlock), (lo, hi) -> {
+            for (int b = firstBlock + lo; b < firstBlock + hi; b++) {
                 int first = b * blockSize;
                 RowMatrix keys = new RowMatrix(kv.keys(b), kv.dtype(), blockSize, headDim);
-                DotKernels.range(keys, scaled, 0, heads, probs, first, len, 0, Math.min(blockSize, len - first));
+                DotKernels.range(keys, scaled, 0, heads, probs, first - from, count, Math.max(0, from - first),
+                        Math.min(blockSize, len - first));
             }
         });
-        Parallel.forRange(heads, 1, (from, to) -> {
-            for (int h = from; h < to; h++) {
-                Softmax.softmax(probs, h * len, len);
+        Parallel.forRange(heads, 1, (lo, hi) -> {
+            for (int h = lo; h < hi; h++) {
+                Softmax.softmax(probs, h * count, count);
             }
         });
-        weightedValues(probs, heads, headDim, kv, len, out, outOff);
+        weightedValues(probs, heads, headDim, kv, from, len, out, outOff);
     }
 
     /**
-     * out[h] = sum_p probs[h*len + p] * v_p. Work is split over columns (a group of up to {@link #HEADS_PER_TILE}
-     * heads by one vector of dimensions, or the dimensions past the last whole vector); each column runs through all
+     * out[h] = sum_p probs[h*(len-from) + p - from] * v_p over p in [from, len). Work is split over columns (a group
+     * of up to {@link #HEADS_PER_TILE} heads by one vector of dimensions, or the dimensions past the last whole vector); each column runs through all
      * blocks in order with its sums held in registers (a sequence's values for one layer fit in L2, so nothing is
      * gained by sharing a block between columns).
      */
-    private static void weightedValues(float[] probs, int heads, int headDim, KvView kv, int len, float[] out,
-            int outOff) {
+    private static void weightedValues(float[] probs, int heads, int headDim, KvView kv, int from, int len,
+            float[] out, int outOff) {
         int headTiles = (heads + HEADS_PER_TILE - 1) / HEADS_PER_TILE;
         int vectors = F.loopBound(headDim) / LANES;
         int columnsPerTile = vectors + (headDim % LANES == 0 ? 0 : 1);
-        Parallel.forRange(headTiles * columnsPerTile, 1, kv.values(0), (from, to) -> {
-            for (int c = from; c < to; c++) {
+        Parallel.forRange(headTiles * columnsPerTile, 1, kv.values(from / kv.blockSize()), (lo, hi) -> {
+            for (int c = lo; c < hi; c++) {
                 int h = c / columnsPerTile * HEADS_PER_TILE;
                 int column = c % columnsPerTile;
                 int count = Math.min(HEADS_PER_TILE, heads - h);
                 if (column < vectors) {
-                    valueTile(probs, len, h, count, kv, headDim, column * LANES, out, outOff);
+                    valueTile(probs, from, len, h, count, kv, headDim, column * LANES, out, outOff);
                 } else {
-                    valueTail(probs, len, h, count, kv, headDim, out, outOff);
+                    valueTail(probs, from, len, h, count, kv, headDim, out, outOff);
                 }
             }
         });
     }
 
     /** The dimensions past the last whole vector, for heads h..h+count-1, over all positions. */
-    private static void valueTail(float[] probs, int len, int h, int count, KvView kv, int headDim, float[] out,
-            int outOff) {
+    private static void valueTail(float[] probs, int from, int len, int h, int count, KvView kv, int headDim,
+            float[] out, int outOff) {
         DType t = kv.dtype();
         int blockSize = kv.blockSize();
+        int positions = len - from;
         for (int d = F.loopBound(headDim); d < headDim; d++) {
             for (int j = h; j < h + count; j++) {
                 float sum = 0;
-                for (int first = 0; first < len; first += blockSize) {
-                    MemorySegment values = kv.values(first / blockSize);
-                    int used = Math.min(blockSize, len - first);
-                    for (int p = 0; p < used; p++) {
-                        float v = Widen.get(t, values, ((long) p * headDim + d) * t.byteSize());
-                        sum = Math.fma(probs[j * len + first + p], v, sum);
-                    }
+                for (int p = from; p < len; p++) {
+                    MemorySegment values = kv.values(p / blockSize);
+                    float v = Widen.get(t, values, ((long) (p % blockSize) * headDim + d) * t.byteSize());
+                    sum = Math.fma(probs[j * positions + p - from], v, sum);
                 }
                 out[outOff + j * headDim + d] = sum;
             }
@@ -113,23 +124,25 @@ public final class Attention {
      * Heads h..h+count-1 (count ≤ 4; a short tile repeats its last head and does not store the repeats) by one
      * vector of dimensions from d, over all positions in order.
      */
-    private static void valueTile(float[] probs, int len, int h, int count, KvView kv, int headDim, int d,
+    private static void valueTile(float[] probs, int from, int len, int h, int count, KvView kv, int headDim, int d,
             float[] out, int outOff) {
         DType t = kv.dtype();
         int blockSize = kv.blockSize();
-        int p0 = h * len;
-        int p1 = (h + Math.min(1, count - 1)) * len;
-        int p2 = (h + Math.min(2, count - 1)) * len;
-        int p3 = (h + Math.min(3, count - 1)) * len;
+        int positions = len - from;
+        // Offsets of position 0 in each head's probabilities (positions before from are never read).
+        int p0 = h * positions - from;
+        int p1 = (h + Math.min(1, count - 1)) * positions - from;
+        int p2 = (h + Math.min(2, count - 1)) * positions - from;
+        int p3 = (h + Math.min(3, count - 1)) * positions - from;
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
         FloatVector a3 = a0;
         long rowBytes = (long) headDim * t.byteSize();
-        for (int first = 0; first < len; first += blockSize) {
+        for (int first = from; first < len; first = (first / blockSize + 1) * blockSize) {
             MemorySegment values = kv.values(first / blockSize);
-            int end = first + Math.min(blockSize, len - first);
-            long at = (long) d * t.byteSize();
+            int end = Math.min((first / blockSize + 1) * blockSize, len);
+            long at = (long) d * t.byteSize() + (long) (first % blockSize) * rowBytes;
             for (int p = first; p < end; p++, at += rowBytes) {
                 FloatVector v = Widen.load(t, values, at);
                 a0 = v.fma(FloatVector.broadcast(F, probs[p0 + p]), a0);

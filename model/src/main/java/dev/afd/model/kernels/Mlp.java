@@ -54,22 +54,29 @@ public final class Mlp {
         for (int i = 0; i < calls.size(); i++) {
             float[] gate = gates.get(i);
             float[] up = ups.get(i);
-            Parallel.forRange(gate.length, 16_384, (from, to) -> siluTimes(gate, up, from, to));
+            float limit = calls.get(i).w().limit();
+            Parallel.forRange(gate.length, 16_384, (from, to) -> siluTimes(gate, up, limit, from, to));
         }
         MatMul.matmuls(down);
     }
 
     /**
-     * {@code g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i]} over [from, to). Every element takes the
-     * same lane-wise operations (the last vector is masked), so the result does not depend on how [0, rows*I) was
-     * cut into ranges, nor on the JIT tier ({@link Lanes#exp}).
+     * {@code g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i]} over [from, to); with {@code limit > 0},
+     * {@code min(silu(g[i]), limit) * clamp(u[i], -limit, limit)}. Every element takes the same lane-wise operations
+     * (the last vector is masked), so the result does not depend on how [0, rows*I) was cut into ranges, nor on the
+     * JIT tier ({@link Lanes#exp}).
      */
-    static void siluTimes(float[] g, float[] u, int from, int to) {
+    static void siluTimes(float[] g, float[] u, float limit, int from, int to) {
         for (int i = from; i < to; i += LANES) {
             VectorMask<Float> in = F.indexInRange(i, to);
             FloatVector gv = FloatVector.fromArray(F, g, i, in);
-            FloatVector denominator = Lanes.exp(gv.neg()).add(1f);
-            gv.div(denominator).mul(FloatVector.fromArray(F, u, i, in)).intoArray(g, i, in);
+            FloatVector uv = FloatVector.fromArray(F, u, i, in);
+            FloatVector silu = gv.div(Lanes.exp(gv.neg()).add(1f));
+            if (limit > 0) {
+                silu = silu.min(limit);
+                uv = uv.max(-limit).min(limit);
+            }
+            silu.mul(uv).intoArray(g, i, in);
         }
     }
 }

@@ -10,7 +10,10 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Root-mean-square normalisation with a plain (not 1+w) weight, as Step-3 uses it everywhere. */
+/**
+ * Root-mean-square normalisation, with a plain weight ({@code * w}, as Step-3 uses it everywhere) or a zero-centred one
+ * ({@code * (1 + w)}, as Step-3.5 does).
+ */
 public final class RmsNorm {
     private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
 
@@ -22,6 +25,18 @@ public final class RmsNorm {
      * other rows or the thread count. {@code out} may be the same array as {@code x}.
      */
     public static void rmsNorm(float[] x, int rows, Tensor w, float eps, float[] out) {
+        norm(x, rows, w, false, eps, out);
+    }
+
+    /**
+     * As {@link #rmsNorm} with a zero-centred weight: {@code out = x / sqrt(mean(x^2) + eps) * (1 + w)}, the
+     * {@code 1 + w} added in f32 once per weight element.
+     */
+    public static void rmsNormZeroCentred(float[] x, int rows, Tensor w, float eps, float[] out) {
+        norm(x, rows, w, true, eps, out);
+    }
+
+    private static void norm(float[] x, int rows, Tensor w, boolean zeroCentred, float eps, float[] out) {
         int n = Math.toIntExact(w.elementCount());
         if (rows < 0 || (long) rows * n > x.length || (long) rows * n > out.length) {
             throw new IllegalArgumentException("rmsNorm over " + rows + " rows of " + w + " needs x and out of at least "
@@ -29,6 +44,11 @@ public final class RmsNorm {
         }
         float[] weight = new float[n]; // widened once: n floats, read again by every row
         Widen.toFloats(w.dtype(), w.data(), 0, weight, 0, n);
+        if (zeroCentred) {
+            for (int i = 0; i < n; i++) {
+                weight[i] += 1f;
+            }
+        }
         Parallel.forRange(rows, Math.max(1, 65_536 / Math.max(1, n)), (from, to) -> {
             for (int r = from; r < to; r++) {
                 normRow(x, r * n, n, weight, eps, out);

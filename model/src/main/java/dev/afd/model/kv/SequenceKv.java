@@ -10,7 +10,10 @@ import dev.afd.model.kernels.KvView;
  * <p>Threading: the engine thread writes between steps; kernels read during a step.
  */
 public interface SequenceKv {
-    /** The cached keys and values of {@code layer}. */
+    /**
+     * The cached keys and values of {@code layer}: a cache slot, one K/V head of one model layer
+     * ({@link dev.afd.model.family.KvLayout}; for a model with one K/V head per layer, the layer itself).
+     */
     KvView layer(int layer);
 
     /**

@@ -3,8 +3,11 @@ package dev.afd.model.safetensors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.afd.model.config.Step3Config;
-import dev.afd.model.step3.Step3Weights;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.ModelFamilies;
+import dev.afd.model.family.ModelWeights;
+import dev.afd.model.ffn.FfnExecutor;
 import dev.afd.model.tensor.Tensor;
 import dev.afd.model.tensor.TensorSource;
 import java.io.IOException;
@@ -38,14 +41,14 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path directory;
-    private final Step3Config config;
+    private final ModelConfig config;
     private final List<Integer> eosTokenIds;
     private final Arena arena;
     private final List<SafetensorsFile> files;
     private final Map<String, Tensor> tensors;
-    private Step3Weights weights;
+    private ModelWeights weights;
 
-    private Checkpoint(Path directory, Step3Config config, List<Integer> eosTokenIds, Arena arena,
+    private Checkpoint(Path directory, ModelConfig config, List<Integer> eosTokenIds, Arena arena,
             List<SafetensorsFile> files, Map<String, Tensor> tensors) {
         this.directory = directory;
         this.config = config;
@@ -59,7 +62,8 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
      * Reads the config and maps every weight file of the checkpoint in {@code dir}.
      *
      * @throws CheckpointException when the folder, its config or its weights are missing or malformed
-     * @throws Step3Config.ConfigException when config.json does not describe a Step-3 text model
+     * @throws dev.afd.model.config.ConfigException when config.json does not describe a model of a family this
+     *     engine serves
      */
     public static Checkpoint open(Path dir) {
         if (!Files.isDirectory(dir)) {
@@ -71,9 +75,9 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
             throw new CheckpointException(dir + " has no " + CONFIG + "; a checkpoint folder needs the model's"
                     + " Hugging Face config next to its weights");
         }
-        Step3Config config;
+        ModelConfig config;
         try {
-            config = Step3Config.read(configFile);
+            config = ModelFamilies.read(configFile);
         } catch (IOException e) {
             throw new CheckpointException(configFile + ": cannot read: " + e, e);
         }
@@ -227,7 +231,7 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
         return directory;
     }
 
-    public Step3Config config() {
+    public ModelConfig config() {
         return config;
     }
 
@@ -257,20 +261,26 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
     }
 
     /**
-     * Every weight of the model, bound by {@link Step3Weights#bind} from this checkpoint's tensors on first call.
+     * Every weight of the model, bound by its family ({@link ModelConfig#bind}) from this checkpoint's tensors on first
+     * call.
      * The binding is the model's business; this reader only names the folder in the message when it fails.
      *
      * @throws CheckpointException naming the folder and the first missing or mis-shaped tensor
      */
-    public synchronized Step3Weights weights() {
+    public synchronized ModelWeights weights() {
         if (weights == null) {
             try {
-                weights = Step3Weights.bind(config, this);
+                weights = config.bind(this);
             } catch (IllegalArgumentException e) {
                 throw new CheckpointException(directory + ": " + e.getMessage(), e);
             }
         }
         return weights;
+    }
+
+    /** The model's forward pass over {@link #weights()}, each layer's FFN half computed by {@code ffn}. */
+    public CausalLm model(FfnExecutor ffn) {
+        return config.model(weights(), ffn);
     }
 
     /** Unmaps every file; tensors obtained from this checkpoint are invalid afterwards. */

@@ -1,5 +1,6 @@
 package dev.afd.model.step3;
 
+import dev.afd.model.ffn.FfnLayerWeights;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.tensor.Tensor;
@@ -38,5 +39,10 @@ public record LayerWeights(
 
     public boolean isMoe() {
         return moe != null;
+    }
+
+    /** The FFN half, as the FFN side sees it. */
+    public FfnLayerWeights ffn() {
+        return new FfnLayerWeights(dense, moe);
     }
 }

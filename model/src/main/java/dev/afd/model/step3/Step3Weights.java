@@ -1,6 +1,8 @@
 package dev.afd.model.step3;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.ModelWeights;
+import dev.afd.model.ffn.FfnLayerWeights;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeWeights;
 import dev.afd.model.tensor.DType;
@@ -19,10 +21,16 @@ import java.util.List;
  * @param finalNorm [H]
  * @param lmHead [V, H]
  */
-public record Step3Weights(Tensor embed, List<LayerWeights> layers, Tensor finalNorm, Tensor lmHead) {
+public record Step3Weights(Tensor embed, List<LayerWeights> layers, Tensor finalNorm, Tensor lmHead)
+        implements ModelWeights {
 
     public Step3Weights {
         layers = List.copyOf(layers);
+    }
+
+    @Override
+    public List<FfnLayerWeights> ffnLayers() {
+        return layers.stream().map(LayerWeights::ffn).toList();
     }
 
     /**
@@ -95,8 +103,8 @@ public record Step3Weights(Tensor embed, List<LayerWeights> layers, Tensor final
         }
     }
 
-    /** Bytes of weights that one decoded token reads at batch 1 (dense parts, shared expert, top-k experts). */
-    public long bytesReadPerToken(Step3Config c) {
+    @Override
+    public long bytesReadPerToken(ModelConfig c) {
         long bytes = lmHead.data().byteSize() + finalNorm.data().byteSize() + rowBytes(embed);
         for (LayerWeights l : layers) {
             bytes += l.inputNorm().data().byteSize() + l.qProj().data().byteSize() + l.kProj().data().byteSize()
@@ -121,7 +129,7 @@ public record Step3Weights(Tensor embed, List<LayerWeights> layers, Tensor final
         return t.data().byteSize() / t.dim(0);
     }
 
-    /** The dtype most weights are stored in (that of {@code lm_head}). */
+    @Override
     public DType dtype() {
         return lmHead.dtype();
     }

@@ -1,8 +1,9 @@
 package dev.afd.model.generate;
 
-import dev.afd.model.config.Step3Config;
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.Chunk;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.kv.SequenceKvCache;
-import dev.afd.model.step3.Step3Model;
 import dev.afd.model.tensor.DType;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,7 +19,7 @@ import java.util.Set;
  * <p>Not thread-safe: one caller at a time.
  */
 public final class Generator {
-    private final Step3Model model;
+    private final CausalLm model;
     private final Set<Integer> eosIds;
     private final DType kvDtype;
     private final int prefillChunk;
@@ -28,7 +29,7 @@ public final class Generator {
      * @param kvDtype KV cache element type, F32 or BF16
      * @param prefillChunk most prompt tokens of one sequence per step
      */
-    public Generator(Step3Model model, Set<Integer> eosIds, DType kvDtype, int prefillChunk) {
+    public Generator(CausalLm model, Set<Integer> eosIds, DType kvDtype, int prefillChunk) {
         this.model = model;
         this.eosIds = Set.copyOf(eosIds);
         this.kvDtype = kvDtype;
@@ -41,16 +42,16 @@ public final class Generator {
 
     public List<GenerationResult> generate(List<GenerationRequest> requests) {
         requests.forEach(r -> r.requireFits(model.config()));
-        Step3Config c = model.config();
+        ModelConfig c = model.config();
         List<Sequence> sequences = new ArrayList<>();
         try {
             for (GenerationRequest r : requests) {
-                sequences.add(new Sequence(new SequenceKvCache(c.numLayers(), c.headDim(), kvDtype),
+                sequences.add(new Sequence(new SequenceKvCache(c.kvLayout().slots(), c.kvLayout().headDim(), kvDtype),
                         new SequenceDecoder(r, eosIds, c.vocabSize(), c.maxPositions())));
             }
             List<Sequence> running = new ArrayList<>(sequences);
             while (!running.isEmpty()) {
-                List<Step3Model.Chunk> chunks = new ArrayList<>(running.size());
+                List<Chunk> chunks = new ArrayList<>(running.size());
                 for (Sequence s : running) {
                     chunks.add(s.nextChunk(prefillChunk));
                 }
@@ -77,17 +78,17 @@ public final class Generator {
             this.decoder = decoder;
         }
 
-        Step3Model.Chunk nextChunk(int maxPrefill) {
+        Chunk nextChunk(int maxPrefill) {
             int[] prompt = decoder.request().promptIds();
             if (cached < prompt.length) {
                 int end = Math.min(prompt.length, cached + maxPrefill);
-                return new Step3Model.Chunk(kv, Arrays.copyOfRange(prompt, cached, end), cached,
+                return new Chunk(kv, Arrays.copyOfRange(prompt, cached, end), cached,
                         end == prompt.length);
             }
-            return new Step3Model.Chunk(kv, new int[] {decoder.lastToken()}, cached, true);
+            return new Chunk(kv, new int[] {decoder.lastToken()}, cached, true);
         }
 
-        void advance(Step3Model.Chunk chunk, float[] logits) {
+        void advance(Chunk chunk, float[] logits) {
             cached += chunk.tokens().length;
             if (logits != null) {
                 decoder.accept(logits);

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.offset;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.afd.model.config.Step3Config;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.safetensors.SafetensorsWriter;
+import dev.afd.model.step3.Step3Config;
 import dev.afd.model.step3.Step3Weights;
 import dev.afd.model.tensor.DType;
 import dev.afd.model.tensor.Tensor;
@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 class ModelGeneratorTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Step3Config TINY = ModelPreset.TINY.config(false);
+    private static final Step3Config TINY = (Step3Config) ModelPreset.TINY.config(false);
 
     @TempDir
     Path dir;
@@ -71,7 +71,7 @@ class ModelGeneratorTest {
         assertThat(r.parameterCount()).isEqualTo(ModelGenerator.parameterCount(TINY)).isEqualTo(267_968);
         assertThat(r.weightBytes()).isEqualTo(r.parameterCount() * dtype.byteSize());
         try (Checkpoint c = Checkpoint.open(dir)) {
-            Step3Weights w = c.weights();
+            Step3Weights w = (Step3Weights) c.weights();
             assertThat(w.dtype()).isEqualTo(dtype);
             int h = TINY.hiddenSize();
             assertStats(w.embed(), 0, WeightPlan.EMBED_STD);
@@ -129,14 +129,14 @@ class ModelGeneratorTest {
         assertThat(g.path("do_sample").asBoolean()).isTrue();
         try (Checkpoint ck = Checkpoint.open(dir)) {
             assertThat(ck.config()).isEqualTo(ModelPreset.TINY.config(true));
-            assertThat(ck.config().normExpertWeight()).isTrue();
+            assertThat(((Step3Config) ck.config()).normExpertWeight()).isTrue();
             assertThat(ck.eosTokenIds()).containsExactly(509, 511);
         }
     }
 
     @Test
     void smallPresetLandsBetweenThreeAndFiveHundredMillionParameters() {
-        Step3Config small = ModelPreset.SMALL.config(false);
+        Step3Config small = (Step3Config) ModelPreset.SMALL.config(false);
         assertThat(ModelGenerator.parameterCount(small)).isBetween(300_000_000L, 500_000_000L);
         assertThat(small.moeLayers()).doesNotContain(0, small.numLayers() - 1).hasSize(small.numLayers() - 2);
         assertThat(small.numExperts()).isEqualTo(48);

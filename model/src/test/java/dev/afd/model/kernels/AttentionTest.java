@@ -85,7 +85,7 @@ class AttentionTest {
             out[out.length - 1] = 9;
             Attention.attend(q, qOff, heads, headDim, cache, len, scale, out, outOff);
             for (int h = 0; h < heads; h++) {
-                double[] expected = reference(q, qOff + h * headDim, headDim, cache, len, scale);
+                double[] expected = reference(q, qOff + h * headDim, headDim, cache, 0, len, scale);
                 for (int d = 0; d < headDim; d++) {
                     assertThat((double) out[outOff + h * headDim + d]).as("head %d dim %d", h, d)
                             .isCloseTo(expected[d], within(2e-6));
@@ -93,6 +93,54 @@ class AttentionTest {
             }
             assertThat(out[0]).isEqualTo(7f);
             assertThat(out[out.length - 1]).isEqualTo(9f);
+        }
+    }
+
+    static Stream<Arguments> windows() {
+        List<Arguments> cases = new ArrayList<>();
+        for (DType t : new DType[] {DType.F32, DType.BF16}) {
+            // A window starting inside a block, at a block boundary, at the last position, and one block wide.
+            for (int[] w : new int[][] {{4, 37, 5}, {4, 37, 8}, {16, 37, 36}, {16, 48, 32}, {8, 100, 77}}) {
+                cases.add(Arguments.of(t, w[0], w[1], w[2]));
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} block={1} positions [{3}, {2})")
+    @MethodSource("windows")
+    void slidingWindowMatchesDoubleReference(DType t, int blockSize, int len, int from) {
+        int heads = 5;
+        int headDim = 40;
+        Random random = new Random(len * 31L + from);
+        try (Arena arena = Arena.ofConfined()) {
+            Cache cache = Cache.random(arena, t, blockSize, (len + blockSize - 1) / blockSize, headDim, random);
+            float[] q = TestTensors.random(random, heads * headDim);
+            for (int i = 0; i < q.length; i++) {
+                q[i] *= 4;
+            }
+            float scale = (float) (1 / Math.sqrt(headDim));
+            float[] out = new float[heads * headDim];
+            Attention.attend(q, 0, heads, headDim, cache, from, len, scale, out, 0);
+            for (int h = 0; h < heads; h++) {
+                double[] expected = reference(q, h * headDim, headDim, cache, from, len, scale);
+                double[] whole = reference(q, h * headDim, headDim, cache, 0, len, scale);
+                for (int d = 0; d < headDim; d++) {
+                    assertThat((double) out[h * headDim + d]).as("head %d dim %d", h, d)
+                            .isCloseTo(expected[d], within(2e-6));
+                }
+                // The window must change the answer, or this test could not tell a window from none.
+                assertThat(java.util.Arrays.equals(expected, whole)).isFalse();
+            }
+        }
+    }
+
+    @Test
+    void rejectsAnEmptyWindow() {
+        try (Arena arena = Arena.ofConfined()) {
+            Cache cache = Cache.random(arena, DType.F32, 4, 2, 8, new Random(1));
+            assertThatThrownBy(() -> Attention.attend(new float[8], 0, 1, 8, cache, 5, 5, 1f, new float[8], 0))
+                    .isInstanceOf(IllegalArgumentException.class);
         }
     }
 
@@ -105,10 +153,10 @@ class AttentionTest {
         }
     }
 
-    private static double[] reference(float[] q, int off, int headDim, Cache cache, int len, float scale) {
+    private static double[] reference(float[] q, int off, int headDim, Cache cache, int from, int len, float scale) {
         double[] scores = new double[len];
         double max = Double.NEGATIVE_INFINITY;
-        for (int p = 0; p < len; p++) {
+        for (int p = from; p < len; p++) {
             double dot = 0;
             for (int d = 0; d < headDim; d++) {
                 dot += (double) q[off + d] * cache.keys[p * headDim + d];
@@ -117,12 +165,12 @@ class AttentionTest {
             max = Math.max(max, scores[p]);
         }
         double sum = 0;
-        for (int p = 0; p < len; p++) {
+        for (int p = from; p < len; p++) {
             scores[p] = Math.exp(scores[p] - max);
             sum += scores[p];
         }
         double[] out = new double[headDim];
-        for (int p = 0; p < len; p++) {
+        for (int p = from; p < len; p++) {
             for (int d = 0; d < headDim; d++) {
                 out[d] += scores[p] / sum * cache.values[p * headDim + d];
             }

@@ -48,6 +48,65 @@ class MlpTest {
         }
     }
 
+    /** Clamped SwiGLU (Step-3.5): min(silu(g), L) * clamp(u, -L, L), with a limit low enough to bite on most rows. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "BF16"})
+    void clampedMatchesDoubleReference(DType t) {
+        int hidden = 40;
+        int inter = 24;
+        int rows = 5;
+        float limit = 0.4f;
+        Random random = new Random(77 + t.ordinal());
+        try (Arena arena = Arena.ofShared()) {
+            MlpWeights plain = randomMlp(arena, t, random, hidden, inter);
+            MlpWeights w = new MlpWeights(plain.gate(), plain.up(), plain.down(), limit);
+            float[] x = TestTensors.random(random, rows * hidden);
+            for (int i = 0; i < x.length; i++) {
+                x[i] *= 8;
+            }
+            float[] out = new float[rows * hidden];
+            Mlp.forward(w, x, rows, out);
+            float[] unclamped = new float[rows * hidden];
+            Mlp.forward(plain, x, rows, unclamped);
+            double[] g = TestTensors.matmul(TestTensors.values(w.gate()), inter, hidden, x, rows);
+            double[] u = TestTensors.matmul(TestTensors.values(w.up()), inter, hidden, x, rows);
+            float[] down = TestTensors.values(w.down());
+            int clamped = 0;
+            double[] mid = new double[rows * inter];
+            for (int i = 0; i < mid.length; i++) {
+                double silu = g[i] / (1 + Math.exp(-g[i]));
+                if (silu > limit || Math.abs(u[i]) > limit) {
+                    clamped++;
+                }
+                mid[i] = Math.min(silu, limit) * Math.max(-limit, Math.min(limit, u[i]));
+            }
+            assertThat(clamped).as("elements the clamp changes").isGreaterThan(mid.length / 4);
+            double scale = 0;
+            double[] expected = new double[rows * hidden];
+            for (int r = 0; r < rows; r++) {
+                for (int o = 0; o < hidden; o++) {
+                    for (int i = 0; i < inter; i++) {
+                        expected[r * hidden + o] += down[o * inter + i] * mid[r * inter + i];
+                    }
+                    scale = Math.max(scale, Math.abs(expected[r * hidden + o]));
+                }
+            }
+            for (int i = 0; i < expected.length; i++) {
+                assertThat((double) out[i]).as("element %d", i).isCloseTo(expected[i], within(2e-5 * scale));
+            }
+            assertThat(out).isNotEqualTo(unclamped);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void rejectsANegativeLimit() {
+        try (Arena arena = Arena.ofShared()) {
+            MlpWeights w = randomMlp(arena, DType.F32, new Random(1), 4, 4);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new MlpWeights(w.gate(), w.up(), w.down(), -1f))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
     /** Batch invariance: each row's output is the same bits alone as inside a batch of rows. */
     @ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.EnumSource(DType.class)

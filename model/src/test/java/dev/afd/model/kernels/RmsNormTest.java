@@ -75,6 +75,31 @@ class RmsNormTest {
     }
 
     @Test
+    void zeroCentredScalesByOnePlusWeight() {
+        Random random = new Random(5);
+        int n = 37;
+        int rows = 3;
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor w = TestTensors.randomTensor(arena, DType.BF16, random, n);
+            float[] weight = TestTensors.values(w);
+            float[] x = TestTensors.random(random, rows * n);
+            float[] out = new float[rows * n];
+            RmsNorm.rmsNormZeroCentred(x, rows, w, 1e-6f, out);
+            for (int r = 0; r < rows; r++) {
+                double sum = 0;
+                for (int i = 0; i < n; i++) {
+                    sum += (double) x[r * n + i] * x[r * n + i];
+                }
+                double inverseRms = 1 / Math.sqrt(sum / n + 1e-6);
+                for (int i = 0; i < n; i++) {
+                    double expected = x[r * n + i] * inverseRms * (1.0 + weight[i]);
+                    assertThat((double) out[r * n + i]).isCloseTo(expected, within(1e-5 * Math.abs(expected) + 1e-30));
+                }
+            }
+        }
+    }
+
+    @Test
     void rejectsShortArrays() {
         try (Arena arena = Arena.ofConfined()) {
             Tensor w = TestTensors.tensor(arena, DType.F32, new float[4], 4);

@@ -40,6 +40,52 @@ class RopeTest {
         }
     }
 
+    /** Partial rotary (Step-3.5): the leading rotaryDim dimensions rotate at frequencies of rotaryDim, the rest pass. */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 16, 32, 64})
+    void partialRotaryMatchesReference(int rotaryDim) {
+        int headDim = 64;
+        double theta = 10_000;
+        Random random = new Random(rotaryDim);
+        Rope rope = new Rope(headDim, rotaryDim, theta, null);
+        int heads = 2;
+        for (int pos : new int[] {0, 3, 513}) {
+            float[] x = TestTensors.random(random, heads * headDim);
+            float[] original = x.clone();
+            rope.apply(x, 0, heads, pos);
+            for (int h = 0; h < heads; h++) {
+                double[] expected = reference(original, h * headDim, headDim, rotaryDim, pos, theta, null);
+                for (int d = 0; d < headDim; d++) {
+                    assertThat((double) x[h * headDim + d]).as("pos %d head %d dim %d", pos, h, d)
+                            .isCloseTo(expected[d], within(1e-6));
+                }
+            }
+        }
+    }
+
+    /** llama3 scaling: frequencies of long wavelengths divided by the factor, short ones kept, the middle blended. */
+    @Test
+    void llama3ScalingMatchesReference() {
+        int headDim = 64;
+        double theta = 5_000_000;
+        Rope.Llama3Scaling scaling = new Rope.Llama3Scaling(8, 1, 4, 64);
+        Rope scaled = new Rope(headDim, 32, theta, scaling);
+        Rope plain = new Rope(headDim, 32, theta, null);
+        float[] x = TestTensors.random(new Random(3), headDim);
+        float[] a = x.clone();
+        float[] b = x.clone();
+        int pos = 1000;
+        scaled.apply(a, 0, 1, pos);
+        plain.apply(b, 0, 1, pos);
+        double[] expected = reference(x, 0, headDim, 32, pos, theta, scaling);
+        for (int d = 0; d < headDim; d++) {
+            assertThat((double) a[d]).as("dim %d", d).isCloseTo(expected[d], within(1e-6));
+        }
+        assertThat(a).isNotEqualTo(b);
+        // The highest frequency's wavelength (2 pi) is below 64 / 4: that pair is not rescaled.
+        assertThat(a[0]).isEqualTo(b[0]);
+    }
+
     @Test
     void interleavedPairingGivesDifferentResults() {
         int headDim = 64;
@@ -89,6 +135,8 @@ class RopeTest {
     @Test
     void rejectsBadArguments() {
         assertThatThrownBy(() -> new Rope(7, THETA)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Rope(8, 10, THETA, null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Rope.Llama3Scaling(8, 4, 1, 64)).isInstanceOf(IllegalArgumentException.class);
         Rope rope = new Rope(8, THETA);
         assertThatThrownBy(() -> rope.apply(new float[8], 0, 1, -1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> rope.apply(new float[15], 0, 2, 0)).isInstanceOf(IndexOutOfBoundsException.class);
@@ -100,6 +148,39 @@ class RopeTest {
         double[] out = new double[headDim];
         for (int j = 0; j < half; j++) {
             double angle = pos * Math.pow(THETA, -2.0 * j / headDim);
+            double c = (float) Math.cos(angle);
+            double s = (float) Math.sin(angle);
+            double a = x[off + j];
+            double b = x[off + j + half];
+            out[j] = a * c - b * s;
+            out[j + half] = b * c + a * s;
+        }
+        return out;
+    }
+
+    /** Rotate-half over the leading rotaryDim dimensions, llama3 scaling written out in double. */
+    private static double[] reference(float[] x, int off, int headDim, int rotaryDim, int pos, double theta,
+            Rope.Llama3Scaling scaling) {
+        int half = rotaryDim / 2;
+        double[] out = new double[headDim];
+        for (int d = 0; d < headDim; d++) {
+            out[d] = x[off + d];
+        }
+        for (int j = 0; j < half; j++) {
+            double f = Math.pow(theta, -2.0 * j / rotaryDim);
+            if (scaling != null) {
+                double wavelength = 2 * Math.PI / f;
+                double low = scaling.originalMaxPositions() / scaling.lowFreqFactor();
+                double high = scaling.originalMaxPositions() / scaling.highFreqFactor();
+                if (wavelength > low) {
+                    f = f / scaling.factor();
+                } else if (wavelength >= high) {
+                    double smooth = (scaling.originalMaxPositions() / wavelength - scaling.lowFreqFactor())
+                            / (scaling.highFreqFactor() - scaling.lowFreqFactor());
+                    f = (1 - smooth) * f / scaling.factor() + smooth * f;
+                }
+            }
+            double angle = pos * f;
             double c = (float) Math.cos(angle);
             double s = (float) Math.sin(angle);
             double a = x[off + j];

@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
- * Runs the float64 Step-3 reference ({@code src/test/python/step3_reference.py}, python3 + numpy) as a
- * subprocess and returns its greedy generation: the ground truth the engine's tokens and log-probabilities
- * are compared against.
+ * Runs the float64 reference of the checkpoint's family ({@code src/test/python/step3_reference.py}, or
+ * {@code step3p5_reference.py} for a {@code step3p5} config; python3 + numpy) as a subprocess and returns its greedy
+ * generation: the ground truth the engine's tokens and log-probabilities are compared against.
  *
  * <p>Tests run with the module folder as working directory, so the scripts are found relative to it (or
  * relative to the repository root, for runs started there).
@@ -87,19 +87,60 @@ public final class Float64Reference {
     }
 
     public static Result generate(Request request, Duration timeout) {
+        return parse(run(request.modelDir(), request.arguments(), timeout));
+    }
+
+    /**
+     * What a multi-token-prediction layer computes over a prompt: for each position t but the last, the main model's
+     * hidden state before the final norm, the next token, and the MTP layer's logits given both.
+     */
+    public record Mtp(float[][] hidden, int[] nextTokens, double[][] logits) {}
+
+    /** MTP layer {@code layer}'s logits over {@code promptIds}, from the Step-3.5 reference. */
+    public static Mtp mtp(Path modelDir, int[] promptIds, int layer) {
+        JsonNode json = run(modelDir, List.of("--model", modelDir.toAbsolutePath().toString(), "--prompt-ids",
+                joined(promptIds), "--mtp-layer", Integer.toString(layer)), DEFAULT_TIMEOUT);
+        float[][] hidden = required(json, "hidden").valueStream().map(row -> {
+            float[] r = new float[row.size()];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = (float) row.get(i).doubleValue();
+            }
+            return r;
+        }).toArray(float[][]::new);
+        double[][] logits = required(json, "logits").valueStream()
+                .map(row -> row.valueStream().mapToDouble(JsonNode::doubleValue).toArray()).toArray(double[][]::new);
+        int[] next = required(json, "next_tokens").valueStream().mapToInt(JsonNode::intValue).toArray();
+        return new Mtp(hidden, next, logits);
+    }
+
+    private static JsonNode run(Path modelDir, List<String> arguments, Duration timeout) {
         var args = new ArrayList<String>();
-        args.add(pythonScript("step3_reference.py").toString());
-        args.addAll(request.arguments());
+        args.add(pythonScript(script(modelDir)).toString());
+        args.addAll(arguments);
         Completed run = python(args, Map.of(), timeout);
         if (run.exitCode() != 0) {
             throw new IllegalStateException("float64 reference failed (exit " + run.exitCode() + ") for model "
-                    + request.modelDir() + ":\n" + run.stderr());
+                    + modelDir + ":\n" + run.stderr());
         }
         try {
-            return parse(JSON.readTree(run.stdout()));
+            return JSON.readTree(run.stdout());
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("float64 reference printed output that is not its JSON result: "
                     + e.getMessage() + "\nstdout:\n" + run.stdout() + "\nstderr:\n" + run.stderr(), e);
+        }
+    }
+
+    /**
+     * The reference script of the checkpoint's family, by its config's {@code model_type}; the Step-3 one when the
+     * config cannot be read (the script then says what is wrong).
+     */
+    private static String script(Path modelDir) {
+        try {
+            JsonNode config = JSON.readTree(Files.readString(modelDir.resolve("config.json")));
+            return config.path("model_type").asText("").equals("step3p5") ? "step3p5_reference.py"
+                    : "step3_reference.py";
+        } catch (IOException e) {
+            return "step3_reference.py";
         }
     }
 
@@ -155,6 +196,15 @@ public final class Float64Reference {
     }
 
     private static Result parse(JsonNode json) {
+        try {
+            return parseResult(json);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("float64 reference printed output that is not its JSON result: "
+                    + e.getMessage() + "\n" + json, e);
+        }
+    }
+
+    private static Result parseResult(JsonNode json) {
         List<List<TopLogprob>> top = required(json, "top_logprobs").valueStream()
                 .map(step -> step.valueStream()
                         .map(pair -> new TopLogprob(pair.get(0).intValue(), pair.get(1).doubleValue()))

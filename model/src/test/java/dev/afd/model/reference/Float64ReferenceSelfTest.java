@@ -29,11 +29,11 @@ class Float64ReferenceSelfTest {
         assumeTrue(Float64Reference.available(), "python3 with numpy is not installed");
     }
 
-    @Test
-    void pythonSelfTestsPass() {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"test_step3_reference.py", "test_step3p5_reference.py"})
+    void pythonSelfTestsPass(String script) {
         // TMPDIR keeps the Python tests' checkpoints inside this test's own folder.
-        var run = Float64Reference.python(
-                List.of(Float64Reference.pythonScript("test_step3_reference.py").toString()),
+        var run = Float64Reference.python(List.of(Float64Reference.pythonScript(script).toString()),
                 Map.of("TMPDIR", tmp.toString()), Duration.ofMinutes(5));
 
         assertThat(run.exitCode()).as("python unittest output:%n%s", run.stderr()).isZero();

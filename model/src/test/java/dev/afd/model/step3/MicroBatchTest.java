@@ -2,6 +2,9 @@ package dev.afd.model.step3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.Chunk;
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.kv.SequenceKvCache;
@@ -23,7 +26,7 @@ class MicroBatchTest {
     void everyMicroBatchCountGivesBitIdenticalLogits() throws Exception {
         ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
         try (Checkpoint c = Checkpoint.open(dir)) {
-            Step3Model model = new Step3Model(c.config(), c.weights(), new LocalFfn(c.weights()));
+            CausalLm model = c.model(new LocalFfn(c.weights()));
             float[][] expected = run(model, c, 1);
             for (int m = 2; m <= 4; m++) {
                 float[][] actual = run(model, c, m);
@@ -44,22 +47,22 @@ class MicroBatchTest {
     }
 
     /** Two steps over five sequences: a mixed prefill step, then a decode step. */
-    private static float[][] run(Step3Model model, Checkpoint c, int m) {
+    private static float[][] run(CausalLm model, Checkpoint c, int m) {
         SplittableRandom random = new SplittableRandom(3);
         int[] lengths = {1, 9, 4, 17, 2};
         List<SequenceKvCache> caches = new ArrayList<>();
         try {
-            List<Step3Model.Chunk> prefill = new ArrayList<>();
+            List<Chunk> prefill = new ArrayList<>();
             for (int len : lengths) {
-                SequenceKvCache kv = new SequenceKvCache(c.config().numLayers(), c.config().headDim(), DType.F32);
+                SequenceKvCache kv = new SequenceKvCache(c.config().kvLayout().slots(), c.config().kvLayout().headDim(), DType.F32);
                 caches.add(kv);
-                prefill.add(new Step3Model.Chunk(kv, random.ints(len, 0, c.config().vocabSize()).toArray(), 0,
+                prefill.add(new Chunk(kv, random.ints(len, 0, c.config().vocabSize()).toArray(), 0,
                         len % 2 == 1));
             }
             float[][] first = model.forward(prefill, m);
-            List<Step3Model.Chunk> decode = new ArrayList<>();
+            List<Chunk> decode = new ArrayList<>();
             for (int i = 0; i < lengths.length; i++) {
-                decode.add(new Step3Model.Chunk(caches.get(i), new int[] {i + 1}, lengths[i], true));
+                decode.add(new Chunk(caches.get(i), new int[] {i + 1}, lengths[i], true));
             }
             float[][] second = model.forward(decode, m);
             float[][] all = new float[first.length + second.length][];

@@ -3,6 +3,7 @@ package dev.afd.model.step3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generate.Generator;
@@ -123,8 +124,7 @@ class ReferenceParityTest {
     }
 
     static Generator generator(Checkpoint c, DType kv, int prefillChunk) {
-        Step3Model model = new Step3Model(c.config(), c.weights(), new LocalFfn(c.weights()));
-        return new Generator(model, Set.copyOf(c.eosTokenIds()), kv, prefillChunk);
+        return new Generator(c.model(new LocalFfn(c.weights())), Set.copyOf(c.eosTokenIds()), kv, prefillChunk);
     }
 
     private static GenerationRequest request(int[] prompt) {

@@ -1,6 +1,4 @@
-package dev.afd.model.step3;
-
-import dev.afd.model.ffn.FfnBatch;
+package dev.afd.model.ffn;
 
 /**
  * The FFN half of one layer for one micro-batch: the batch itself (every row shared, the router's slots) and what

@@ -1,4 +1,4 @@
-package dev.afd.model.step3;
+package dev.afd.model.ffn;
 
 import java.util.concurrent.CompletableFuture;
 

@@ -1,5 +1,6 @@
-package dev.afd.model.step3;
+package dev.afd.model.ffn;
 
+import dev.afd.model.family.ModelWeights;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -7,14 +8,14 @@ import java.util.concurrent.CompletableFuture;
  * the engine (the servers' in-process transport adds the wire encoding on top of the same {@link CpuFfn}).
  */
 public final class LocalFfn implements FfnExecutor {
-    private final Step3Weights weights;
+    private final ModelWeights weights;
 
-    public LocalFfn(Step3Weights weights) {
+    public LocalFfn(ModelWeights weights) {
         this.weights = weights;
     }
 
     @Override
     public CompletableFuture<float[]> submit(FfnWork work) {
-        return CompletableFuture.completedFuture(CpuFfn.forward(weights.layers().get(work.layer()), work.batch()));
+        return CompletableFuture.completedFuture(CpuFfn.forward(weights.ffnLayers().get(work.layer()), work.batch()));
     }
 }

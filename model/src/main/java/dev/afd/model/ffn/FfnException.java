@@ -1,4 +1,4 @@
-package dev.afd.model.step3;
+package dev.afd.model.ffn;
 
 /** The FFN half of a step could not be computed (a node died, timed out, or refused work); the message names why. */
 public class FfnException extends RuntimeException {

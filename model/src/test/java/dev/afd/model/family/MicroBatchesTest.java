@@ -1,4 +1,4 @@
-package dev.afd.model.step3;
+package dev.afd.model.family;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,6 +1,5 @@
-package dev.afd.model.step3;
+package dev.afd.model.ffn;
 
-import dev.afd.model.ffn.FfnBatch;
 import dev.afd.model.kernels.Mlp;
 import dev.afd.model.kernels.MlpWeights;
 import dev.afd.model.kernels.MoeDispatch;
@@ -19,7 +18,7 @@ public final class CpuFfn {
      * The batch's FFN output, a new {@code rows × hidden} array; rows with neither shared work nor a routed slot get
      * zeros. The caller has checked the batch against the model (layer, experts).
      */
-    public static float[] forward(LayerWeights layer, FfnBatch batch) {
+    public static float[] forward(FfnLayerWeights layer, FfnBatch batch) {
         float[] out = new float[batch.rows() * batch.hidden()];
         if (batch.sharedRows().length > 0) {
             addShared(layer.isMoe() ? layer.moe().shared() : layer.dense(), batch, out);

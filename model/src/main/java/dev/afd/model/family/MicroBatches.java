@@ -1,4 +1,4 @@
-package dev.afd.model.step3;
+package dev.afd.model.family;
 
 import java.util.ArrayList;
 import java.util.List;
