@@ -1,6 +1,7 @@
 package dev.afd.model.family;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * One tensor of a family's checkpoint layout, as the model generator writes it: its name, its shape, and what it is
@@ -29,6 +30,23 @@ public record TensorSpec(String name, Kind kind, long... shape) {
         GATE,
         /** The output projection to the vocabulary. */
         LM_HEAD
+    }
+
+    /**
+     * A SwiGLU MLP's {@code gate_proj}, {@code up_proj} and {@code down_proj} weights under {@code prefix}: [I, H],
+     * [I, H], [H, I], or stacked per expert when {@code experts} are given ([E, I, H], [E, I, H], [E, H, I]).
+     */
+    public static List<TensorSpec> mlp(String prefix, long intermediate, long hidden, long... experts) {
+        return List.of(new TensorSpec(prefix + "gate_proj.weight", Kind.LINEAR, concat(experts, intermediate, hidden)),
+                new TensorSpec(prefix + "up_proj.weight", Kind.LINEAR, concat(experts, intermediate, hidden)),
+                new TensorSpec(prefix + "down_proj.weight", Kind.LINEAR, concat(experts, hidden, intermediate)));
+    }
+
+    private static long[] concat(long[] head, long a, long b) {
+        long[] s = Arrays.copyOf(head, head.length + 2);
+        s[head.length] = a;
+        s[head.length + 1] = b;
+        return s;
     }
 
     @Override

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.model.config.ConfigException;
 import dev.afd.model.config.ConfigReader;
+import dev.afd.model.config.StepConfigKeys;
 import dev.afd.model.config.JsonFiles;
 import dev.afd.model.family.CausalLm;
 import dev.afd.model.family.KvLayout;
@@ -22,7 +23,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -132,23 +132,15 @@ public record Step3Config(
                 long e = numExperts;
                 long ie = moeIntermediateSize;
                 t.add(new TensorSpec(p + "moe.gate.weight", Kind.ROUTER, e, h));
-                t.add(new TensorSpec(p + "moe.gate_proj.weight", Kind.LINEAR, e, ie, h));
-                t.add(new TensorSpec(p + "moe.up_proj.weight", Kind.LINEAR, e, ie, h));
-                t.add(new TensorSpec(p + "moe.down_proj.weight", Kind.LINEAR, e, h, ie));
-                mlp(t, p + "share_expert.", shareExpertDim, h);
+                t.addAll(TensorSpec.mlp(p + "moe.", ie, h, e));
+                t.addAll(TensorSpec.mlp(p + "share_expert.", shareExpertDim, h));
             } else {
-                mlp(t, p + "mlp.", intermediateSize, h);
+                t.addAll(TensorSpec.mlp(p + "mlp.", intermediateSize, h));
             }
         }
         t.add(new TensorSpec("model.norm.weight", Kind.NORM, h));
         t.add(new TensorSpec("lm_head.weight", Kind.LM_HEAD, vocabSize, h));
         return List.copyOf(t);
-    }
-
-    private static void mlp(List<TensorSpec> t, String prefix, long intermediate, long hidden) {
-        t.add(new TensorSpec(prefix + "gate_proj.weight", Kind.LINEAR, intermediate, hidden));
-        t.add(new TensorSpec(prefix + "up_proj.weight", Kind.LINEAR, intermediate, hidden));
-        t.add(new TensorSpec(prefix + "down_proj.weight", Kind.LINEAR, hidden, intermediate));
     }
 
     @Override
@@ -163,26 +155,13 @@ public record Step3Config(
         n.put("head_dim", headDim);
         n.put("share_q_dim", shareQDim);
         n.put("intermediate_size", intermediateSize);
-        n.put("moe_layers_enum", moeLayers.stream().map(String::valueOf).collect(Collectors.joining(",")));
-        n.put("moe_num_experts", numExperts);
-        n.put("moe_top_k", topK);
-        n.put("moe_intermediate_size", moeIntermediateSize);
-        n.put("share_expert_dim", shareExpertDim);
-        n.put("norm_expert_weight", normExpertWeight);
+        StepConfigKeys.putMoe(n, moeLayers, numExperts, topK, moeIntermediateSize, shareExpertDim, normExpertWeight);
         n.put("vocab_size", vocabSize);
         n.put("rope_theta", ropeTheta);
         n.putNull("rope_scaling");
         n.put("rms_norm_eps", rmsNormEps);
         n.put("max_position_embedding", maxPositions);
-        n.put("max_seq_len", maxPositions);
-        n.put("hidden_act", "silu");
-        n.put("bos_token_id", bosTokenId);
-        if (eosTokenIds.size() == 1) {
-            n.put("eos_token_id", eosTokenIds.getFirst());
-        } else {
-            eosTokenIds.forEach(n.putArray("eos_token_id")::add);
-        }
-        n.put("tie_word_embeddings", false);
+        StepConfigKeys.putClosing(n, maxPositions, bosTokenId, eosTokenIds);
         return n;
     }
 

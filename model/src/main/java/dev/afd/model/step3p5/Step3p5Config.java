@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.model.config.ConfigException;
 import dev.afd.model.config.ConfigReader;
+import dev.afd.model.config.StepConfigKeys;
 import dev.afd.model.config.JsonFiles;
 import dev.afd.model.family.CausalLm;
 import dev.afd.model.family.KvLayout;
@@ -26,7 +27,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * A Hugging Face Step-3.5 {@code config.json} ({@code model_type: step3p5}): every number the forward pass needs.
@@ -387,12 +387,10 @@ public record Step3p5Config(
                 if (routerBias) {
                     t.add(new TensorSpec(p + "moe.router_bias", Kind.ROUTER_BIAS, e));
                 }
-                t.add(new TensorSpec(p + "moe.gate_proj.weight", Kind.LINEAR, e, ie, h));
-                t.add(new TensorSpec(p + "moe.up_proj.weight", Kind.LINEAR, e, ie, h));
-                t.add(new TensorSpec(p + "moe.down_proj.weight", Kind.LINEAR, e, h, ie));
-                mlp(t, p + "share_expert.", shareExpertDim, h);
+                t.addAll(TensorSpec.mlp(p + "moe.", ie, h, e));
+                t.addAll(TensorSpec.mlp(p + "share_expert.", shareExpertDim, h));
             } else {
-                mlp(t, p + "mlp.", intermediateSize, h);
+                t.addAll(TensorSpec.mlp(p + "mlp.", intermediateSize, h));
             }
             if (i >= numLayers) {
                 t.add(new TensorSpec(p + "transformer.shared_head.norm.weight", norm, h));
@@ -402,12 +400,6 @@ public record Step3p5Config(
         t.add(new TensorSpec("model.norm.weight", norm, h));
         t.add(new TensorSpec("lm_head.weight", Kind.LM_HEAD, vocabSize, h));
         return List.copyOf(t);
-    }
-
-    private static void mlp(List<TensorSpec> t, String prefix, long intermediate, long hidden) {
-        t.add(new TensorSpec(prefix + "gate_proj.weight", Kind.LINEAR, intermediate, hidden));
-        t.add(new TensorSpec(prefix + "up_proj.weight", Kind.LINEAR, intermediate, hidden));
-        t.add(new TensorSpec(prefix + "down_proj.weight", Kind.LINEAR, hidden, intermediate));
     }
 
     @Override
@@ -442,12 +434,7 @@ public record Step3p5Config(
         }
         scaledTypes.stream().sorted().forEach(n.putArray("yarn_only_types")::add);
         n.put("intermediate_size", intermediateSize);
-        n.put("moe_layers_enum", moeLayers.stream().map(String::valueOf).collect(Collectors.joining(",")));
-        n.put("moe_num_experts", numExperts);
-        n.put("moe_top_k", topK);
-        n.put("moe_intermediate_size", moeIntermediateSize);
-        n.put("share_expert_dim", shareExpertDim);
-        n.put("norm_expert_weight", normExpertWeight);
+        StepConfigKeys.putMoe(n, moeLayers, numExperts, topK, moeIntermediateSize, shareExpertDim, normExpertWeight);
         n.put("moe_router_activation", "sigmoid");
         n.put("moe_router_scaling_factor", routerScalingFactor);
         n.put("use_moe_router_bias", routerBias);
@@ -461,15 +448,7 @@ public record Step3p5Config(
         n.put("vocab_size", vocabSize);
         n.put("rms_norm_eps", rmsNormEps);
         n.put("max_position_embeddings", maxPositions);
-        n.put("max_seq_len", maxPositions);
-        n.put("hidden_act", "silu");
-        n.put("bos_token_id", bosTokenId);
-        if (eosTokenIds.size() == 1) {
-            n.put("eos_token_id", eosTokenIds.getFirst());
-        } else {
-            eosTokenIds.forEach(n.putArray("eos_token_id")::add);
-        }
-        n.put("tie_word_embeddings", false);
+        StepConfigKeys.putClosing(n, maxPositions, bosTokenId, eosTokenIds);
         return n;
     }
 
