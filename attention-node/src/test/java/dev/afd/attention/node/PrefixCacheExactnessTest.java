@@ -9,11 +9,8 @@ import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.scheduler.SchedulerConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
-import dev.afd.model.generator.ModelGenerator;
-import dev.afd.model.generator.ModelPreset;
-import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.model.generator.GeneratedCheckpoint;
 import dev.afd.model.sampling.SamplingParams;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -24,9 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -43,21 +38,8 @@ class PrefixCacheExactnessTest {
     private static final int BLOCK = 4;
     private static final int REQUESTS = 48;
 
-    @TempDir
-    static Path dir;
-
-    static Checkpoint checkpoint;
-
-    @BeforeAll
-    static void tinyModel() throws Exception {
-        ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
-        checkpoint = Checkpoint.open(dir);
-    }
-
-    @AfterAll
-    static void close() {
-        checkpoint.close();
-    }
+    @RegisterExtension
+    static final GeneratedCheckpoint model = GeneratedCheckpoint.tiny();
 
     @ParameterizedTest(name = "token budget {0}")
     @ValueSource(ints = {3, 4, 5, 7, 64})
@@ -87,7 +69,7 @@ class PrefixCacheExactnessTest {
 
     /** Four prefixes of 8, 13, 22 and 31 tokens (every offset from a block boundary), each with its own suffix. */
     private static List<GenerationRequest> requests(SplittableRandom random) {
-        int vocab = checkpoint.config().vocabSize();
+        int vocab = model.checkpoint().config().vocabSize();
         int[][] prefixes = IntStream.of(8, 13, 22, 31).mapToObj(n -> random.ints(n, 0, vocab).toArray())
                 .toArray(int[][]::new);
         List<GenerationRequest> requests = new ArrayList<>();
@@ -107,7 +89,7 @@ class PrefixCacheExactnessTest {
      */
     private static EngineLoad run(EngineOptions options, List<GenerationRequest> requests,
             List<GenerationResult> results) throws Exception {
-        try (AttentionNode node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(), options)) {
+        try (AttentionNode node = AttentionNode.inProcess(model.checkpoint(), 2, AttentionNode.Wire.exact(), options)) {
             List<Integer> order = new ArrayList<>(IntStream.range(0, requests.size()).boxed().toList());
             Collections.shuffle(order, new Random(1));
             List<CollectingSink> sinks = new ArrayList<>();

@@ -10,14 +10,11 @@ import dev.afd.attention.engine.TokenSink;
 import dev.afd.attention.scheduler.SchedulerConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
-import dev.afd.model.generator.ModelGenerator;
-import dev.afd.model.generator.ModelPreset;
-import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.model.generator.GeneratedCheckpoint;
 import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.PromptLogprob;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.sampling.Sample;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -25,9 +22,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -41,30 +36,17 @@ class PromptLogprobsTest {
     private static final int BLOCK = 4;
     private static final int GENERATED = 12;
 
-    @TempDir
-    static Path dir;
-
-    static Checkpoint checkpoint;
-
-    @BeforeAll
-    static void tinyModel() throws Exception {
-        ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
-        checkpoint = Checkpoint.open(dir);
-    }
-
-    @AfterAll
-    static void close() {
-        checkpoint.close();
-    }
+    @RegisterExtension
+    static final GeneratedCheckpoint model = GeneratedCheckpoint.tiny();
 
     @ParameterizedTest(name = "token budget {0}")
     @ValueSource(ints = {3, 5, 64})
     void promptLogprobsEqualTheLogprobsTheTokensWereGeneratedWith(int budget) throws Exception {
-        int vocab = checkpoint.config().vocabSize();
+        int vocab = model.checkpoint().config().vocabSize();
         int[] start = new SplittableRandom(budget).ints(6, 0, vocab).toArray();
         EngineOptions options = EngineOptions.defaults().withBlockSize(BLOCK).withKvMemory(8L << 20)
                 .withScheduler(new SchedulerConfig(budget, 16)).withPrefixCaching(true);
-        try (AttentionNode node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(), options)) {
+        try (AttentionNode node = AttentionNode.inProcess(model.checkpoint(), 2, AttentionNode.Wire.exact(), options)) {
             CollectingSink first = new CollectingSink();
             node.engine().submit("generate", new GenerationRequest(start, GENERATED,
                     SamplingParams.greedy().withTopLogprobs(3), true), first);

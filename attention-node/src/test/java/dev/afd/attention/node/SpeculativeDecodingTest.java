@@ -11,13 +11,10 @@ import dev.afd.attention.scheduler.SchedulerConfig;
 import dev.afd.attention.spec.SpeculativeConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
-import dev.afd.model.generator.ModelGenerator;
-import dev.afd.model.generator.ModelPreset;
-import dev.afd.model.safetensors.Checkpoint;
+import dev.afd.model.generator.GeneratedCheckpoint;
 import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.tensor.DType;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -26,10 +23,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Speculative decoding with n-gram drafts gives, request for request, exactly the tokens, log-probabilities and
@@ -42,21 +37,8 @@ class SpeculativeDecodingTest {
     private static final int REQUESTS = 40;
     private static final int BLOCKS = 20;
 
-    @TempDir
-    static Path dir;
-
-    static Checkpoint checkpoint;
-
-    @BeforeAll
-    static void tinyModel() throws Exception {
-        ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
-        checkpoint = Checkpoint.open(dir);
-    }
-
-    @AfterAll
-    static void close() {
-        checkpoint.close();
-    }
+    @RegisterExtension
+    static final GeneratedCheckpoint model = GeneratedCheckpoint.tiny();
 
     @Test
     void ngramDraftsGiveExactlyThePlainTokensWithPreemptionsStopIdsAndMaxTokens() throws Exception {
@@ -101,7 +83,7 @@ class SpeculativeDecodingTest {
         long kvBytes = BLOCKS * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
                 new SchedulerConfig(64, 16), 2, true, speculative);
-        try (AttentionNode node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(), options)) {
+        try (AttentionNode node = AttentionNode.inProcess(model.checkpoint(), 2, AttentionNode.Wire.exact(), options)) {
             List<CollectingSink> sinks = new ArrayList<>();
             for (int i = 0; i < requests.size(); i++) {
                 CollectingSink sink = new CollectingSink();
@@ -120,7 +102,7 @@ class SpeculativeDecodingTest {
      * frequency penalty, and seeded sampling with top-p and top-logprobs; 1-40 tokens.
      */
     private static List<GenerationRequest> requests(SplittableRandom random) {
-        int vocab = checkpoint.config().vocabSize();
+        int vocab = model.checkpoint().config().vocabSize();
         List<GenerationRequest> out = new ArrayList<>();
         for (int i = 0; i < REQUESTS; i++) {
             int[] motif = random.ints(random.nextInt(2, 7), 0, vocab).toArray();
