@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.afd.attention.AttentionNode;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.gateway.routing.Resolver;
+import dev.afd.gateway.tokenizer.ModelTokenizer;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.safetensors.Checkpoint;
@@ -27,6 +28,8 @@ final class GatewayStack implements AutoCloseable {
     final AttentionNode node;
     final Gateway gateway;
     final Http http;
+    /** The model's tokenizer, for tests that check text; opened on first use. */
+    private ModelTokenizer tokenizer;
 
     private GatewayStack(Path modelDir, Checkpoint checkpoint, AttentionNode node, Gateway gateway) {
         this.modelDir = modelDir;
@@ -94,8 +97,21 @@ final class GatewayStack implements AutoCloseable {
         }
     }
 
+    /** The model's tokenizer (opened once; closed with the stack). */
+    synchronized ModelTokenizer tokenizer() throws IOException {
+        if (tokenizer == null) {
+            tokenizer = ModelTokenizer.open(modelDir);
+        }
+        return tokenizer;
+    }
+
     @Override
     public void close() {
+        synchronized (this) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+        }
         gateway.close();
         node.close();
         checkpoint.close();

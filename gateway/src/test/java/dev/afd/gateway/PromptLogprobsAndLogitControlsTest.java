@@ -34,16 +34,13 @@ class PromptLogprobsAndLogitControlsTest {
     @BeforeAll
     static void start() throws Exception {
         stack = GatewayStack.start(dir, GatewayOptions.defaults());
-        tokenizer = ModelTokenizer.open(stack.modelDir);
+        tokenizer = stack.tokenizer();
     }
 
     @AfterAll
     static void stop() {
         if (stack != null) {
             stack.close();
-        }
-        if (tokenizer != null) {
-            tokenizer.close();
         }
     }
 
