@@ -7,8 +7,11 @@ import dev.afd.attention.engine.CollectingSink;
 import dev.afd.attention.engine.EngineLoad;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.KvPools;
 import dev.afd.attention.scheduler.SchedulerConfig;
 import dev.afd.attention.spec.SpeculativeConfig;
+import dev.afd.model.family.KvLayout;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generator.ModelGenerator;
@@ -19,7 +22,9 @@ import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -28,15 +33,17 @@ import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Speculative decoding with n-gram drafts gives, request for request, exactly the tokens, log-probabilities and
  * finish reasons of plain decoding: greedy ones, and seeded sampled ones too (a deterministic draft takes the draw a
  * plain token would). Prompts repeat a motif, so drafts are proposed and many accepted; stop ids are tokens the plain
  * run emits mid-way, max_tokens cut runs short, and the KV pool is small enough that sequences are preempted with
- * drafts pending. Every block is back at the end.
+ * drafts pending. Every block is back at the end. On Step-3.5 (sliding window 16) both KV groups roll back rejected
+ * drafts and the sliding one gives back what leaves the window.
  */
 class SpeculativeDecodingTest {
     private static final int REQUESTS = 40;
@@ -45,30 +52,36 @@ class SpeculativeDecodingTest {
     @TempDir
     static Path dir;
 
-    static Checkpoint checkpoint;
+    static final Map<ModelPreset, Checkpoint> checkpoints = new EnumMap<>(ModelPreset.class);
 
     @BeforeAll
-    static void tinyModel() throws Exception {
-        ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
-        checkpoint = Checkpoint.open(dir);
+    static void tinyModels() throws Exception {
+        for (ModelPreset preset : List.of(ModelPreset.TINY, ModelPreset.STEP3P5_TINY)) {
+            Path modelDir = dir.resolve(preset.id());
+            ModelGenerator.generate(preset.config(false), ModelGenerator.Options.defaults(), modelDir);
+            checkpoints.put(preset, Checkpoint.open(modelDir));
+        }
     }
 
     @AfterAll
     static void close() {
-        checkpoint.close();
+        checkpoints.values().forEach(Checkpoint::close);
     }
 
-    @Test
-    void ngramDraftsGiveExactlyThePlainTokensWithPreemptionsStopIdsAndMaxTokens() throws Exception {
-        List<GenerationRequest> free = requests(new SplittableRandom(3));
+    @ParameterizedTest
+    @EnumSource(value = ModelPreset.class, names = {"TINY", "STEP3P5_TINY"})
+    void ngramDraftsGiveExactlyThePlainTokensWithPreemptionsStopIdsAndMaxTokens(ModelPreset preset)
+            throws Exception {
+        Checkpoint checkpoint = checkpoints.get(preset);
+        List<GenerationRequest> free = requests(checkpoint, new SplittableRandom(3));
         List<GenerationResult> unstopped = new ArrayList<>();
-        run(SpeculativeConfig.off(), free, unstopped);
+        run(checkpoint, SpeculativeConfig.off(), free, unstopped);
         List<GenerationRequest> requests = withStopIds(free, unstopped, new SplittableRandom(4));
 
         List<GenerationResult> plain = new ArrayList<>();
-        run(SpeculativeConfig.off(), requests, plain);
+        run(checkpoint, SpeculativeConfig.off(), requests, plain);
         List<GenerationResult> speculative = new ArrayList<>();
-        Run spec = run(SpeculativeConfig.ngram(3), requests, speculative);
+        Run spec = run(checkpoint, SpeculativeConfig.ngram(3), requests, speculative);
 
         for (int i = 0; i < requests.size(); i++) {
             GenerationResult expected = plain.get(i);
@@ -90,15 +103,25 @@ class SpeculativeDecodingTest {
                 .as("the first position's acceptances").isPositive();
         assertThat(spec.load.preemptions()).as("the pool is small enough to preempt").isPositive();
         assertThat(spec.load.kvBlocksUsed()).isZero();
-        assertThat(spec.load.kvBlocksFree()).isEqualTo(BLOCKS);
+        assertThat(spec.load.kvGroups()).allSatisfy(g -> assertThat(g.free()).isEqualTo(g.total()).isEqualTo(BLOCKS));
+    }
+
+    /**
+     * KV memory for {@code blocks} blocks in every KV group of {@code config}: {@link KvPools} splits it into exactly
+     * that many per group while the sliding group's cap for the running sequences is higher.
+     */
+    static long kvBytes(ModelConfig config, int blocks) {
+        KvLayout layout = config.kvLayout();
+        return blocks * KvPools.groupsOf(layout).stream().mapToLong(g -> BlockPool.bytesPerBlock(g.slots().length,
+                layout.headDim(), DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE)).sum();
     }
 
     private record Run(EngineLoad load, String metrics) {}
 
     /** Every request submitted at once to a fresh node; results in request order. */
-    private static Run run(SpeculativeConfig speculative, List<GenerationRequest> requests,
+    private static Run run(Checkpoint checkpoint, SpeculativeConfig speculative, List<GenerationRequest> requests,
             List<GenerationResult> results) throws Exception {
-        long kvBytes = BLOCKS * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
+        long kvBytes = kvBytes(checkpoint.config(), BLOCKS);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
                 new SchedulerConfig(64, 16), 2, true, speculative);
         try (AttentionNode node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(), options)) {
@@ -119,7 +142,7 @@ class SpeculativeDecodingTest {
      * Prompts that repeat a motif of 2-6 tokens 3-8 times (then up to 3 tokens of their own); greedy, greedy with a
      * frequency penalty, and seeded sampling with top-p and top-logprobs; 1-40 tokens.
      */
-    private static List<GenerationRequest> requests(SplittableRandom random) {
+    private static List<GenerationRequest> requests(Checkpoint checkpoint, SplittableRandom random) {
         int vocab = checkpoint.config().vocabSize();
         List<GenerationRequest> out = new ArrayList<>();
         for (int i = 0; i < REQUESTS; i++) {
