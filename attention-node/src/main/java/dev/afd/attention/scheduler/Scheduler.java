@@ -50,7 +50,7 @@ import java.util.stream.IntStream;
  * never the scheduler's. The scheduler only queues sequences; the engine owns them and knows them by id.
  *
  * <p>Threading: not thread-safe; the engine thread alone calls every method, between steps, except
- * {@link #requireFits}, which reads only the pool's fixed size.
+ * {@link #requireFits}, which reads only the pools' fixed sizes and the configuration.
  */
 public final class Scheduler {
     private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
@@ -411,8 +411,9 @@ public final class Scheduler {
         List<KvGroupUsage> groups = usage();
         long evictions = IntStream.range(0, pools.size()).mapToLong(g -> pools.pool(g).evictions()).sum();
         return new SchedulerStats(waiting.size(), running.size(), groups.stream().mapToInt(KvGroupUsage::used).sum(),
-                groups.stream().mapToInt(KvGroupUsage::free).sum(), groups.stream().mapToInt(KvGroupUsage::cached).sum(),
-                preemptions, prefixCache.queriedTokens(), prefixCache.hitTokens(), evictions, groups);
+                groups.stream().mapToInt(KvGroupUsage::free).sum(),
+                groups.stream().mapToInt(KvGroupUsage::cached).sum(), preemptions, prefixCache.queriedTokens(),
+                prefixCache.hitTokens(), evictions, groups);
     }
 
     private List<KvGroupUsage> usage() {

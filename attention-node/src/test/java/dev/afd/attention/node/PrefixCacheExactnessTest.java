@@ -74,7 +74,8 @@ class PrefixCacheExactnessTest {
 
     static Stream<Arguments> cases() {
         return Stream.of(Arguments.of(ModelPreset.TINY, 3), Arguments.of(ModelPreset.TINY, 4),
-                Arguments.of(ModelPreset.TINY, 5), Arguments.of(ModelPreset.TINY, 7), Arguments.of(ModelPreset.TINY, 64),
+                Arguments.of(ModelPreset.TINY, 5), Arguments.of(ModelPreset.TINY, 7),
+                Arguments.of(ModelPreset.TINY, 64),
                 Arguments.of(ModelPreset.STEP3P5_TINY, 3), Arguments.of(ModelPreset.STEP3P5_TINY, 7),
                 Arguments.of(ModelPreset.STEP3P5_TINY, 64));
     }
