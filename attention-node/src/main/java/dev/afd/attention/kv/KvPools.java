@@ -177,11 +177,6 @@ public final class KvPools implements AutoCloseable {
         return pools[0].dtype();
     }
 
-    /** Off-heap bytes of every pool. */
-    public long bytes() {
-        return Arrays.stream(pools).mapToLong(BlockPool::bytes).sum();
-    }
-
     @Override
     public void close() {
         for (BlockPool pool : pools) {

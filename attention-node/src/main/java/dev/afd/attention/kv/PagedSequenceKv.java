@@ -136,13 +136,4 @@ public final class PagedSequenceKv implements SequenceKv {
     public int blockCount() {
         return tables[0].count();
     }
-
-    /** Blocks held over all groups. */
-    public int held() {
-        int held = 0;
-        for (BlockTable t : tables) {
-            held += t.held();
-        }
-        return held;
-    }
 }
