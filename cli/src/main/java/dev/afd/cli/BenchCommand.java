@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
 /** {@code afd bench}: benchmarks that print every figure next to its roofline or a peer measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
         subcommands = {BenchCommand.Kernels.class, BenchCommand.Afd.class, BenchServeCommand.class,
-                BenchPathsCommand.class})
+                BenchPathsCommand.class, BenchSlidingKvCommand.class})
 final class BenchCommand {
 
     /** {@code afd bench kernels}: matmul against memory bandwidth and numpy, decode against its roofline. */

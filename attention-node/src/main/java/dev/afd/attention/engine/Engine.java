@@ -1,7 +1,7 @@
 package dev.afd.attention.engine;
 
 import dev.afd.attention.kv.BlockHasher;
-import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.KvPools;
 import dev.afd.attention.scheduler.ScheduledSequence;
 import dev.afd.attention.scheduler.Scheduler;
 import dev.afd.attention.scheduler.SchedulerStats;
@@ -57,7 +57,7 @@ public final class Engine implements AutoCloseable {
     private final Drafter drafter;
     /** The tokens' bytes for structured output; null when the model has no usable tokenizer.json. */
     private final Vocabulary vocabulary;
-    private final BlockPool pool;
+    private final KvPools pools;
     private final Scheduler scheduler;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     /** Live requests by id. Added by {@link #submit} on any thread; removed only on the engine thread. */
@@ -121,13 +121,14 @@ public final class Engine implements AutoCloseable {
         this.options = options;
         this.observer = observer;
         this.drafter = options.speculative().enabled() ? options.speculative().drafter() : null;
-        // One pool layer per KV head of each model layer (KvLayout's slots), so GQA models page like MFA ones.
-        this.pool = BlockPool.fromMemory(options.kvMemoryBytes(), c.kvLayout().slots(), c.kvLayout().headDim(),
-                options.kvDtype(), options.blockSize());
+        // One pool layer per KV head of each model layer (KvLayout's slots), so GQA models page like MFA ones; a
+        // pool of their own for sliding-window layers' slots, whose blocks go back as they leave the window.
+        this.pools = KvPools.fromMemory(options.kvMemoryBytes(), c.kvLayout(), options.kvDtype(), options.blockSize(),
+                options.scheduler().maxRunningSequences(), options.scheduler().maxBatchedTokens());
         this.scheduler = options.prefixCaching()
-                ? new Scheduler(pool, options.scheduler(), new BlockHasher(c.fingerprint(), pool.dtype(),
-                        pool.blockSize()))
-                : new Scheduler(pool, options.scheduler());
+                ? new Scheduler(pools, options.scheduler(), new BlockHasher(c.fingerprint(), pools.dtype(),
+                        pools.blockSize()))
+                : new Scheduler(pools, options.scheduler());
         publishLoad();
         this.thread = Thread.ofPlatform().name("afd-engine").daemon().start(this::run);
     }
@@ -230,7 +231,7 @@ public final class Engine implements AutoCloseable {
         }
         failAll(message);
         publishLoad();
-        pool.close();
+        pools.close();
     }
 
     /** Runs queued commands; waits for one when there is nothing to schedule. */
@@ -392,7 +393,8 @@ public final class Engine implements AutoCloseable {
     private void publishLoad() {
         SchedulerStats s = scheduler.stats();
         load = new EngineLoad(s.waiting() + inbox.size(), s.running(), s.blocksUsed(), s.blocksFree(),
-                s.preemptions(), s.blocksCached(), s.prefixQueriedTokens(), s.prefixHitTokens(), s.evictions());
+                s.preemptions(), s.blocksCached(), s.prefixQueriedTokens(), s.prefixHitTokens(), s.evictions(),
+                s.kvGroups());
     }
 
     /**

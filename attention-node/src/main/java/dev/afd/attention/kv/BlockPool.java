@@ -37,7 +37,7 @@ public final class BlockPool implements AutoCloseable {
     public static final int DEFAULT_BLOCK_SIZE = 16;
     /** What {@link #allocate()} returns when every block is in use. */
     public static final int NO_BLOCK = -1;
-    private static final int MAX_BLOCKS = Integer.MAX_VALUE - 8;
+    static final int MAX_BLOCKS = Integer.MAX_VALUE - 8;
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment memory;

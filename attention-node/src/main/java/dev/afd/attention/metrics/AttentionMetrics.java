@@ -3,6 +3,7 @@ package dev.afd.attention.metrics;
 import dev.afd.attention.engine.EngineLoad;
 import dev.afd.attention.engine.RequestObserver;
 import dev.afd.attention.engine.RequestTimeline;
+import dev.afd.attention.kv.KvGroupUsage;
 import dev.afd.metrics.ProcessMeters;
 import dev.afd.metrics.Buckets;
 import dev.afd.proto.FfnExchangeStats;
@@ -115,6 +116,25 @@ public final class AttentionMetrics implements RequestObserver, AutoCloseable {
         gauge("afd_kv_cached_blocks", "KV blocks no sequence holds that keep a cached prefix", load,
                 l -> l.kvBlocksCached());
         counter("afd_kv_evictions", "Cached KV blocks evicted to make room", load, l -> l.kvEvictions());
+        // The groups are fixed at start-up: the load already names them.
+        for (KvGroupUsage u : load.get().kvGroups()) {
+            kvGroupGauge(u.group(), "used", load, KvGroupUsage::used);
+            kvGroupGauge(u.group(), "free", load, KvGroupUsage::free);
+            kvGroupGauge(u.group(), "cached", load, KvGroupUsage::cached);
+        }
+    }
+
+    /**
+     * {@code afd_kv_blocks{group, state}}: one KV group's blocks in one state (free counts the cached ones, as
+     * everywhere), so that a sliding-window group's flat use shows next to the full-attention group's growth.
+     */
+    private void kvGroupGauge(String group, String state, Supplier<EngineLoad> load,
+            ToDoubleFunction<KvGroupUsage> value) {
+        Gauge.builder("afd_kv_blocks", load, l -> l.get().kvGroups().stream().filter(u -> u.group().equals(group))
+                        .mapToDouble(value).sum())
+                .tags(model).tag("group", group).tag("state", state)
+                .description("KV blocks of one group (full attention, sliding window) by state; free includes cached")
+                .register(registry);
     }
 
     /** Publishes the exchange with the ffn-nodes, from one snapshot of its cumulative statistics per scrape. */

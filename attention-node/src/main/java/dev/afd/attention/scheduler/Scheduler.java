@@ -2,6 +2,9 @@ package dev.afd.attention.scheduler;
 
 import dev.afd.attention.kv.BlockHasher;
 import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.KvGroup;
+import dev.afd.attention.kv.KvGroupUsage;
+import dev.afd.attention.kv.KvPools;
 import dev.afd.attention.kv.PagedSequenceKv;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
@@ -12,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.stream.IntStream;
 
 /**
  * Continuous batching over a paged KV cache: decides, step by step, which sequences run and how many tokens each
@@ -36,19 +40,24 @@ import java.util.Objects;
  * Blocks nobody holds stay cached until {@link BlockPool#allocate()} needs them, so every count of blocks a sequence
  * could still get is of {@link BlockPool#available()} blocks, cached ones included.
  *
+ * <p>With sliding-window layers the KV memory is two groups of blocks ({@link KvPools}): a sequence's full-attention
+ * blocks cover every position it computed, its sliding ones only its window. After each step a sequence gives back the
+ * sliding blocks its next query cannot see ({@link PagedSequenceKv#slide}), so its sliding blocks stay flat past the
+ * window; every count of what fits is made per group, and a sequence fits only where every group has room.
+ *
  * <p>After the engine ran a step and sampled, it reports the tokens through {@link #complete}, then ends the
  * sequences it decides are done with {@link #finish}: when a sequence ends is the engine's decision (its decoder's),
  * never the scheduler's. The scheduler only queues sequences; the engine owns them and knows them by id.
  *
  * <p>Threading: not thread-safe; the engine thread alone calls every method, between steps, except
- * {@link #requireFits}, which reads only the pool's fixed size.
+ * {@link #requireFits}, which reads only the pools' fixed sizes and the configuration.
  */
 public final class Scheduler {
     private static final System.Logger LOG = System.getLogger(Scheduler.class.getName());
 
     private static final int[] NO_TOKENS = new int[0];
 
-    private final BlockPool pool;
+    private final KvPools pools;
     private final SchedulerConfig config;
     private final PrefixCache prefixCache;
     private final Deque<ScheduledSequence> waiting = new ArrayDeque<>();
@@ -58,18 +67,28 @@ public final class Scheduler {
     /** The step handed out and not yet completed or cancelled. */
     private Step pending;
 
-    /** A scheduler without prefix caching. */
+    /** A scheduler without prefix caching over one pool (a single full-attention group). */
     public Scheduler(BlockPool pool, SchedulerConfig config) {
-        this(pool, config, PrefixCache.off(pool));
+        this(KvPools.single(pool), config);
+    }
+
+    /** A scheduler with prefix caching over one pool (a single full-attention group). */
+    public Scheduler(BlockPool pool, SchedulerConfig config, BlockHasher hasher) {
+        this(KvPools.single(pool), config, hasher);
+    }
+
+    /** A scheduler without prefix caching. */
+    public Scheduler(KvPools pools, SchedulerConfig config) {
+        this(pools, config, PrefixCache.off(pools));
     }
 
     /** A scheduler whose sequences share cached prefix blocks, found by {@code hasher}'s block hashes. */
-    public Scheduler(BlockPool pool, SchedulerConfig config, BlockHasher hasher) {
-        this(pool, config, PrefixCache.on(pool, hasher));
+    public Scheduler(KvPools pools, SchedulerConfig config, BlockHasher hasher) {
+        this(pools, config, PrefixCache.on(pools, hasher));
     }
 
-    private Scheduler(BlockPool pool, SchedulerConfig config, PrefixCache prefixCache) {
-        this.pool = pool;
+    private Scheduler(KvPools pools, SchedulerConfig config, PrefixCache prefixCache) {
+        this.pools = pools;
         this.config = config;
         this.prefixCache = prefixCache;
     }
@@ -95,7 +114,7 @@ public final class Scheduler {
     public ScheduledSequence add(String id, int[] prompt, int maxTokens, boolean promptRows) {
         Objects.requireNonNull(id, "id");
         requireFits(id, prompt.length, maxTokens);
-        ScheduledSequence s = new ScheduledSequence(id, prompt, maxTokens, new PagedSequenceKv(pool),
+        ScheduledSequence s = new ScheduledSequence(id, prompt, maxTokens, new PagedSequenceKv(pools),
                 prefixCache.hasher(), promptRows);
         waiting.addLast(s);
         return s;
@@ -103,9 +122,11 @@ public final class Scheduler {
 
     /**
      * The admission check: whether a request could ever run here, alone with the whole pool. The engine calls it on
-     * the submitting thread, to refuse at once; {@link #add} calls it again. Safe from any thread.
+     * the submitting thread, to refuse at once; {@link #add} calls it again. Safe from any thread. In a sliding group a
+     * sequence holds at most its window and a step's chunk ({@link KvGroup#blocksNeeded}).
      *
-     * @throws IllegalArgumentException for an empty prompt, {@code maxTokens < 1}, or more KV blocks than the pool
+     * @throws IllegalArgumentException for an empty prompt, {@code maxTokens < 1}, or more KV blocks than a group's
+     *     pool
      */
     public void requireFits(String id, int promptLength, int maxTokens) {
         if (promptLength == 0) {
@@ -116,12 +137,17 @@ public final class Scheduler {
         }
         // The last generated token is returned, never fed: it needs no position.
         long positions = (long) promptLength + maxTokens - 1;
-        long needed = (positions + pool.blockSize() - 1) / pool.blockSize();
-        if (needed > pool.total()) {
-            throw new IllegalArgumentException("request " + id + " can never fit: its prompt (" + promptLength
-                    + " tokens) plus max_tokens (" + maxTokens + ") needs " + needed + " KV blocks of "
-                    + pool.blockSize() + " positions, but the whole pool holds " + pool.total()
-                    + "; lower max_tokens or the prompt, or give the node more KV memory (--kv-memory-mb)");
+        for (int g = 0; g < pools.size(); g++) {
+            KvGroup group = pools.group(g);
+            long needed = group.blocksNeeded(positions, config.maxBatchedTokens(), pools.blockSize());
+            int total = pools.pool(g).total();
+            if (needed > total) {
+                throw new IllegalArgumentException("request " + id + " can never fit: its prompt (" + promptLength
+                        + " tokens) plus max_tokens (" + maxTokens + ") needs " + needed + " KV blocks of "
+                        + pools.blockSize() + " positions" + (pools.size() > 1 ? " in the " + group.name()
+                        + "-attention group" : "") + ", but the whole pool holds " + total
+                        + "; lower max_tokens or the prompt, or give the node more KV memory (--kv-memory-mb)");
+            }
         }
     }
 
@@ -190,9 +216,12 @@ public final class Scheduler {
         return chunk;
     }
 
-    /** Positions {@code s} could write beyond its computed ones with the blocks it holds plus every free block. */
+    /**
+     * Positions {@code s} could write beyond its computed ones with the blocks it holds plus every free block, in the
+     * group with the least room.
+     */
     private int room(ScheduledSequence s) {
-        return s.kv().capacity() + pool.available() * pool.blockSize() - s.computed();
+        return (int) Math.min(Integer.MAX_VALUE, s.kv().reachable() - s.computed());
     }
 
     /**
@@ -219,7 +248,7 @@ public final class Scheduler {
         waiting.addFirst(victim);
         preemptions++;
         LOG.log(Level.DEBUG, () -> "preempted " + victim.id() + " (" + victim.totalTokens() + " tokens to recompute;"
-                + " " + pool.available() + " of " + pool.total() + " KV blocks free)");
+                + " " + usage() + ")");
     }
 
     /**
@@ -289,6 +318,8 @@ public final class Scheduler {
             }
             // After appending: accepted drafts are computed positions whose tokens are only now the sequence's.
             prefixCache.commit(s);
+            // After registering: a sliding group's blocks that leave the window stay cached for later hits.
+            s.kv().slide(s.computed());
         }
     }
 
@@ -377,12 +408,20 @@ public final class Scheduler {
     }
 
     public SchedulerStats stats() {
-        return new SchedulerStats(waiting.size(), running.size(), pool.used(), pool.available(), pool.cached(),
-                preemptions, prefixCache.queriedTokens(), prefixCache.hitTokens(), pool.evictions());
+        List<KvGroupUsage> groups = usage();
+        long evictions = IntStream.range(0, pools.size()).mapToLong(g -> pools.pool(g).evictions()).sum();
+        return new SchedulerStats(waiting.size(), running.size(), groups.stream().mapToInt(KvGroupUsage::used).sum(),
+                groups.stream().mapToInt(KvGroupUsage::free).sum(),
+                groups.stream().mapToInt(KvGroupUsage::cached).sum(), preemptions, prefixCache.queriedTokens(),
+                prefixCache.hitTokens(), evictions, groups);
     }
 
-    public BlockPool pool() {
-        return pool;
+    private List<KvGroupUsage> usage() {
+        return IntStream.range(0, pools.size()).mapToObj(g -> KvGroupUsage.of(pools, g)).toList();
+    }
+
+    public KvPools pools() {
+        return pools;
     }
 
     /** The step under construction: its entries by sequence, and the token budget left. */

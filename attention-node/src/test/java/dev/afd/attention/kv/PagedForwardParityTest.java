@@ -28,7 +28,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The forward pass reads the paged cache exactly as it reads the contiguous one: logits must be bit-identical.
+ * The forward pass reads the paged cache exactly as it reads the contiguous one: logits must be bit-identical. The
+ * paged cache has a pool per KV group ({@link KvPools#groupsOf}) and gives back, after every step, the sliding-window
+ * blocks the next query cannot see, as the scheduler does: a read of a block given back would fail, and one that
+ * mattered would change the logits.
  *
  * <p>The two caches run the same step back to back, after a warm-up pass: the JIT may compile the vector kernels'
  * lane reductions into a different summation order than the interpreter uses, so only runs under the same compiled
@@ -74,7 +77,7 @@ class PagedForwardParityTest {
 
     /**
      * Sequence A (37 tokens) prefills in chunks of 16 while B (5 tokens) prefills at once, then both decode greedily.
-     * Paged caches get their blocks before each step, as the scheduler does.
+     * Paged caches get their blocks before each step and slide after it, as the scheduler does.
      */
     private static void run(CausalLm model, DType dtype, boolean compare) {
         ModelConfig c = model.config();
@@ -82,11 +85,13 @@ class PagedForwardParityTest {
         int headDim = c.kvLayout().headDim();
         SplittableRandom random = new SplittableRandom(7);
         int[][] prompts = {random.ints(37, 0, c.vocabSize()).toArray(), random.ints(5, 0, c.vocabSize()).toArray()};
-        try (BlockPool pool = new BlockPool(16, slots, headDim, dtype, 4);
+        List<KvGroup> groups = KvPools.groupsOf(c.kvLayout());
+        try (KvPools pools = new KvPools(groups, groups.stream()
+                        .map(g -> new BlockPool(16, g.slots().length, headDim, dtype, 4)).toList());
                 SequenceKvCache contiguousA = new SequenceKvCache(slots, headDim, dtype, 4);
                 SequenceKvCache contiguousB = new SequenceKvCache(slots, headDim, dtype, 4)) {
             SequenceKv[] contiguous = {contiguousA, contiguousB};
-            PagedSequenceKv[] paged = {new PagedSequenceKv(pool), new PagedSequenceKv(pool)};
+            PagedSequenceKv[] paged = {new PagedSequenceKv(pools), new PagedSequenceKv(pools)};
             int[] cached = new int[2];
             int[] next = new int[2];
             for (int step = 0; step < STEPS; step++) {
@@ -119,11 +124,18 @@ class PagedForwardParityTest {
                         }
                         next[s] = argmax(expected[s]);
                     }
+                    paged[s].slide(cached[s]);
                 }
+            }
+            for (int g = 0; g < groups.size(); g++) {
+                assertThat(paged[0].table(g).firstHeld()).as("%s blocks given back", groups.get(g).name())
+                        .isEqualTo(groups.get(g).sliding() ? (cached[0] + 1 - groups.get(g).window()) / 4 : 0);
             }
             paged[0].release();
             paged[1].release();
-            assertThat(pool.used()).isZero();
+            for (int g = 0; g < groups.size(); g++) {
+                assertThat(pools.pool(g).used()).isZero();
+            }
         }
     }
 

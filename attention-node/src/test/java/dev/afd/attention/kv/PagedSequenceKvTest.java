@@ -27,7 +27,7 @@ class PagedSequenceKvTest {
             // stale bytes.
             PagedSequenceKv other = new PagedSequenceKv(pool);
             other.ensureCapacity(8 * BLOCK);
-            for (int b : other.blocks()) {
+            for (int b : other.table(0).blocks()) {
                 pool.keys(0, b).fill((byte) 0x5A);
             }
             other.release();
@@ -50,7 +50,7 @@ class PagedSequenceKvTest {
                     expected.write(l, pos, k, 0, v, 0);
                 }
             }
-            int[] table = paged.blocks();
+            int[] table = paged.table(0).blocks();
             assertThat(table[1] - table[0]).as("the table is scattered over the pool").isNotEqualTo(1);
             for (int l = 0; l < LAYERS; l++) {
                 KvView actual = paged.layer(l);
@@ -75,20 +75,20 @@ class PagedSequenceKvTest {
             PagedSequenceKv a = new PagedSequenceKv(pool);
             PagedSequenceKv b = new PagedSequenceKv(pool);
             assertThat(a.ensureCapacity(3 * BLOCK - 1)).isTrue();
-            assertThat(a.blocks()).hasSize(3);
+            assertThat(a.table(0).blocks()).hasSize(3);
             assertThat(a.capacity()).isEqualTo(3 * BLOCK);
             assertThat(a.ensureCapacity(3 * BLOCK)).as("already covered").isTrue();
             assertThat(pool.free()).isEqualTo(2);
 
             assertThat(b.ensureCapacity(2 * BLOCK + 1)).isFalse();
-            assertThat(b.blocks()).isEmpty();
+            assertThat(b.table(0).blocks()).isEmpty();
             assertThat(pool.free()).as("nothing partial was taken").isEqualTo(2);
             assertThat(b.ensureCapacity(2 * BLOCK)).isTrue();
             assertThat(pool.free()).isZero();
 
             a.release();
             a.release();
-            assertThat(a.blocks()).isEmpty();
+            assertThat(a.table(0).blocks()).isEmpty();
             assertThat(pool.free()).isEqualTo(3);
             b.release();
             assertThat(pool.used()).isZero();

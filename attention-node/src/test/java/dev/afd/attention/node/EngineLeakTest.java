@@ -24,10 +24,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * 1,000 random requests with random aborts through the real engine (prefix caching on, its default; with and
- * without speculative decoding) leave no KV block held: every block ends free or cached.
+ * without speculative decoding; on Step-3.5, whose sliding-window blocks are given back as sequences run) leave no KV
+ * block held: every block of every KV group ends free or cached.
  */
 class EngineLeakTest {
     private static final int BLOCKS = 80;
@@ -37,7 +40,7 @@ class EngineLeakTest {
 
     @Test
     void noKvBlockLeaksAfterAThousandRandomRequestsWithRandomAborts() throws Exception {
-        EngineLoad load = run(new int[0][], SpeculativeConfig.off(), BLOCKS / 2);
+        EngineLoad load = run(ModelPreset.TINY, new int[0][], SpeculativeConfig.off(), BLOCKS / 2);
         assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
     }
 
@@ -52,7 +55,7 @@ class EngineLeakTest {
             int[] motif = random.ints(random.nextInt(2, 6), 0, 512).toArray();
             return IntStream.range(0, 8).flatMap(r -> IntStream.of(motif)).toArray();
         }).toArray(int[][]::new);
-        EngineLoad load = run(prefixes, SpeculativeConfig.ngram(3), BLOCKS / 2);
+        EngineLoad load = run(ModelPreset.TINY, prefixes, SpeculativeConfig.ngram(3), BLOCKS / 2);
         assertThat(load.preemptions()).as("the pool is small enough to force preemption").isPositive();
     }
 
@@ -60,25 +63,27 @@ class EngineLeakTest {
      * Half the prompts start with one of a few shared prefixes: blocks are shared, found cached after their holders
      * ended, and evicted when the pool runs short.
      */
-    @Test
-    void sharedPrefixesAreHitAndEvictedAndLeaveNoBlockHeld() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = ModelPreset.class, names = {"TINY", "STEP3P5_TINY"})
+    void sharedPrefixesAreHitAndEvictedAndLeaveNoBlockHeld(ModelPreset preset) throws Exception {
         SplittableRandom random = new SplittableRandom(11);
         int[][] prefixes = IntStream.range(0, 5).mapToObj(p -> random.ints(random.nextInt(16, 60), 0, 512)
                 .toArray()).toArray(int[][]::new);
-        EngineLoad load = run(prefixes, SpeculativeConfig.off(), BLOCKS);
+        EngineLoad load = run(preset, prefixes, SpeculativeConfig.off(), BLOCKS);
         assertThat(load.prefixHitTokens()).as("prompt tokens found cached").isPositive();
         assertThat(load.kvEvictions()).as("the pool is small enough to evict cached blocks").isPositive();
         assertThat(load.kvBlocksCached()).as("cached blocks are among the free ones").isPositive();
     }
 
     /**
-     * Runs the requests (half of them after one of {@code prefixes}, when there are any) on a pool of {@code blocks};
-     * the load once idle.
+     * Runs the requests (half of them after one of {@code prefixes}, when there are any) on {@code blocks} blocks
+     * per KV group; the load once idle.
      */
-    private EngineLoad run(int[][] prefixes, SpeculativeConfig speculative, int blocks) throws Exception {
-        ModelGenerator.generate(ModelPreset.TINY.config(false), ModelGenerator.Options.defaults(), dir);
+    private EngineLoad run(ModelPreset preset, int[][] prefixes, SpeculativeConfig speculative, int blocks)
+            throws Exception {
+        ModelGenerator.generate(preset.config(false), ModelGenerator.Options.defaults(), dir);
         // Half of BLOCKS holds about 20 short sequences at once, so the scheduler preempts however fast it runs.
-        long kvBytes = blocks * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
+        long kvBytes = SpeculativeDecodingTest.kvBytes(preset.config(false), blocks);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
                 new SchedulerConfig(256, 64), 2, true, speculative);
         SplittableRandom random = new SplittableRandom(5);
@@ -119,8 +124,10 @@ class EngineLeakTest {
             assertThat(load.kvBlocksUsed()).isZero();
             assertThat(load.running()).isZero();
             assertThat(load.waiting()).isZero();
-            assertThat(load.kvBlocksFree()).isEqualTo(blocks);
-            assertThat(load.kvBlocksCached()).isLessThanOrEqualTo(blocks);
+            assertThat(load.kvGroups()).allSatisfy(g -> {
+                assertThat(g.free()).isEqualTo(g.total()).isEqualTo(blocks);
+                assertThat(g.cached()).isLessThanOrEqualTo(blocks);
+            });
             return load;
         }
     }

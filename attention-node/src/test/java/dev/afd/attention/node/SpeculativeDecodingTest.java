@@ -7,11 +7,16 @@ import dev.afd.attention.engine.CollectingSink;
 import dev.afd.attention.engine.EngineLoad;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.KvPools;
 import dev.afd.attention.scheduler.SchedulerConfig;
 import dev.afd.attention.spec.SpeculativeConfig;
+import dev.afd.model.family.KvLayout;
+import dev.afd.model.family.ModelConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generator.GeneratedCheckpoint;
+import dev.afd.model.generator.ModelPreset;
+import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.sampling.LogitControls;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.model.tensor.DType;
@@ -23,34 +28,39 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Speculative decoding with n-gram drafts gives, request for request, exactly the tokens, log-probabilities and
  * finish reasons of plain decoding: greedy ones, and seeded sampled ones too (a deterministic draft takes the draw a
  * plain token would). Prompts repeat a motif, so drafts are proposed and many accepted; stop ids are tokens the plain
  * run emits mid-way, max_tokens cut runs short, and the KV pool is small enough that sequences are preempted with
- * drafts pending. Every block is back at the end.
+ * drafts pending. Every block is back at the end. On Step-3.5 (sliding window 16) both KV groups roll back rejected
+ * drafts and the sliding one gives back what leaves the window.
  */
 class SpeculativeDecodingTest {
     private static final int REQUESTS = 40;
     private static final int BLOCKS = 20;
 
     @RegisterExtension
-    static final GeneratedCheckpoint model = GeneratedCheckpoint.tiny();
+    static final GeneratedCheckpoint models = GeneratedCheckpoint.of(ModelPreset.TINY, ModelPreset.STEP3P5_TINY);
 
-    @Test
-    void ngramDraftsGiveExactlyThePlainTokensWithPreemptionsStopIdsAndMaxTokens() throws Exception {
-        List<GenerationRequest> free = requests(new SplittableRandom(3));
+    @ParameterizedTest
+    @EnumSource(value = ModelPreset.class, names = {"TINY", "STEP3P5_TINY"})
+    void ngramDraftsGiveExactlyThePlainTokensWithPreemptionsStopIdsAndMaxTokens(ModelPreset preset)
+            throws Exception {
+        Checkpoint checkpoint = models.checkpoint(preset);
+        List<GenerationRequest> free = requests(checkpoint, new SplittableRandom(3));
         List<GenerationResult> unstopped = new ArrayList<>();
-        run(SpeculativeConfig.off(), free, unstopped);
+        run(checkpoint, SpeculativeConfig.off(), free, unstopped);
         List<GenerationRequest> requests = withStopIds(free, unstopped, new SplittableRandom(4));
 
         List<GenerationResult> plain = new ArrayList<>();
-        run(SpeculativeConfig.off(), requests, plain);
+        run(checkpoint, SpeculativeConfig.off(), requests, plain);
         List<GenerationResult> speculative = new ArrayList<>();
-        Run spec = run(SpeculativeConfig.ngram(3), requests, speculative);
+        Run spec = run(checkpoint, SpeculativeConfig.ngram(3), requests, speculative);
 
         for (int i = 0; i < requests.size(); i++) {
             GenerationResult expected = plain.get(i);
@@ -72,18 +82,28 @@ class SpeculativeDecodingTest {
                 .as("the first position's acceptances").isPositive();
         assertThat(spec.load.preemptions()).as("the pool is small enough to preempt").isPositive();
         assertThat(spec.load.kvBlocksUsed()).isZero();
-        assertThat(spec.load.kvBlocksFree()).isEqualTo(BLOCKS);
+        assertThat(spec.load.kvGroups()).allSatisfy(g -> assertThat(g.free()).isEqualTo(g.total()).isEqualTo(BLOCKS));
+    }
+
+    /**
+     * KV memory for {@code blocks} blocks in every KV group of {@code config}: {@link KvPools} splits it into exactly
+     * that many per group while the sliding group's cap for the running sequences is higher.
+     */
+    static long kvBytes(ModelConfig config, int blocks) {
+        KvLayout layout = config.kvLayout();
+        return blocks * KvPools.groupsOf(layout).stream().mapToLong(g -> BlockPool.bytesPerBlock(g.slots().length,
+                layout.headDim(), DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE)).sum();
     }
 
     private record Run(EngineLoad load, String metrics) {}
 
     /** Every request submitted at once to a fresh node; results in request order. */
-    private static Run run(SpeculativeConfig speculative, List<GenerationRequest> requests,
+    private static Run run(Checkpoint checkpoint, SpeculativeConfig speculative, List<GenerationRequest> requests,
             List<GenerationResult> results) throws Exception {
-        long kvBytes = BLOCKS * BlockPool.bytesPerBlock(4, 16, DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE);
+        long kvBytes = kvBytes(checkpoint.config(), BLOCKS);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
                 new SchedulerConfig(64, 16), 2, true, speculative);
-        try (AttentionNode node = AttentionNode.inProcess(model.checkpoint(), 2, AttentionNode.Wire.exact(), options)) {
+        try (AttentionNode node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(), options)) {
             List<CollectingSink> sinks = new ArrayList<>();
             for (int i = 0; i < requests.size(); i++) {
                 CollectingSink sink = new CollectingSink();
@@ -101,8 +121,8 @@ class SpeculativeDecodingTest {
      * Prompts that repeat a motif of 2-6 tokens 3-8 times (then up to 3 tokens of their own); greedy, greedy with a
      * frequency penalty, and seeded sampling with top-p and top-logprobs; 1-40 tokens.
      */
-    private static List<GenerationRequest> requests(SplittableRandom random) {
-        int vocab = model.checkpoint().config().vocabSize();
+    private static List<GenerationRequest> requests(Checkpoint checkpoint, SplittableRandom random) {
+        int vocab = checkpoint.config().vocabSize();
         List<GenerationRequest> out = new ArrayList<>();
         for (int i = 0; i < REQUESTS; i++) {
             int[] motif = random.ints(random.nextInt(2, 7), 0, vocab).toArray();

@@ -3,6 +3,8 @@ package dev.afd.attention.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.BlockTable;
+import dev.afd.attention.kv.KvGroup;
 import dev.afd.attention.kv.PagedSequenceKv;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,7 +18,9 @@ import java.util.Map;
  * of the whole prefix read back through the block table. A scheduler that skips, repeats or reorders a token, or
  * hands a sequence a block holding someone else's tokens (a wrong cache hit, a block reused while held), changes
  * every later prediction, so comparing generated tokens with {@link #expected} checks what it fed and what it
- * shared. Writing into a block another sequence also holds fails at once.
+ * shared. Writing into a block another sequence also holds fails at once. With a sliding-window group (the first
+ * group must attend to every position), each read of a position the window still sees checks that the sliding group's
+ * block holds the same token, and reading a block the sequence gave back fails.
  */
 final class FakeModel {
     static final int VOCAB = 1000;
@@ -36,17 +40,12 @@ final class FakeModel {
         for (int i = 0; i < emitted.length; i++) {
             Step.Entry e = step.entries().get(i);
             PagedSequenceKv kv = e.sequence().kv();
-            BlockPool pool = kv.pool();
-            int size = pool.blockSize();
-            Map<Integer, int[]> contents = blocks.computeIfAbsent(pool, p -> new HashMap<>());
             assertThat(kv.capacity()).as("blocks of %s", e.sequence().id())
                     .isGreaterThanOrEqualTo(e.start() + e.tokens().length);
-            for (int t = 0; t < e.tokens().length; t++) {
-                int p = e.start() + t;
-                int block = kv.block(p / size);
-                assertThat(pool.references(block)).as("%s writes position %d into a block nobody else holds",
-                        e.sequence().id(), p).isEqualTo(1);
-                contents.computeIfAbsent(block, b -> new int[size])[p % size] = e.tokens()[t];
+            for (int g = 0; g < kv.pools().size(); g++) {
+                for (int t = 0; t < e.tokens().length; t++) {
+                    write(kv.table(g), e.sequence().id(), e.start() + t, e.tokens()[t]);
+                }
             }
             List<Integer> out = new ArrayList<>();
             if (e.wantLogits()) {
@@ -54,7 +53,7 @@ final class FakeModel {
                 int last = e.start() + e.tokens().length - drafts.length - 1;
                 List<Integer> prefix = new ArrayList<>();
                 for (int p = 0; p <= last; p++) {
-                    prefix.add(contents.get(kv.block(p / size))[p % size]);
+                    prefix.add(read(kv, p, last));
                 }
                 for (int d = 0; ; d++) {
                     int t = next(prefix);
@@ -62,12 +61,42 @@ final class FakeModel {
                     if (d == drafts.length || t != drafts[d] || t == EOS) {
                         break;
                     }
-                    prefix.add(contents.get(kv.block((last + d + 1) / size))[(last + d + 1) % size]);
+                    prefix.add(read(kv, last + d + 1, last + d + 1));
                 }
             }
             emitted[i] = out.stream().mapToInt(Integer::intValue).toArray();
         }
         return emitted;
+    }
+
+    private void write(BlockTable table, String id, int position, int token) {
+        int size = table.pool().blockSize();
+        int block = table.block(position / size);
+        assertThat(table.pool().references(block)).as("%s writes position %d into a block nobody else holds", id,
+                position).isEqualTo(1);
+        blocks.computeIfAbsent(table.pool(), p -> new HashMap<>()).computeIfAbsent(block, b -> new int[size])
+                [position % size] = token;
+    }
+
+    /**
+     * The token at {@code position} as the first (full-attention) group holds it; a sliding group must hold the same
+     * token wherever a query at {@code query} sees it.
+     */
+    private int read(PagedSequenceKv kv, int position, int query) {
+        int token = tokenAt(kv.table(0), position);
+        for (int g = 1; g < kv.pools().size(); g++) {
+            KvGroup group = kv.pools().group(g);
+            if (position >= query + 1 - group.window()) {
+                assertThat(tokenAt(kv.table(g), position)).as("%s group, position %d", group.name(), position)
+                        .isEqualTo(token);
+            }
+        }
+        return token;
+    }
+
+    private int tokenAt(BlockTable table, int position) {
+        int size = table.pool().blockSize();
+        return blocks.get(table.pool()).get(table.block(position / size))[position % size];
     }
 
     static int next(List<Integer> prefix) {

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.afd.attention.kv.BlockHasher;
 import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.BlockTable;
+import dev.afd.attention.kv.KvGroup;
+import dev.afd.attention.kv.KvPools;
 import dev.afd.model.tensor.DType;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,16 +26,22 @@ import org.junit.jupiter.params.provider.CsvSource;
  * one of a few shared prefixes, so with prefix caching sequences share blocks, find them cached after their holders
  * finished, and lose them to eviction; the fake model reads every token back through the block tables. With drafts,
  * decoding sequences verify random proposals (some right, some not): a rejected draft's position must never reach
- * another sequence through the prefix cache, nor a later prediction of its own sequence.
+ * another sequence through the prefix cache, nor a later prediction of its own sequence. With a sliding-window group,
+ * each sequence holds exactly the sliding blocks its next query can see, every read through them is checked against
+ * the full group, and prefix hits take only what the window needs.
  */
 class SchedulerRandomizedTest {
     private static final int REQUESTS = 1_000;
     private static final int BUDGET = 256;
     private static final int MAX_RUNNING = 24;
 
-    @ParameterizedTest(name = "prefix caching {0}, drafts {1}")
-    @CsvSource({"false, false", "true, false", "false, true", "true, true"})
-    void randomTrafficLeavesNoSequenceAndNoBlockBehind(boolean prefixCaching, boolean drafts) {
+    /** The sliding group's window when there is one: not a multiple of the block size. */
+    private static final int WINDOW = 40;
+
+    @ParameterizedTest(name = "prefix caching {0}, drafts {1}, sliding window {2}")
+    @CsvSource({"false, false, false", "true, false, false", "false, true, false", "true, true, false",
+            "false, false, true", "true, false, true", "false, true, true", "true, true, true"})
+    void randomTrafficLeavesNoSequenceAndNoBlockBehind(boolean prefixCaching, boolean drafts, boolean sliding) {
         SplittableRandom random = new SplittableRandom(2024);
         int[][] prefixes = IntStream.range(0, 6)
                 .mapToObj(i -> random.ints(random.nextInt(1, 200), 1, FakeModel.VOCAB).toArray())
@@ -45,11 +54,11 @@ class SchedulerRandomizedTest {
         int aborted = 0;
         long draftTokens = 0;
         long accepted = 0;
-        try (BlockPool pool = new BlockPool(48, 2, 4, DType.BF16, 16)) {
+        try (KvPools pools = pools(sliding)) {
             SchedulerConfig config = new SchedulerConfig(BUDGET, MAX_RUNNING);
             Scheduler scheduler = prefixCaching
-                    ? new Scheduler(pool, config, new BlockHasher("fake", DType.BF16, 16))
-                    : new Scheduler(pool, config);
+                    ? new Scheduler(pools, config, new BlockHasher("fake", DType.BF16, 16))
+                    : new Scheduler(pools, config);
             for (int iteration = 0; added < REQUESTS || scheduler.hasWork(); iteration++) {
                 assertThat(iteration).as("iterations").isLessThan(200_000);
                 for (int n = random.nextInt(4); n > 0 && added < REQUESTS; n--) {
@@ -102,9 +111,13 @@ class SchedulerRandomizedTest {
             assertThat(stats.waiting()).isZero();
             assertThat(stats.running()).isZero();
             assertThat(stats.blocksUsed()).isZero();
+            BlockPool pool = pools.pool(0);
+            assertThat(stats.kvGroups()).allSatisfy(g -> {
+                assertThat(g.used()).isZero();
+                assertThat(g.free()).isEqualTo(g.total());
+            });
             assertThat(pool.used()).isZero();
             assertThat(pool.free() + pool.cached()).isEqualTo(pool.total());
-            assertThat(stats.blocksFree()).isEqualTo(pool.total());
             assertThat(stats.preemptions()).as("the pool is small enough to force preemptions").isPositive();
             if (drafts) {
                 assertThat(accepted).as("drafts accepted").isPositive();
@@ -116,9 +129,10 @@ class SchedulerRandomizedTest {
                 assertThat(stats.prefixHitTokens()).as("tokens found cached").isPositive();
                 assertThat(stats.prefixQueriedTokens()).isGreaterThan(stats.prefixHitTokens());
                 assertThat(stats.evictions()).as("the pool is small enough to evict").isPositive();
-                assertThat(pool.cached()).isEqualTo(stats.blocksCached()).isPositive();
+                assertThat(pool.cached()).isPositive();
             } else {
-                assertThat(pool.free()).isEqualTo(pool.total());
+                assertThat(stats.blocksFree()).isEqualTo(stats.kvGroups().stream().mapToInt(g -> g.total()).sum());
+                assertThat(stats.blocksCached()).isZero();
                 assertThat(stats.prefixQueriedTokens()).isZero();
             }
         }
@@ -140,6 +154,20 @@ class SchedulerRandomizedTest {
                     : random.nextInt(1, FakeModel.VOCAB);
         }
         return drafts;
+    }
+
+    /**
+     * 48 blocks of a full-attention slot; with {@code sliding}, also 24 of a sliding one, room for one sequence's
+     * window and a whole step's chunk ({@link KvGroup#blocksNeeded}: 20).
+     */
+    private static KvPools pools(boolean sliding) {
+        BlockPool full = new BlockPool(48, 1, 4, DType.BF16, 16);
+        if (!sliding) {
+            return KvPools.single(full);
+        }
+        return new KvPools(List.of(new KvGroup(KvGroup.FULL, new int[] {0}, 0),
+                new KvGroup(KvGroup.SLIDING, new int[] {1}, WINDOW)),
+                List.of(full, new BlockPool(24, 1, 4, DType.BF16, 16)));
     }
 
     /** One of the shared prefixes and a suffix of its own, or (half the time) a prompt of its own. */
@@ -166,20 +194,28 @@ class SchedulerRandomizedTest {
             assertThat(e.start()).isEqualTo(s.computed());
             assertThat(e.wantLogits()).isEqualTo(e.start() + e.tokens().length - e.drafts() == s.totalTokens());
         }
-        Set<Integer> held = new HashSet<>();
-        for (ScheduledSequence s : running) {
-            assertThat(s.state()).isEqualTo(SequenceState.RUNNING);
-            for (int block : s.kv().blocks()) {
-                held.add(block);
+        KvPools pools = scheduler.pools();
+        for (int g = 0; g < pools.size(); g++) {
+            KvGroup group = pools.group(g);
+            Set<Integer> held = new HashSet<>();
+            for (ScheduledSequence s : running) {
+                assertThat(s.state()).isEqualTo(SequenceState.RUNNING);
+                BlockTable table = s.kv().table(g);
+                assertThat(table.count()).isEqualTo(s.kv().blockCount());
+                assertThat(table.firstHeld()).as("%s holds the %s blocks its next query sees", s.id(), group.name())
+                        .isEqualTo(group.firstVisibleBlock(s.computed(), 16));
+                for (int block : table.blocks()) {
+                    held.add(block);
+                }
             }
+            for (ScheduledSequence s : scheduler.waiting()) {
+                assertThat(s.state()).isEqualTo(SequenceState.WAITING);
+                assertThat(s.kv().table(g).blocks()).as("%s waits without blocks", s.id()).isEmpty();
+                assertThat(s.computed()).isZero();
+            }
+            BlockPool pool = pools.pool(g);
+            assertThat(held).as("%s blocks held by running sequences", group.name()).hasSize(pool.used());
+            assertThat(pool.used() + pool.cached() + pool.free()).isEqualTo(pool.total());
         }
-        for (ScheduledSequence s : scheduler.waiting()) {
-            assertThat(s.state()).isEqualTo(SequenceState.WAITING);
-            assertThat(s.kv().blocks()).as("%s waits without blocks", s.id()).isEmpty();
-            assertThat(s.computed()).isZero();
-        }
-        BlockPool pool = scheduler.pool();
-        assertThat(held).as("blocks held by running sequences").hasSize(pool.used());
-        assertThat(pool.used() + pool.cached() + pool.free()).isEqualTo(pool.total());
     }
 }

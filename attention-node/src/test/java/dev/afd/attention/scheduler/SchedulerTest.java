@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.afd.attention.kv.BlockPool;
+import dev.afd.attention.kv.KvGroup;
+import dev.afd.attention.kv.KvGroupUsage;
 import dev.afd.model.tensor.DType;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,7 +68,7 @@ class SchedulerTest {
             assertThat(i).as("steps before the scheduler drains").isLessThan(10_000);
             assertThat(step(scheduler).isEmpty()).as("a step with work waiting").isFalse();
         }
-        assertThat(scheduler.pool().used()).isZero();
+        assertThat(scheduler.pools().pool(0).used()).isZero();
     }
 
     @Test
@@ -89,7 +91,7 @@ class SchedulerTest {
             assertThat(scheduler.stats().running()).isLessThanOrEqualTo(4);
         }
         assertThat(steps).isGreaterThan(12);
-        assertThat(scheduler.pool().used()).isZero();
+        assertThat(scheduler.pools().pool(0).used()).isZero();
     }
 
     @Test
@@ -172,7 +174,7 @@ class SchedulerTest {
         assertThat(b.state()).isEqualTo(SequenceState.WAITING);
         assertThat(scheduler.waiting()).first().isSameAs(b);
         assertThat(b.computed()).isZero();
-        assertThat(b.kv().blocks()).isEmpty();
+        assertThat(b.kv().table(0).blocks()).isEmpty();
         assertThat(b.generatedCount()).as("generated tokens are kept").isEqualTo(3);
         assertThat(b.preemptions()).isEqualTo(1);
 
@@ -199,7 +201,8 @@ class SchedulerTest {
         ScheduledSequence b = add(scheduler, "b", 5, 20);
         ScheduledSequence c = add(scheduler, "c", 5, 20);
         step(scheduler);
-        assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(1, 2, 5, 11, 0, 0, 0, 0, 0));
+        assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(1, 2, 5, 11, 0, 0, 0, 0, 0,
+                List.of(new KvGroupUsage(KvGroup.FULL, 5, 11, 0, 16))));
 
         assertThat(scheduler.abort(a)).isTrue();
         assertThat(a.state()).isEqualTo(SequenceState.ABORTED);
@@ -207,7 +210,8 @@ class SchedulerTest {
         assertThat(scheduler.abort(a)).as("already gone").isFalse();
         assertThat(scheduler.abort(c)).isTrue();
         assertThat(c.state()).isEqualTo(SequenceState.ABORTED);
-        assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(0, 1, 2, 14, 0, 0, 0, 0, 0));
+        assertThat(scheduler.stats()).isEqualTo(new SchedulerStats(0, 1, 2, 14, 0, 0, 0, 0, 0,
+                List.of(new KvGroupUsage(KvGroup.FULL, 2, 14, 0, 16))));
 
         // Aborted while its step runs: the step completes without it.
         Step inFlight = scheduler.schedule();
@@ -217,7 +221,7 @@ class SchedulerTest {
         scheduler.complete(inFlight, sampled);
         assertThat(b.generatedCount()).isEqualTo(1);
         assertThat(scheduler.hasWork()).isFalse();
-        assertThat(scheduler.pool().used()).isZero();
+        assertThat(scheduler.pools().pool(0).used()).isZero();
         assertThatThrownBy(() -> scheduler.finish(b)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("not live");
     }
@@ -260,7 +264,7 @@ class SchedulerTest {
         assertThat(a.computed()).isEqualTo(7);
         assertThat(a.drafts()).as("used once").isEmpty();
         assertThat(a.kv().blockCount()).as("the block of rejected positions only went back").isEqualTo(2);
-        assertThat(scheduler.pool().used()).isEqualTo(2);
+        assertThat(scheduler.pools().pool(0).used()).isEqualTo(2);
 
         // The true continuation, as drafts: all accepted, plus the bonus token.
         int[] expected = FakeModel.expected(prompts.get("a"), 20);
@@ -293,7 +297,7 @@ class SchedulerTest {
         ScheduledSequence a = add(scheduler, "a", 1, 6);
         ScheduledSequence b = add(scheduler, "b", 3, 2);
         step(scheduler);
-        assertThat(scheduler.pool().available()).as("a and b hold a block each").isZero();
+        assertThat(scheduler.pools().pool(0).available()).as("a and b hold a block each").isZero();
         scheduler.propose(a, new int[] {1, 2, 3, 4});
         Step step = scheduler.schedule();
         assertThat(step.entries()).extracting(Step.Entry::sequence).containsExactly(a, b);

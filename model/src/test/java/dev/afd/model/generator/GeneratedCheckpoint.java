@@ -1,50 +1,56 @@
 package dev.afd.model.generator;
 
-import dev.afd.model.family.ModelConfig;
 import dev.afd.model.safetensors.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A generated checkpoint for a test class: written to a fresh folder and opened before its tests, closed and deleted
- * after them. Use as {@code @RegisterExtension static final GeneratedCheckpoint model = GeneratedCheckpoint.tiny();}.
+ * Generated checkpoints for a test class, one per preset: written to a fresh folder and opened before its tests,
+ * closed and deleted after them. Use as
+ * {@code @RegisterExtension static final GeneratedCheckpoint model = GeneratedCheckpoint.tiny();}.
  */
 public final class GeneratedCheckpoint implements BeforeAllCallback, AfterAllCallback {
-    private final ModelConfig config;
+    private final List<ModelPreset> presets;
+    private final Map<ModelPreset, Checkpoint> checkpoints = new EnumMap<>(ModelPreset.class);
     private Path dir;
-    private Checkpoint checkpoint;
 
-    private GeneratedCheckpoint(ModelConfig config) {
-        this.config = config;
+    private GeneratedCheckpoint(List<ModelPreset> presets) {
+        this.presets = List.copyOf(presets);
     }
 
     /** The tiny Step-3 preset with default weights (seed, bf16, one shard). */
     public static GeneratedCheckpoint tiny() {
-        return of(ModelPreset.TINY.config(false));
+        return of(ModelPreset.TINY);
     }
 
-    public static GeneratedCheckpoint of(ModelConfig config) {
-        return new GeneratedCheckpoint(config);
+    /** One checkpoint per preset ({@code norm_expert_weight} off, default weights). */
+    public static GeneratedCheckpoint of(ModelPreset... presets) {
+        return new GeneratedCheckpoint(List.of(presets));
     }
 
     @Override
     public void beforeAll(ExtensionContext context) throws IOException {
-        dir = Files.createTempDirectory("afd-model-");
-        ModelGenerator.generate(config, ModelGenerator.Options.defaults(), dir);
-        checkpoint = Checkpoint.open(dir);
+        dir = Files.createTempDirectory("afd-models-");
+        for (ModelPreset preset : presets) {
+            Path modelDir = dir.resolve(preset.id());
+            ModelGenerator.generate(preset.config(false), ModelGenerator.Options.defaults(), modelDir);
+            checkpoints.put(preset, Checkpoint.open(modelDir));
+        }
     }
 
     @Override
     public void afterAll(ExtensionContext context) throws IOException {
-        if (checkpoint != null) {
-            checkpoint.close();
-        }
+        checkpoints.values().forEach(Checkpoint::close);
+        checkpoints.clear();
         try (Stream<Path> files = Files.walk(dir)) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
@@ -52,12 +58,16 @@ public final class GeneratedCheckpoint implements BeforeAllCallback, AfterAllCal
         }
     }
 
+    /** The first preset's checkpoint. */
     public Checkpoint checkpoint() {
-        return checkpoint;
+        return checkpoint(presets.getFirst());
     }
 
-    /** The checkpoint's folder. */
-    public Path dir() {
-        return dir;
+    public Checkpoint checkpoint(ModelPreset preset) {
+        Checkpoint c = checkpoints.get(preset);
+        if (c == null) {
+            throw new IllegalArgumentException("no " + preset.id() + " checkpoint here; generated: " + presets);
+        }
+        return c;
     }
 }
