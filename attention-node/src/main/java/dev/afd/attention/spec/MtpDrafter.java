@@ -12,15 +12,16 @@ import java.util.Arrays;
  * the hidden state of the layer below at position q-1 (the main model's at q for layer 0) and the token at q+1, and
  * predicts the token at q+2.
  *
- * <p>Per sequence, a session runs every position the sequence keeps through every MTP layer, as soon as the next
- * token is known (prefill chunks in one call per layer, a decode's last token and accepted drafts likewise): "true"
- * rows, whose keys and values fill the layers' caches. Layer 0's true row at the newest-but-one position T-1 predicts
- * the first draft. Draft i (i >= 1) runs layer {@code i % layers} at position T-1+i on the previous draft step's
- * hidden state and the previous draft, the rule of vLLM's {@code step3p5_mtp} ({@code spec_step_idx %
- * num_mtp_layers}): one MTP layer is reused for every draft, three chain 0, 1, 2. Drafts write their keys and values
- * past the sequence's end; the next step's true rows overwrite them. Drafts are greedy (the argmax of the MTP
- * logits, q one-hot), as vLLM's proposer does, for sampled requests too: rejection sampling with a one-hot q keeps the
- * target distribution exactly.
+ * <p>Per sequence, a session runs every position the sequence keeps through every MTP layer as soon as the token
+ * after it is known (a prefill chunk in one call per layer, a decode's last token and accepted drafts likewise):
+ * "true" rows, whose keys and values fill the layers' caches; layer k > 0 starts one position after layer k-1, having
+ * nothing to take at its first. Layer 0's true row at T-1 (the newest token at T) predicts the first draft. Draft i+1
+ * runs layer {@code i % layers}, the rule of vLLM's {@code step3p5_mtp} ({@code spec_step_idx % num_mtp_layers}), at
+ * position T-1+i on the hidden state of the layer that drafted i and on draft i: one MTP layer is reused for every
+ * draft, three chain 0, 1, 2 (a chained layer also runs its rows between T and T-1+i, so that it never reads a
+ * position of its own cache that the round skipped). Drafts write keys and values past the sequence's end; the next
+ * step's true rows overwrite them. Drafts are greedy (the argmax of the MTP logits, q one-hot), as vLLM's proposer
+ * does, for sampled requests too: rejection sampling with a one-hot q keeps the target distribution exactly.
  *
  * <p>Memory: each session holds one {@link WindowKvCache} over the MTP layers (f32, outside the paged pool), fixed
  * at {@code 2 * window + }{@value SpeculativeConfig#MAX_TOKENS} positions per layer and KV head (the window bounds
@@ -102,28 +103,24 @@ public final class MtpDrafter implements Drafter {
 
         /** Runs positions [a, b) through every MTP layer; {@code main} holds the main model's rows there. */
         private void trueRows(int[] tokens, int a, int b, float[] main) {
-            float[] below = null;
+            float[] below = main;
+            int belowFirst = a;
             for (int k = 0; k < layers; k++) {
-                int first;
-                float[] in;
-                if (k == 0) {
-                    first = a;
-                    in = main;
-                } else if (below == null) {
-                    last[k] = null;
-                    continue;
-                } else if (last[k - 1] != null) {
-                    // Row q takes layer k-1's output at q-1: its last one from before, then this piece's but the last.
-                    first = a;
-                    in = concat(last[k - 1], below, b - a - 1);
-                } else {
-                    first = a + 1;
-                    in = Arrays.copyOf(below, (b - a - 1) * hiddenSize);
-                }
+                int first = a;
+                float[] in = main;
                 if (k > 0) {
-                    last[k - 1] = lastRow(below);
+                    // Row q takes layer k-1's output at q-1: its last one from before when it has one, then this
+                    // call's rows but the last.
+                    float[] before = below == null ? null : last[k - 1];
+                    first = before != null ? a : belowFirst + 1;
+                    in = below == null || first >= b ? null
+                            : before != null ? concat(before, below, b - 1 - a)
+                            : Arrays.copyOf(below, (b - first) * hiddenSize);
+                    if (below != null) {
+                        last[k - 1] = lastRow(below);
+                    }
                 }
-                if (first >= b) {
+                if (in == null) {
                     below = null;
                     last[k] = null;
                     continue;
@@ -134,22 +131,50 @@ public final class MtpDrafter implements Drafter {
                     firstDraftLogits = out.logits();
                 }
                 below = out.hidden();
+                belowFirst = first;
             }
             last[layers - 1] = below == null ? null : lastRow(below);
         }
 
+        /**
+         * Draft 1 is layer 0's prediction at T-1 (the newest token at T). Draft i+1 runs layer {@code i % layers} at
+         * the positions from T up to T-1+i that it has not run this round, each on the output at the position before
+         * of the layer that drafted i (its true row at T-1, then its draft rows) and the draft there: one row when a
+         * single layer is reused (as vLLM does), the layer's missing rows when layers chain, so that no layer reads a
+         * position of its own cache that this round skipped.
+         */
         @Override
         public Draft propose(int[] tokens, int k) {
-            if (firstDraftLogits == null || last[0] == null || next != tokens.length - 1 || k < 1) {
+            int t = tokens.length - 1;
+            if (firstDraftLogits == null || next != t || k < 1) {
                 return Draft.NONE;
             }
             int[] drafts = new int[k];
             drafts[0] = argmax(firstDraftLogits);
-            float[] h = last[0];
+            // Per layer, its outputs this round at positions T, T+1, ...
+            float[][] round = new float[layers][0];
             for (int i = 1; i < k; i++) {
-                MtpOutput out = model.mtp(i % layers, cache, next - 1 + i, h, new int[] {drafts[i - 1]}, 1);
+                int layer = i % layers;
+                int below = (i - 1) % layers;
+                int first = t + round[layer].length / hiddenSize;
+                int n = t + i - first;
+                float[] in = new float[n * hiddenSize];
+                int[] next = new int[n];
+                for (int r = 0; r < n; r++) {
+                    int q = first + r;
+                    float[] h = q - 1 < t ? last[below] : Arrays.copyOfRange(round[below], (q - 1 - t) * hiddenSize,
+                            (q - t) * hiddenSize);
+                    if (h == null) {
+                        return new Draft(Arrays.copyOf(drafts, i), null);
+                    }
+                    System.arraycopy(h, 0, in, r * hiddenSize, hiddenSize);
+                    next[r] = drafts[q - t];
+                }
+                MtpOutput out = model.mtp(layer, cache, first, in, next, 1);
                 drafts[i] = argmax(out.logits());
-                h = out.hidden();
+                float[] grown = Arrays.copyOf(round[layer], round[layer].length + out.hidden().length);
+                System.arraycopy(out.hidden(), 0, grown, round[layer].length, out.hidden().length);
+                round[layer] = grown;
             }
             return new Draft(drafts, null);
         }
