@@ -52,7 +52,7 @@ final class WeightPlan {
     static final double ROUTER_BIAS_STD = 0.5;
     static final double GATE_LOGIT_STD = 1.0;
     static final int BLOCK = 4096;
-    static final double AGREEING_OUTPUT_SCALE = 0.01;
+    static final double AGREEING_OUTPUT_SCALE = 0.002;
 
     private final DType dtype;
     private final long seed;
