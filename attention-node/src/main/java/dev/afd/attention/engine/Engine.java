@@ -33,7 +33,9 @@ import java.util.concurrent.TimeUnit;
  * thread (the engine thread) owns the scheduler, the KV pool and every sequence's decoder, and loops: take new work,
  * schedule a step, run the forward pass, sample, stream tokens, retire finished sequences. With speculative decoding
  * a decoding sequence also feeds the drafts its {@link Drafter.Session} proposed after its last step, and
- * {@link DraftVerifier} turns its logit rows into one or more tokens.
+ * {@link DraftVerifier} turns its logit rows into one or more tokens. A drafter that wants the model's hidden
+ * states (MTP) is shown, after each step, the pre-norm rows of the positions each sequence kept, and its session's
+ * state is released when the sequence finishes, fails, is aborted or is preempted.
  *
  * <p>Ownership: {@link #live} is the one registry of requests, from {@link #submit} until their sink got its last
  * call; the scheduler only queues their sequences, and each request's {@link SequenceDecoder} alone decides when it

@@ -32,6 +32,9 @@ import java.util.Arrays;
  * <p>Threading: sessions run on the engine thread, between forward steps, like the model they call.
  */
 public final class MtpDrafter implements Drafter {
+    /** Positions per block of the MTP caches. */
+    private static final int BLOCK = 16;
+
     private final MultiTokenPredictor model;
     private final KvLayout layout;
     private final int layers;
@@ -67,9 +70,6 @@ public final class MtpDrafter implements Drafter {
     public Session open() {
         return new MtpSession();
     }
-
-    /** Positions per block of the MTP caches. */
-    private static final int BLOCK = 16;
 
     /** One sequence's MTP caches and the hidden states the next rows chain from. */
     private final class MtpSession implements Session {
