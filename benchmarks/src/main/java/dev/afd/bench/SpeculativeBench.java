@@ -13,6 +13,7 @@ import dev.afd.model.sampling.SamplingParams;
 import dev.afd.proto.WireDtype;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -25,7 +26,8 @@ import java.util.stream.IntStream;
  * Speculative decoding at batch 1 through the whole engine (scheduler, paged KV, drafts verified in one step) on the
  * disaggregated path: two ffn-nodes behind real gRPC on loopback, sharing the cores, one micro-batch. One greedy
  * request at a time, its prompt a random motif repeated, so that n-gram drafts have something to find; decode
- * tokens per second (first token to last) with K = 0 (plain) and each K asked for, and the share of drafts accepted.
+ * tokens per second (first token to last) with K = 0 (plain) and each K asked for, drafts from the method asked for
+ * (n-gram, or the model's MTP layers), and the share of drafts accepted, overall and at each draft position.
  */
 public final class SpeculativeBench {
     /** Prompt: a motif of this many random tokens ... */
@@ -43,11 +45,24 @@ public final class SpeculativeBench {
      * @param decodedTokens tokens decoded while timed (the first of each request not counted)
      * @param drafted draft tokens verified while timed
      * @param accepted of those, accepted
+     * @param draftedAt per draft position (0: a step's first draft), drafts verified there
+     * @param acceptedAt per draft position, drafts accepted there (a draft is accepted only with all before it)
      */
-    public record Result(int draftTokens, double tokensPerSecond, long decodedTokens, long drafted, long accepted) {
+    public record Result(int draftTokens, double tokensPerSecond, long decodedTokens, long drafted, long accepted,
+            long[] draftedAt, long[] acceptedAt) {
+        public Result {
+            draftedAt = draftedAt.clone();
+            acceptedAt = acceptedAt.clone();
+        }
+
         /** Accepted over verified drafts; NaN without drafts. */
         public double acceptanceRate() {
             return drafted == 0 ? Double.NaN : (double) accepted / drafted;
+        }
+
+        /** Accepted over verified drafts at draft position {@code position}; NaN without drafts there. */
+        public double acceptanceRate(int position) {
+            return draftedAt[position] == 0 ? Double.NaN : (double) acceptedAt[position] / draftedAt[position];
         }
     }
 
@@ -55,9 +70,10 @@ public final class SpeculativeBench {
 
     /**
      * @param ks the K values to measure; each gets its own engine, warmed up and timed as {@code timing} says
+     * @param method where drafts come from
      */
-    public static List<Result> run(Checkpoint checkpoint, int[] ks, WireDtype wire, DecodeBench.Timing timing,
-            Consumer<String> progress) throws IOException, InterruptedException, ExecutionException {
+    public static List<Result> run(Checkpoint checkpoint, int[] ks, SpeculativeConfig.Method method, WireDtype wire,
+            DecodeBench.Timing timing, Consumer<String> progress) throws IOException, InterruptedException, ExecutionException {
         int vocab = checkpoint.config().vocabSize();
         int[] motif = new SplittableRandom(MOTIF).ints(MOTIF, 0, vocab).toArray();
         int[] prompt = IntStream.range(0, REPEATS).flatMap(r -> IntStream.of(motif)).toArray();
@@ -66,9 +82,9 @@ public final class SpeculativeBench {
         try (AfdBench.Deployment d = AfdBench.Deployment.start(checkpoint, AfdBench.halves(checkpoint), wire)) {
             for (int k : ks) {
                 progress.accept("speculative decoding, K=" + k);
-                DraftCounts counts = new DraftCounts();
+                DraftCounts counts = new DraftCounts(k);
                 EngineOptions options = EngineOptions.defaults().withKvMemory(64L << 20).withMicroBatches(1)
-                        .withSpeculative(k == 0 ? SpeculativeConfig.off() : SpeculativeConfig.ngram(k));
+                        .withSpeculative(k == 0 ? SpeculativeConfig.off() : new SpeculativeConfig(method, k, 1, 3));
                 try (Engine engine = new Engine(d.model(), Set.of(), options, counts, null)) {
                     long warmUntil = System.nanoTime() + timing.warmUp().toNanos();
                     do {
@@ -83,7 +99,8 @@ public final class SpeculativeBench {
                         nanos += t.nanos();
                         tokens += t.tokens();
                     } while (System.nanoTime() < timedUntil);
-                    results.add(new Result(k, tokens * 1e9 / nanos, tokens, counts.drafted, counts.accepted));
+                    results.add(new Result(k, tokens * 1e9 / nanos, tokens, counts.drafted, counts.accepted,
+                            counts.draftedAt, counts.acceptedAt));
                 }
             }
         }
@@ -121,20 +138,38 @@ public final class SpeculativeBench {
         return done.get();
     }
 
-    /** Drafts verified and accepted, as the engine reports them; written on its thread, read after a request. */
+    /**
+     * Drafts verified and accepted, overall and per draft position, as the engine reports them; written on its thread,
+     * read after a request completed (the request's future orders the two).
+     */
     private static final class DraftCounts implements RequestObserver {
-        private volatile long drafted;
-        private volatile long accepted;
+        private long drafted;
+        private long accepted;
+        private final long[] draftedAt;
+        private final long[] acceptedAt;
+
+        DraftCounts(int k) {
+            draftedAt = new long[k];
+            acceptedAt = new long[k];
+        }
 
         @Override
         public void drafted(int drafts, int acceptedDrafts) {
             drafted += drafts;
             accepted += acceptedDrafts;
+            for (int i = 0; i < drafts; i++) {
+                draftedAt[i]++;
+                if (i < acceptedDrafts) {
+                    acceptedAt[i]++;
+                }
+            }
         }
 
         void reset() {
             drafted = 0;
             accepted = 0;
+            Arrays.fill(draftedAt, 0);
+            Arrays.fill(acceptedAt, 0);
         }
     }
 }

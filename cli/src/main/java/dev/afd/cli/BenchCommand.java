@@ -1,6 +1,7 @@
 package dev.afd.cli;
 
 import dev.afd.attention.ffn.ExchangeStats;
+import dev.afd.attention.spec.SpeculativeConfig;
 import dev.afd.bench.AfdBench;
 import dev.afd.bench.DecodeBench;
 import dev.afd.bench.GrpcFloor;
@@ -158,9 +159,14 @@ final class BenchCommand {
         String wireDtype;
 
         @Option(names = "--speculative-tokens", split = ",", defaultValue = "0,1,2,3",
-                description = "Speculative decoding runs at batch 1 through the engine with n-gram drafts, K drafts"
-                        + " per step; 0 is plain decoding, the peer of the others (default: ${DEFAULT-VALUE}).")
+                description = "Speculative decoding runs at batch 1 through the engine, K drafts per step; 0 is plain"
+                        + " decoding, the peer of the others (default: ${DEFAULT-VALUE}).")
         int[] speculativeTokens;
+
+        @Option(names = "--speculative-method", defaultValue = "ngram",
+                description = "Where the speculative runs' drafts come from: ngram, or mtp (the model's MTP layers;"
+                        + " a step3p5 model, best the make-model --mtp-agreeing fixture). Default: ${DEFAULT-VALUE}.")
+        String speculativeMethod;
 
         @Override
         public Integer call() throws Exception {
@@ -172,8 +178,10 @@ final class BenchCommand {
                 };
                 List<AfdBench.Run> runs = AfdBench.run(checkpoint, batches, microBatches, steps,
                         WireDtypes.request(wireDtype), DecodeBench.Timing.DEFAULT, progress);
-                List<SpeculativeBench.Result> speculative = SpeculativeBench.run(checkpoint, speculativeTokens,
+                SpeculativeConfig.Method method = SpeculativeConfig.Method.parse(speculativeMethod);
+                List<SpeculativeBench.Result> speculative = SpeculativeBench.run(checkpoint, speculativeTokens, method,
                         WireDtypes.request(wireDtype), DecodeBench.Timing.DEFAULT, progress);
+                String drafts = method == SpeculativeConfig.Method.MTP ? "MTP drafts" : "n-gram drafts";
                 ResultTable table = new ResultTable("afd bench afd")
                         .environment("model", target.model.toString())
                         .environment("wire", wireDtype + " to ffn, bf16 back, real gRPC on loopback")
@@ -217,15 +225,22 @@ final class BenchCommand {
                 double plain = speculative.stream().filter(r -> r.draftTokens() == 0)
                         .mapToDouble(SpeculativeBench.Result::tokensPerSecond).findFirst().orElse(Double.NaN);
                 for (SpeculativeBench.Result r : speculative) {
-                    table.add(new ResultTable.Row("decode tokens/s, engine, disaggregated m=1, n-gram drafts K="
+                    table.add(new ResultTable.Row("decode tokens/s, engine, disaggregated m=1, " + drafts + " K="
                             + r.draftTokens(), "batch 1", r.tokensPerSecond(), "tok/s", "K=0", plain, Double.NaN));
                     if (r.draftTokens() > 0) {
                         table.add(new ResultTable.Row("drafts accepted, K=" + r.draftTokens(), "batch 1",
                                 100 * r.acceptanceRate(), "%", "", Double.NaN, Double.NaN));
+                        for (int p = 0; p < r.draftTokens(); p++) {
+                            table.add(new ResultTable.Row("drafts accepted at position " + (p + 1) + ", K="
+                                    + r.draftTokens(), "batch 1", 100 * r.acceptanceRate(p), "%", "", Double.NaN,
+                                    Double.NaN));
+                        }
                     }
                 }
                 table.note("speculative decoding K=N: the whole engine (scheduler, paged KV, each step verifying the"
-                        + " sequence's last token and up to N n-gram drafts, lookup of 1-3 tokens) over the"
+                        + " sequence's last token and up to N " + (method == SpeculativeConfig.Method.MTP
+                                ? "drafts from the model's MTP layers, run on the attention node's CPU"
+                                : "n-gram drafts, lookup of 1-3 tokens") + ") over the"
                         + " disaggregated m=1 deployment, one greedy request of " + SpeculativeBench.MAX_TOKENS
                         + " tokens at a time; the prompt repeats a random " + SpeculativeBench.MOTIF + "-token motif "
                         + SpeculativeBench.REPEATS + " times, a best case for prompt lookup; decode tokens/s from"

@@ -38,7 +38,7 @@ final class EngineMixin {
 
     @Option(names = "--speculative-method", defaultValue = "ngram",
             description = "Where drafts come from: ngram (prompt lookup in the sequence's own tokens) or mtp (the"
-                    + " model's multi-token-prediction layers; Step-3 has none). Default: ${DEFAULT-VALUE}.")
+                    + " model's multi-token-prediction layers: Step-3.5 has them, Step-3 none). Default: ${DEFAULT-VALUE}.")
     String speculativeMethod;
 
     @Option(names = "--ngram-min", defaultValue = "1",
@@ -58,13 +58,12 @@ final class EngineMixin {
                 new SchedulerConfig(maxBatchedTokens, maxRunning), microBatches, prefixCaching, speculative());
     }
 
-    /** The speculative-decoding options, checked: a method no model here can serve is refused now. */
+    /**
+     * The speculative-decoding options, checked on their own; whether the model can serve the method (mtp needs MTP
+     * layers) is checked when the engine starts on it.
+     */
     SpeculativeConfig speculative() {
-        SpeculativeConfig config = new SpeculativeConfig(SpeculativeConfig.Method.parse(speculativeMethod),
-                speculativeTokens, ngramMin, ngramMax);
-        if (config.enabled()) {
-            config.drafter();
-        }
-        return config;
+        return new SpeculativeConfig(SpeculativeConfig.Method.parse(speculativeMethod), speculativeTokens, ngramMin,
+                ngramMax);
     }
 }

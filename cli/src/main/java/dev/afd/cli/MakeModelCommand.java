@@ -54,6 +54,13 @@ final class MakeModelCommand implements Callable<Integer> {
                     + " Default: ${DEFAULT-VALUE}.")
     private boolean normExpertWeight;
 
+    @Option(names = "--mtp-agreeing", defaultValue = "false",
+            description = "A benchmark fixture for speculative decoding with --speculative-method mtp (step3p5 presets"
+                    + " only): output projections scaled down so that each token's successor is nearly a function of"
+                    + " the token, and MTP layers that pass the embedding through to the main model's head, so that"
+                    + " MTP drafts are often accepted (random weights accept almost none). Default: ${DEFAULT-VALUE}.")
+    private boolean mtpAgreeing;
+
     @Option(names = "--force", defaultValue = "false",
             description = "Write into a non-empty folder, replacing the checkpoint files in it."
                     + " Default: ${DEFAULT-VALUE}.")
@@ -62,7 +69,8 @@ final class MakeModelCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelConfig config = ModelPreset.parse(preset).config(normExpertWeight);
-        ModelGenerator.Options options = new ModelGenerator.Options(seed, DType.parse(dtype), shards, force);
+        ModelGenerator.Options plain = new ModelGenerator.Options(seed, DType.parse(dtype), shards, force);
+        ModelGenerator.Options options = mtpAgreeing ? plain.withMtpAgreeing() : plain;
         if (!force && isNonEmptyFolder(out)) {
             throw new IllegalArgumentException(out + " is not empty; pass --force to replace the checkpoint files"
                     + " in it, or choose another --out");

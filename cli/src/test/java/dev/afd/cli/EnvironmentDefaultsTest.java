@@ -44,9 +44,12 @@ class EnvironmentDefaultsTest {
         assertThat(flags).isEqualTo(new SpeculativeConfig(SpeculativeConfig.Method.NGRAM, 3, 2, 4));
         assertThat(parse(Map.of("AFD_SPECULATIVE_TOKENS", "2"), "generate", "--prompt-ids", "1").engine.options()
                 .speculative().tokens()).isEqualTo(2);
+        // Whether the model has MTP layers is the engine's check, when it starts on the model.
+        assertThat(parse(Map.of(), "generate", "--prompt-ids", "1", "--speculative-tokens", "2",
+                "--speculative-method", "mtp").engine.options().speculative()).isEqualTo(SpeculativeConfig.mtp(2));
         assertThatThrownBy(() -> parse(Map.of(), "generate", "--prompt-ids", "1", "--speculative-tokens", "2",
-                "--speculative-method", "mtp").engine.options()).hasMessageContaining("mtp")
-                .hasMessageContaining("--speculative-method ngram");
+                "--speculative-method", "eagle").engine.options())
+                .hasMessageContaining("--speculative-method must be ngram or mtp, got eagle");
         assertThatThrownBy(() -> parse(Map.of(), "generate", "--prompt-ids", "1", "--speculative-tokens", "9")
                 .engine.options()).hasMessageContaining("--speculative-tokens must be between 0 (off) and 8");
     }

@@ -11,6 +11,7 @@ import dev.afd.attention.spec.DraftVerifier;
 import dev.afd.attention.spec.Drafter;
 import dev.afd.model.family.CausalLm;
 import dev.afd.model.family.ModelConfig;
+import dev.afd.model.family.StepOutput;
 import dev.afd.model.ffn.FfnException;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.SequenceDecoder;
@@ -32,7 +33,9 @@ import java.util.concurrent.TimeUnit;
  * thread (the engine thread) owns the scheduler, the KV pool and every sequence's decoder, and loops: take new work,
  * schedule a step, run the forward pass, sample, stream tokens, retire finished sequences. With speculative decoding
  * a decoding sequence also feeds the drafts its {@link Drafter.Session} proposed after its last step, and
- * {@link DraftVerifier} turns its logit rows into one or more tokens.
+ * {@link DraftVerifier} turns its logit rows into one or more tokens. A drafter that wants the model's hidden
+ * states (MTP) is shown, after each step, the pre-norm rows of the positions each sequence kept, and its session's
+ * state is released when the sequence finishes, fails, is aborted or is preempted.
  *
  * <p>Ownership: {@link #live} is the one registry of requests, from {@link #submit} until their sink got its last
  * call; the scheduler only queues their sequences, and each request's {@link SequenceDecoder} alone decides when it
@@ -63,6 +66,8 @@ public final class Engine implements AutoCloseable {
     /** Live requests by id. Added by {@link #submit} on any thread; removed only on the engine thread. */
     private final Map<String, LiveRequest> live = new ConcurrentHashMap<>();
     private final Thread thread;
+    /** The scheduler's preemption count when {@link #releasePreemptedDrafting} last looked; engine thread only. */
+    private long preemptionsReleased;
     private volatile EngineLoad load;
     private volatile boolean closed;
 
@@ -82,6 +87,8 @@ public final class Engine implements AutoCloseable {
         final Drafter.Session drafting;
         /** The drafts proposed for the next step, for their distributions when verified. */
         Draft draft = Draft.NONE;
+        /** The sequence's preemptions when its drafting last heard of them. */
+        int preemptionsSeen;
         ScheduledSequence sequence;
         long scheduled;
         long firstToken;
@@ -120,7 +127,7 @@ public final class Engine implements AutoCloseable {
         this.eosIds = Set.copyOf(eosIds);
         this.options = options;
         this.observer = observer;
-        this.drafter = options.speculative().enabled() ? options.speculative().drafter() : null;
+        this.drafter = options.speculative().enabled() ? options.speculative().drafter(model) : null;
         // One pool layer per KV head of each model layer (KvLayout's slots), so GQA models page like MFA ones; a
         // pool of their own for sliding-window layers' slots, whose blocks go back as they leave the window.
         this.pools = KvPools.fromMemory(options.kvMemoryBytes(), c.kvLayout(), options.kvDtype(), options.blockSize(),
@@ -179,6 +186,7 @@ public final class Engine implements AutoCloseable {
                 if (r.sequence != null) {
                     scheduler.abort(r.sequence);
                 }
+                releaseDrafting(r);
                 r.decoder.abort();
                 r.sink.onFinish(r.decoder.result());
                 observer.finished(r.decoder.finishReason(), r.timeline());
@@ -258,9 +266,17 @@ public final class Engine implements AutoCloseable {
                 r.sink.onScheduled();
             }
         }
+        releasePreemptedDrafting();
         float[][] logits;
+        float[][] hidden = null;
         try {
-            logits = model.forward(step.chunks(), options.microBatches());
+            if (drafter != null && drafter.wantsHiddenStates()) {
+                StepOutput out = model.forwardKeepingHidden(step.chunks(), options.microBatches());
+                logits = out.logits();
+                hidden = out.hidden();
+            } else {
+                logits = model.forward(step.chunks(), options.microBatches());
+            }
         } catch (FfnException e) {
             scheduler.cancel(step);
             LOG.log(Level.WARNING, "step failed: " + e.getMessage());
@@ -297,11 +313,44 @@ public final class Engine implements AutoCloseable {
             if (r.decoder.finished()) {
                 live.remove(r.id);
                 scheduler.finish(r.sequence);
+                releaseDrafting(r);
                 r.sink.onFinish(r.decoder.result());
                 observer.finished(r.decoder.finishReason(), r.timeline());
-            } else if (r.drafting != null && emitted[i].length > 0) {
+                continue;
+            }
+            Step.Entry entry = entries.get(i);
+            if (hidden != null && hidden[i] != null && (emitted[i].length > 0 || !entry.wantLogits())) {
+                // The positions kept: a chunk's every row, or a decode's last token and its accepted drafts.
+                int rows = entry.drafts() > 0 ? emitted[i].length : entry.tokens().length;
+                r.drafting.observe(r.sequence.allTokens(), entry.start(), hidden[i], rows);
+            }
+            if (r.drafting != null && emitted[i].length > 0) {
                 proposeDrafts(r);
             }
+        }
+    }
+
+    /**
+     * Frees the drafting state of sequences preempted since the last step (their recompute is observed afresh).
+     * Looks only when the scheduler's count of preemptions moved.
+     */
+    private void releasePreemptedDrafting() {
+        long preemptions = scheduler.stats().preemptions();
+        if (drafter == null || preemptions == preemptionsReleased) {
+            return;
+        }
+        preemptionsReleased = preemptions;
+        for (LiveRequest r : live.values()) {
+            if (r.sequence != null && r.sequence.preemptions() != r.preemptionsSeen) {
+                r.preemptionsSeen = r.sequence.preemptions();
+                r.drafting.release();
+            }
+        }
+    }
+
+    private static void releaseDrafting(LiveRequest r) {
+        if (r.drafting != null) {
+            r.drafting.release();
         }
     }
 
@@ -379,6 +428,7 @@ public final class Engine implements AutoCloseable {
             if (r.sequence != null) {
                 scheduler.abort(r.sequence);
             }
+            releaseDrafting(r);
             r.sink.onError(message);
             observer.finished("error", r.timeline());
         }

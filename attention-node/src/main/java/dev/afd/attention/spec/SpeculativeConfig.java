@@ -1,5 +1,7 @@
 package dev.afd.attention.spec;
 
+import dev.afd.model.family.CausalLm;
+import dev.afd.model.family.MultiTokenPredictor;
 import java.util.Locale;
 
 /**
@@ -7,7 +9,7 @@ import java.util.Locale;
  *
  * @param method where drafts come from
  * @param tokens drafts per sequence and step, K (0 turns speculation off)
- * @param ngramMin shortest suffix the {@code ngram} method looks up
+ * @param ngramMin shortest suffix the {@code ngram} method looks up (the {@code mtp} method ignores both lengths)
  * @param ngramMax longest suffix the {@code ngram} method looks up
  */
 public record SpeculativeConfig(Method method, int tokens, int ngramMin, int ngramMax) {
@@ -52,21 +54,31 @@ public record SpeculativeConfig(Method method, int tokens, int ngramMin, int ngr
         return new SpeculativeConfig(Method.NGRAM, tokens, 1, 3);
     }
 
+    /** K drafts from the model's multi-token-prediction layers. */
+    public static SpeculativeConfig mtp(int tokens) {
+        return new SpeculativeConfig(Method.MTP, tokens, 1, 3);
+    }
+
     public boolean enabled() {
         return tokens > 0;
     }
 
     /**
-     * The drafter this configuration names.
+     * The drafter this configuration names, for {@code model}.
      *
-     * @throws IllegalArgumentException for {@code mtp}: no model family served here has MTP layers yet
+     * @throws IllegalArgumentException for {@code mtp} when the model has no multi-token-prediction layers
      */
-    public Drafter drafter() {
+    public Drafter drafter(CausalLm model) {
         return switch (method) {
             case NGRAM -> new NgramDrafter(ngramMin, ngramMax);
-            case MTP -> throw new IllegalArgumentException("--speculative-method mtp drafts with the model's"
-                    + " multi-token-prediction layers, and the Step-3 models served here have none; use"
-                    + " --speculative-method ngram");
+            case MTP -> {
+                if (model instanceof MultiTokenPredictor p && p.mtpLayers() > 0) {
+                    yield new MtpDrafter(p);
+                }
+                throw new IllegalArgumentException("--speculative-method mtp drafts with the model's"
+                        + " multi-token-prediction layers, and this model (model_type "
+                        + model.config().modelType() + ") has none; use --speculative-method ngram");
+            }
         };
     }
 }

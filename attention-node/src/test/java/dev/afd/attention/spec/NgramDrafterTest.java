@@ -36,7 +36,5 @@ class NgramDrafterTest {
         assertThatThrownBy(() -> new NgramDrafter(3, 2)).hasMessageContaining("1 <= min <= max");
         assertThatThrownBy(() -> new SpeculativeConfig(SpeculativeConfig.Method.NGRAM, 9, 1, 3))
                 .hasMessageContaining("--speculative-tokens");
-        assertThatThrownBy(() -> new SpeculativeConfig(SpeculativeConfig.Method.MTP, 2, 1, 3).drafter())
-                .hasMessageContaining("mtp").hasMessageContaining("--speculative-method ngram");
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.afd.attention.AttentionNode;
 import dev.afd.attention.engine.EngineOptions;
+import dev.afd.attention.spec.SpeculativeConfig;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generator.ModelGenerator;
@@ -18,6 +19,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,7 +31,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * A Step-3.5 checkpoint ({@code step3p5-tiny}: sliding window 16, SwiGLU clamps, sigmoid routing) served by an
  * attention node and two ffn-nodes on loopback gives exactly the tokens and log-probabilities of the single process,
  * with prompts and generations past the window; and with f32 wire and KV, the greedy tokens of the float64
- * reference.
+ * reference. Speculative decoding with MTP drafts over the same deployment gives the single process's plain tokens.
  */
 class Step3p5DistributedParityTest {
     private static Path dir;
@@ -57,6 +60,35 @@ class Step3p5DistributedParityTest {
             int port = cluster.attention.serve("127.0.0.1", 0).port();
             DistributedParityTest.assertSame(DistributedParityTest.generate(requests, List.of(port)), single);
             Cluster.awaitKvFree(cluster.attention);
+        }
+    }
+
+    /**
+     * MTP drafts (K = 3, the one MTP layer reused) over gRPC with two ffn-nodes give exactly the single process's plain
+     * tokens and log-probabilities, greedy and seeded. The checkpoint is the MTP-agreeing fixture, so drafts are
+     * accepted: every accepted draft row went through attention and the exchange like any other.
+     */
+    @Test
+    void mtpSpeculativeDecodingOverGrpcEqualsPlainSingleProcess(@org.junit.jupiter.api.io.TempDir Path agreeing)
+            throws Exception {
+        ModelGenerator.generate(ModelPreset.STEP3P5_TINY.config(false),
+                ModelGenerator.Options.defaults().withMtpAgreeing(), agreeing);
+        AttentionNode.Wire wire = new AttentionNode.Wire(WireDtype.WIRE_BF16, WireDtype.WIRE_BF16,
+                Duration.ofSeconds(20));
+        EngineOptions options = EngineOptions.defaults().withKvDtype(DType.F32).withMicroBatches(2);
+        try (Checkpoint c = Checkpoint.open(agreeing)) {
+            List<GenerationRequest> requests = DistributedParityTest.requests(c, 10);
+            List<GenerationResult> single = DistributedParityTest.singleProcess(c, requests, wire, options);
+            try (Cluster cluster = new Cluster(c, 2, wire, options.withSpeculative(SpeculativeConfig.mtp(3)))) {
+                int port = cluster.attention.serve("127.0.0.1", 0).port();
+                DistributedParityTest.assertSame(DistributedParityTest.generate(requests, List.of(port)), single);
+                Matcher accepted = Pattern.compile(
+                        "(?m)^vllm:spec_decode_num_accepted_tokens_total\\{[^}]*\\} ([0-9.E]+)$")
+                        .matcher(cluster.attention.metrics().scrape());
+                assertThat(accepted.find()).isTrue();
+                assertThat(Double.parseDouble(accepted.group(1))).as("MTP drafts accepted").isPositive();
+                Cluster.awaitKvFree(cluster.attention);
+            }
         }
     }
 

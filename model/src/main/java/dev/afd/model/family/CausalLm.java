@@ -29,4 +29,10 @@ public interface CausalLm {
      * @throws dev.afd.model.ffn.FfnException when an FFN exchange fails; no state of this step is kept
      */
     float[][] forward(List<Chunk> chunks, int microBatches);
+
+    /**
+     * {@link #forward(List, int)}, also handing back every row's hidden state before the final norm (what
+     * multi-token-prediction drafting takes). Costs a copy of the rows; the model keeps none of it.
+     */
+    StepOutput forwardKeepingHidden(List<Chunk> chunks, int microBatches);
 }

@@ -63,6 +63,15 @@ public abstract class DecoderModel implements CausalLm {
 
     @Override
     public float[][] forward(List<Chunk> chunks, int microBatches) {
+        return run(chunks, microBatches, false).logits();
+    }
+
+    @Override
+    public StepOutput forwardKeepingHidden(List<Chunk> chunks, int microBatches) {
+        return run(chunks, microBatches, true);
+    }
+
+    private StepOutput run(List<Chunk> chunks, int microBatches, boolean keepHidden) {
         long step = steps.getAndIncrement();
         List<MicroBatch> batches = MicroBatch.split(chunks, microBatches);
         List<CompletableFuture<float[]>> pending = new ArrayList<>();
@@ -93,7 +102,23 @@ public abstract class DecoderModel implements CausalLm {
             pending.stream().filter(p -> p != null).forEach(p -> p.cancel(false));
             throw e;
         }
-        return logits(batches, chunks.size());
+        // logits() norms copies of the wanted rows, so h still holds the stream before the final norm.
+        float[][] hidden = keepHidden ? hiddenRows(batches, chunks.size()) : null;
+        return new StepOutput(logits(batches, chunks.size()), hidden);
+    }
+
+    /** Each chunk's rows of the residual stream, after the last layer. */
+    private float[][] hiddenRows(List<MicroBatch> batches, int chunkCount) {
+        int hs = config.hiddenSize();
+        float[][] out = new float[chunkCount][];
+        for (MicroBatch mb : batches) {
+            for (int c = 0; c < mb.rows.chunks().size(); c++) {
+                int last = mb.rows.lastRowOf(c);
+                int first = last + 1 - mb.rows.chunks().get(c).tokens().length;
+                out[mb.firstChunk + c] = Arrays.copyOfRange(mb.h, first * hs, (last + 1) * hs);
+            }
+        }
+        return out;
     }
 
     /** The embedding rows of {@code tokens}, rows × H. */

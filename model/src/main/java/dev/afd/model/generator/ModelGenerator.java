@@ -27,14 +27,26 @@ public final class ModelGenerator {
      * @param shards number of weight files (1: a single {@code model.safetensors} without index)
      * @param overwrite whether a non-empty folder may be written into; the files a checkpoint consists of are then
      *     replaced and any other file is left alone
+     * @param mtpAgreeing draw the weights so that the MTP layers agree with the main model, a benchmark fixture for
+     *     speculative decoding with MTP drafts (see {@link WeightPlan}); only for layouts with MTP layers
      */
-    public record Options(long seed, DType dtype, int shards, boolean overwrite) {
+    public record Options(long seed, DType dtype, int shards, boolean overwrite, boolean mtpAgreeing) {
         public static final long DEFAULT_SEED = 42;
 
         public Options {
             if (shards < 1) {
                 throw new IllegalArgumentException("shards must be at least 1, got " + shards);
             }
+        }
+
+        /** Plain random weights. */
+        public Options(long seed, DType dtype, int shards, boolean overwrite) {
+            this(seed, dtype, shards, overwrite, false);
+        }
+
+        /** These options with MTP layers that agree with the main model. */
+        public Options withMtpAgreeing() {
+            return new Options(seed, dtype, shards, overwrite, true);
         }
 
         /** Seed 42, bf16, one file, no overwriting. */
@@ -66,11 +78,13 @@ public final class ModelGenerator {
      * Writes the checkpoint for {@code c} into {@code dir} (created if needed). The special-token ids in the written
      * configs are those of the generated tokenizer: the last four ids of the vocabulary.
      *
-     * @throws IllegalArgumentException when {@code dir} is not empty and {@code options.overwrite()} is false
+     * @throws IllegalArgumentException when {@code dir} is not empty and {@code options.overwrite()} is false, or
+     *     the options ask for MTP-agreeing weights and {@code c} has no MTP layers
      */
     public static Result generate(ModelConfig c, Options options, Path dir) throws IOException {
+        List<SafetensorsWriter.Entry> entries = WeightPlan.entries(c, options.dtype(), options.seed(),
+                options.mtpAgreeing());
         prepare(dir, options.overwrite());
-        List<SafetensorsWriter.Entry> entries = WeightPlan.entries(c, options.dtype(), options.seed());
         List<Path> files = new ArrayList<>(HfConfigFiles.write(dir, c, options.dtype()));
         files.addAll(TokenizerFiles.write(dir, c.vocabSize(), c.maxPositions()));
         files.addAll(SafetensorsWriter.writeCheckpoint(dir, entries, options.shards()));

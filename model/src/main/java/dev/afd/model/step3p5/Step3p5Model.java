@@ -3,6 +3,7 @@ package dev.afd.model.step3p5;
 import dev.afd.model.family.Chunk;
 import dev.afd.model.family.DecoderModel;
 import dev.afd.model.family.KvLayout;
+import dev.afd.model.family.MultiTokenPredictor;
 import dev.afd.model.family.Rows;
 import dev.afd.model.ffn.CpuFfn;
 import dev.afd.model.ffn.FfnBatch;
@@ -33,7 +34,7 @@ import java.util.Map;
  *
  * <p>Threading: one engine thread calls {@link #forward} and {@link #mtp}; kernels fan out on the shared kernel pool.
  */
-public final class Step3p5Model extends DecoderModel {
+public final class Step3p5Model extends DecoderModel implements MultiTokenPredictor {
     private final Step3p5Config config;
     private final Step3p5Weights weights;
     private final KvLayout kv;
@@ -91,26 +92,26 @@ public final class Step3p5Model extends DecoderModel {
         norm(h, rows, weights.finalNorm(), h);
     }
 
-    /**
-     * What one MTP layer computes for some rows of one sequence.
-     *
-     * @param hidden the block's output (rows × H): the hidden state the next MTP layer takes
-     * @param logits rows × V: row t's prediction of the token two past its position
-     */
-    public record MtpOutput(float[] hidden, float[] logits) {}
+    @Override
+    public int mtpLayers() {
+        return config.numMtpLayers();
+    }
+
+    @Override
+    public KvLayout mtpKvLayout() {
+        return mtpKv;
+    }
 
     /**
      * Runs MTP layer {@code k} over consecutive positions {@code start, start+1, ...} of one sequence: row t mixes the
      * main model's hidden state at position {@code start + t} (before the final norm) with the embedding of the
      * token at the next position, {@code x = eh_proj(concat(enorm(embed(next)), hnorm(h)))}, runs the layer's
      * decoder block (its attention reads and writes {@code cache}, laid out as {@link Step3p5Config#mtpKvLayout()},
-     * which must hold positions {@code [0, start)} of this layer), and predicts with the layer's own head. Its FFN
-     * half runs here on the CPU kernels: the MTP block is a dense layer and never crosses the wire.
-     *
-     * @param hidden rows × H pre-norm hidden states of the main model (or of MTP layer k-1, to chain)
-     * @param nextTokens for each row, the token at its position + 1
+     * which must hold positions {@code [0, start)} of this layer within its window), and predicts with the layer's
+     * own head. Its FFN half runs here on the CPU kernels: the MTP block is a dense layer and never crosses the wire.
      */
-    public MtpOutput mtp(int k, SequenceKv cache, int start, float[] hidden, int[] nextTokens) {
+    @Override
+    public MtpOutput mtp(int k, SequenceKv cache, int start, float[] hidden, int[] nextTokens, int logitRows) {
         if (k < 0 || k >= config.numMtpLayers()) {
             throw new IllegalArgumentException("MTP layer " + k + " does not exist; the model has "
                     + config.numMtpLayers());
@@ -120,6 +121,9 @@ public final class Step3p5Model extends DecoderModel {
         if (hidden.length != n * hs) {
             throw new IllegalArgumentException(n + " next tokens need " + n * hs + " hidden floats, got "
                     + hidden.length);
+        }
+        if (logitRows < 0 || logitRows > n) {
+            throw new IllegalArgumentException(n + " rows cannot want logits for " + logitRows);
         }
         MtpWeights m = weights.mtp().get(k);
         float[] both = new float[n * 2 * hs];
@@ -141,10 +145,10 @@ public final class Step3p5Model extends DecoderModel {
         norm(x, n, m.block().postAttentionNorm(), f);
         addInPlace(x, CpuFfn.forward(m.block().ffn(), FfnBatch.everyRow(layer, f, hs, Routing.none(n))));
 
-        float[] normed = new float[x.length];
-        norm(x, n, m.headNorm(), normed);
-        float[] logits = new float[n * config.vocabSize()];
-        MatMul.matmul(m.head(), normed, n, logits);
+        float[] normed = new float[logitRows * hs];
+        norm(Arrays.copyOfRange(x, (n - logitRows) * hs, x.length), logitRows, m.headNorm(), normed);
+        float[] logits = new float[logitRows * config.vocabSize()];
+        MatMul.matmul(m.head(), normed, logitRows, logits);
         return new MtpOutput(x, logits);
     }
 

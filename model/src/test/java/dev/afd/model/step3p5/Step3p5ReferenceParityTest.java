@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.afd.model.family.MultiTokenPredictor;
 import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
@@ -149,9 +150,9 @@ class Step3p5ReferenceParityTest {
                 // Two calls, so the second reads the first's keys through the MTP layer's own (sliding) cache.
                 int first = 9;
                 float[] logits = new float[n * config.vocabSize()];
-                Step3p5Model.MtpOutput a = lm.mtp(0, cache, 0, Arrays.copyOf(hidden, first * h),
+                MultiTokenPredictor.MtpOutput a = lm.mtp(0, cache, 0, Arrays.copyOf(hidden, first * h),
                         Arrays.copyOf(expected.nextTokens(), first));
-                Step3p5Model.MtpOutput b = lm.mtp(0, cache, first,
+                MultiTokenPredictor.MtpOutput b = lm.mtp(0, cache, first,
                         Arrays.copyOfRange(hidden, first * h, n * h),
                         Arrays.copyOfRange(expected.nextTokens(), first, n));
                 System.arraycopy(a.logits(), 0, logits, 0, a.logits().length);
