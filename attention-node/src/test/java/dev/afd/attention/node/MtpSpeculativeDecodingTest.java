@@ -4,25 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.afd.attention.AttentionNode;
-import dev.afd.attention.engine.CollectingSink;
-import dev.afd.attention.engine.EngineLoad;
 import dev.afd.attention.engine.EngineOptions;
-import dev.afd.attention.kv.BlockPool;
-import dev.afd.attention.scheduler.SchedulerConfig;
 import dev.afd.attention.spec.SpeculativeConfig;
-import dev.afd.model.family.KvLayout;
 import dev.afd.model.generate.GenerationRequest;
 import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.generator.ModelGenerator;
 import dev.afd.model.generator.ModelPreset;
 import dev.afd.model.safetensors.Checkpoint;
 import dev.afd.model.sampling.SamplingParams;
-import dev.afd.model.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,7 +32,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class MtpSpeculativeDecodingTest {
     private static final int REQUESTS = 24;
-    private static final int BLOCKS = 24;
 
     @TempDir
     static Path dir;
@@ -63,9 +55,10 @@ class MtpSpeculativeDecodingTest {
     void mtpDraftsGiveExactlyThePlainTokens(int k) throws Exception {
         List<GenerationRequest> requests = requests(new SplittableRandom(5));
         List<GenerationResult> plain = new ArrayList<>();
-        run(SpeculativeConfig.off(), requests, plain);
+        SpeculativeDecodingTest.run(checkpoint, SpeculativeConfig.off(), requests, plain);
         List<GenerationResult> speculative = new ArrayList<>();
-        Run spec = run(SpeculativeConfig.mtp(k), requests, speculative);
+        SpeculativeDecodingTest.Run spec = SpeculativeDecodingTest.run(checkpoint, SpeculativeConfig.mtp(k), requests,
+                speculative);
 
         for (int i = 0; i < requests.size(); i++) {
             GenerationResult expected = plain.get(i);
@@ -74,15 +67,15 @@ class MtpSpeculativeDecodingTest {
             assertThat(actual.logprobs()).as("log-probabilities of request %d", i).containsExactly(expected.logprobs());
             assertThat(actual.finishReason()).as("finish of request %d", i).isEqualTo(expected.finishReason());
         }
-        double drafted = SpeculativeDecodingTest.counter(spec.metrics, "vllm:spec_decode_num_draft_tokens_total", "");
-        double accepted = SpeculativeDecodingTest.counter(spec.metrics, "vllm:spec_decode_num_accepted_tokens_total",
+        double drafted = SpeculativeDecodingTest.counter(spec.metrics(), "vllm:spec_decode_num_draft_tokens_total", "");
+        double accepted = SpeculativeDecodingTest.counter(spec.metrics(), "vllm:spec_decode_num_accepted_tokens_total",
                 "");
         assertThat(accepted).as("MTP drafts accepted: they were verified, not skipped").isPositive();
         assertThat(accepted / drafted).as("the fixture's MTP layer agrees with the model most of the time")
                 .isGreaterThan(0.5);
-        assertThat(spec.load.preemptions()).as("the pool is small enough to preempt").isPositive();
-        assertThat(spec.load.kvBlocksUsed()).isZero();
-        assertThat(spec.load.kvBlocksFree()).isEqualTo(BLOCKS);
+        assertThat(spec.load().preemptions()).as("the pool is small enough to preempt").isPositive();
+        assertThat(spec.load().kvBlocksUsed()).isZero();
+        assertThat(spec.load().kvGroups()).allSatisfy(g -> assertThat(g.free()).isEqualTo(g.total()));
     }
 
     @Test
@@ -95,30 +88,6 @@ class MtpSpeculativeDecodingTest {
                     .hasMessageContaining("--speculative-method mtp")
                     .hasMessageContaining("model_type step3")
                     .hasMessageContaining("--speculative-method ngram");
-        }
-    }
-
-    private record Run(EngineLoad load, String metrics) {}
-
-    /** Every request submitted at once to a fresh node; results in request order. */
-    private static Run run(SpeculativeConfig speculative, List<GenerationRequest> requests,
-            List<GenerationResult> results) throws Exception {
-        KvLayout kv = checkpoint.config().kvLayout();
-        long kvBytes = BLOCKS * BlockPool.bytesPerBlock(kv.slots(), kv.headDim(), DType.F32,
-                BlockPool.DEFAULT_BLOCK_SIZE);
-        EngineOptions options = new EngineOptions(DType.F32, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
-                new SchedulerConfig(64, 8), 2, true, speculative);
-        try (AttentionNode node = AttentionNode.inProcess(checkpoint, 2, AttentionNode.Wire.exact(), options)) {
-            List<CollectingSink> sinks = new ArrayList<>();
-            for (int i = 0; i < requests.size(); i++) {
-                CollectingSink sink = new CollectingSink();
-                node.engine().submit("r" + i, requests.get(i), sink);
-                sinks.add(sink);
-            }
-            for (CollectingSink sink : sinks) {
-                results.add(sink.result().get(120, TimeUnit.SECONDS));
-            }
-            return new Run(PrefixCacheExactnessTest.awaitIdle(node), node.metrics().scrape());
         }
     }
 

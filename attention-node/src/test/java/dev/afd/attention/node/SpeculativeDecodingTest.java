@@ -95,10 +95,11 @@ class SpeculativeDecodingTest {
                 layout.headDim(), DType.BF16, BlockPool.DEFAULT_BLOCK_SIZE)).sum();
     }
 
-    private record Run(EngineLoad load, String metrics) {}
+    record Run(EngineLoad load, String metrics) {}
 
-    /** Every request submitted at once to a fresh node; results in request order. */
-    private static Run run(Checkpoint checkpoint, SpeculativeConfig speculative, List<GenerationRequest> requests,
+    /** Every request submitted at once to a fresh node with a KV pool of BLOCKS blocks per group; results in request
+     * order. */
+    static Run run(Checkpoint checkpoint, SpeculativeConfig speculative, List<GenerationRequest> requests,
             List<GenerationResult> results) throws Exception {
         long kvBytes = kvBytes(checkpoint.config(), BLOCKS);
         EngineOptions options = new EngineOptions(DType.BF16, kvBytes, BlockPool.DEFAULT_BLOCK_SIZE,
