@@ -1,9 +1,9 @@
 package dev.afd.bench;
 
+import dev.afd.attention.engine.CollectingSink;
 import dev.afd.attention.engine.Engine;
 import dev.afd.attention.engine.EngineOptions;
 import dev.afd.attention.engine.RequestObserver;
-import dev.afd.attention.engine.TokenSink;
 import dev.afd.attention.kv.BlockPool;
 import dev.afd.attention.kv.KvGroup;
 import dev.afd.attention.kv.KvGroupUsage;
@@ -11,15 +11,12 @@ import dev.afd.attention.kv.KvPools;
 import dev.afd.model.family.KvLayout;
 import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generate.GenerationRequest;
-import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.safetensors.Checkpoint;
-import dev.afd.model.sampling.Sample;
 import dev.afd.model.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -59,39 +56,25 @@ public final class SlidingKvBench {
         int[] prompt = new SplittableRandom(promptLength).ints(promptLength, 0, checkpoint.config().vocabSize())
                 .toArray();
         List<Point> points = new ArrayList<>();
-        CompletableFuture<GenerationResult> done = new CompletableFuture<>();
         try (Engine engine = new Engine(checkpoint.model(new LocalFfn(checkpoint.weights())), Set.of(), options,
                 new RequestObserver() {}, null)) {
-            engine.submit("long", new GenerationRequest(prompt, tokens, SamplingParams.greedy(), true),
-                    new TokenSink() {
-                        @Override
-                        public void onToken(Sample sample) {
-                            // The load published after the previous step: `points.size()` tokens generated.
-                            int generated = points.size();
-                            if (generated == 0) {
-                                points.add(new Point(0, 0, new int[groups.size()], new long[groups.size()]));
-                                return;
-                            }
-                            List<KvGroupUsage> usage = engine.load().kvGroups();
-                            int[] blocks = usage.stream().mapToInt(KvGroupUsage::used).toArray();
-                            long[] bytes = new long[blocks.length];
-                            for (int g = 0; g < blocks.length; g++) {
-                                bytes[g] = blocks[g] * blockBytes[g];
-                            }
-                            points.add(new Point(generated, promptLength + generated - 1, blocks, bytes));
-                        }
-
-                        @Override
-                        public void onFinish(GenerationResult result) {
-                            done.complete(result);
-                        }
-
-                        @Override
-                        public void onError(String message) {
-                            done.completeExceptionally(new IllegalStateException(message));
-                        }
-                    });
-            done.get();
+            CollectingSink sink = new CollectingSink(sample -> {
+                // The load published after the previous step: `points.size()` tokens generated.
+                int generated = points.size();
+                if (generated == 0) {
+                    points.add(new Point(0, 0, new int[groups.size()], new long[groups.size()]));
+                    return;
+                }
+                List<KvGroupUsage> usage = engine.load().kvGroups();
+                int[] blocks = usage.stream().mapToInt(KvGroupUsage::used).toArray();
+                long[] bytes = new long[blocks.length];
+                for (int g = 0; g < blocks.length; g++) {
+                    bytes[g] = blocks[g] * blockBytes[g];
+                }
+                points.add(new Point(generated, promptLength + generated - 1, blocks, bytes));
+            });
+            engine.submit("long", new GenerationRequest(prompt, tokens, SamplingParams.greedy(), true), sink);
+            sink.result().get();
         }
         Point last = points.getLast();
         long withoutDropping = (long) Math.ceilDiv(last.positions(), options.blockSize())

@@ -4,16 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.afd.attention.AttentionNode;
+import dev.afd.attention.engine.CollectingSink;
 import dev.afd.attention.engine.EngineOptions;
-import dev.afd.attention.engine.TokenSink;
 import dev.afd.bench.DecodeBench;
 import dev.afd.bench.ResultTable;
 import dev.afd.model.family.CausalLm;
 import dev.afd.model.ffn.LocalFfn;
 import dev.afd.model.generate.GenerationRequest;
-import dev.afd.model.generate.GenerationResult;
 import dev.afd.model.safetensors.Checkpoint;
-import dev.afd.model.sampling.Sample;
 import dev.afd.model.sampling.SamplingParams;
 import dev.afd.proto.WireDtype;
 import java.io.PrintWriter;
@@ -28,7 +26,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -149,27 +146,10 @@ final class BenchPathsCommand implements Callable<Integer> {
     /** Generates {@code n} tokens greedily in the node's engine; the engine-thread time each token was sampled. */
     private long[] offlineTimes(AttentionNode node, int n) throws Exception {
         long[] times = new long[n];
-        CompletableFuture<GenerationResult> done = new CompletableFuture<>();
-        node.engine().submit("paths", new GenerationRequest(prompt, n, SamplingParams.greedy(), true),
-                new TokenSink() {
-                    private int count;
-
-                    @Override
-                    public void onToken(Sample sample) {
-                        times[count++] = System.nanoTime();
-                    }
-
-                    @Override
-                    public void onFinish(GenerationResult result) {
-                        done.complete(result);
-                    }
-
-                    @Override
-                    public void onError(String message) {
-                        done.completeExceptionally(new IllegalStateException(message));
-                    }
-                });
-        done.get();
+        int[] count = new int[1];
+        CollectingSink sink = new CollectingSink(sample -> times[count[0]++] = System.nanoTime());
+        node.engine().submit("paths", new GenerationRequest(prompt, n, SamplingParams.greedy(), true), sink);
+        sink.result().get();
         return times;
     }
 
