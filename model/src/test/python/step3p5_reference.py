@@ -210,20 +210,12 @@ def sigmoid_route(f, router, bias, k, normalize, scale):
     return chosen, weights * scale
 
 
-class KVCache:
+class KVCache(base.KVCache):
     """Rotated keys and values of every position seen so far, per layer: [positions, groups, head_dim]."""
 
     def __init__(self, groups, head_dim):
         self.keys = [np.zeros((0, g, head_dim)) for g in groups]
         self.values = [np.zeros((0, g, head_dim)) for g in groups]
-
-    def length(self):
-        return self.keys[0].shape[0]
-
-    def append(self, layer, k, v):
-        self.keys[layer] = np.concatenate([self.keys[layer], k])
-        self.values[layer] = np.concatenate([self.values[layer], v])
-        return self.keys[layer], self.values[layer]
 
 
 class Step3p5Model:

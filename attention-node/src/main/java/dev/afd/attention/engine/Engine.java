@@ -335,8 +335,11 @@ public final class Engine implements AutoCloseable {
      * Looks only when the scheduler's count of preemptions moved.
      */
     private void releasePreemptedDrafting() {
+        if (drafter == null) {
+            return;
+        }
         long preemptions = scheduler.stats().preemptions();
-        if (drafter == null || preemptions == preemptionsReleased) {
+        if (preemptions == preemptionsReleased) {
             return;
         }
         preemptionsReleased = preemptions;
