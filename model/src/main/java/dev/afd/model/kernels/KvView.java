@@ -2,6 +2,7 @@ package dev.afd.model.kernels;
 
 import dev.afd.model.tensor.DType;
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntFunction;
 
 /**
  * One layer's cached keys and values for one sequence, stored in fixed-size blocks: position {@code p} lives in
@@ -20,4 +21,29 @@ public interface KvView {
 
     /** Values of block {@code block}: {@code blockSize × headDim} elements. */
     MemorySegment values(int block);
+
+    /** A view whose blocks {@code keys} and {@code values} look up, at read time. */
+    static KvView of(int blockSize, DType dtype, IntFunction<MemorySegment> keys, IntFunction<MemorySegment> values) {
+        return new KvView() {
+            @Override
+            public int blockSize() {
+                return blockSize;
+            }
+
+            @Override
+            public DType dtype() {
+                return dtype;
+            }
+
+            @Override
+            public MemorySegment keys(int block) {
+                return keys.apply(block);
+            }
+
+            @Override
+            public MemorySegment values(int block) {
+                return values.apply(block);
+            }
+        };
+    }
 }

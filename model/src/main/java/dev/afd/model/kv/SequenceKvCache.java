@@ -44,27 +44,7 @@ public final class SequenceKvCache implements SequenceKv, AutoCloseable {
             List<MemorySegment> values = new ArrayList<>();
             keyBlocks.add(keys);
             valueBlocks.add(values);
-            views[l] = new KvView() {
-                @Override
-                public int blockSize() {
-                    return blockSize;
-                }
-
-                @Override
-                public DType dtype() {
-                    return dtype;
-                }
-
-                @Override
-                public MemorySegment keys(int block) {
-                    return keys.get(block);
-                }
-
-                @Override
-                public MemorySegment values(int block) {
-                    return values.get(block);
-                }
-            };
+            views[l] = KvView.of(blockSize, dtype, keys::get, values::get);
         }
     }
 

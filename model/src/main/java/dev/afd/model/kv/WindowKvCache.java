@@ -50,27 +50,7 @@ public final class WindowKvCache implements SequenceKv, AutoCloseable {
             }
             MemorySegment[] k = keys[l];
             MemorySegment[] v = values[l];
-            views[l] = new KvView() {
-                @Override
-                public int blockSize() {
-                    return blockSize;
-                }
-
-                @Override
-                public DType dtype() {
-                    return dtype;
-                }
-
-                @Override
-                public MemorySegment keys(int block) {
-                    return k[block % ring];
-                }
-
-                @Override
-                public MemorySegment values(int block) {
-                    return v[block % ring];
-                }
-            };
+            views[l] = KvView.of(blockSize, dtype, block -> k[block % ring], block -> v[block % ring]);
         }
     }
 
